@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The project's one entry point behind every npm script. On a fresh clone it sets up what is missing
+# (Node 24 from the npm registry, npm packages, the lab's Debian packages and Kubernetes binaries),
+# then runs the command under Node 24. Each step is skipped when already satisfied.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+CACHE="${ONNXOP_CACHE:-$HOME/.cache/onnx-operator}"
+NODE_MAJOR=24
+say() { printf '[onnx-operator] %s\n' "$*" >&2; }
+
+ensure_node() {
+  local cur
+  cur="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+  if [ "$cur" -ge "$NODE_MAJOR" ]; then return; fi
+  local dir="$CACHE/node${NODE_MAJOR}"
+  if [ ! -x "$dir/node_modules/.bin/node" ]; then
+    say "Node $cur is older than $NODE_MAJOR; installing node@$NODE_MAJOR from the npm registry into $dir"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-save --no-package-lock --no-audit --no-fund "node@$NODE_MAJOR" >&2
+  fi
+  export PATH="$dir/node_modules/.bin:$PATH"
+}
+
+ensure_packages() {
+  # onnxruntime-node's install script would fetch CUDA libraries from outside: CPU-only here.
+  export ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm_config_onnxruntime_node_install_cuda=skip
+  local want have=""
+  want="$(cat package-lock.json 2>/dev/null | sha256sum | cut -c1-16)-$(node --version)"
+  [ -f node_modules/.onnxop-stamp ] && have="$(cat node_modules/.onnxop-stamp)"
+  if [ "$want" != "$have" ]; then
+    say "installing npm packages"
+    if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >&2; else npm install --no-audit --no-fund >&2; fi
+    echo "$want" >node_modules/.onnxop-stamp
+  fi
+}
+
+ensure_lab_prereqs() {
+  local missing=()
+  command -v etcd >/dev/null || missing+=(etcd-server)
+  command -v prometheus >/dev/null || missing+=(prometheus)
+  command -v ip >/dev/null || missing+=(iproute2)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v go >/dev/null || missing+=(golang-go)
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+      say "the lab needs these Debian packages: ${missing[*]}; install them as root (apt-get install ${missing[*]}) and run again"
+      exit 1
+    fi
+    say "installing Debian packages: ${missing[*]}"
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+  fi
+  # Kubernetes binaries: built once from the Go module proxy, cached per version.
+  bash e2e/lab/k8s/build.sh >/dev/null
+}
+
+cmd="${1:-}"; shift || true
+ensure_node
+case "$cmd" in
+  setup) ensure_packages; ensure_lab_prereqs; say "set-up complete (node $(node --version))" ;;
+  test)
+    ensure_packages; ensure_lab_prereqs
+    exec node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js "$@" ;;
+  lab) ensure_packages; ensure_lab_prereqs; exec node e2e/lab/cli.ts "$@" ;;
+  demo) ensure_packages; ensure_lab_prereqs; exec node e2e/demo.ts "$@" ;;
+  lint) ensure_packages; exec node node_modules/eslint/bin/eslint.js . "$@" ;;
+  typecheck) ensure_packages; exec node node_modules/typescript/bin/tsc -p tsconfig.json "$@" ;;
+  format) ensure_packages; exec node node_modules/prettier/bin/prettier.cjs --write . "$@" ;;
+  node) ensure_packages; exec node "$@" ;;
+  *) say "usage: scripts/run.sh setup|test|lab|demo|lint|typecheck|format|node [args]"; exit 2 ;;
+esac

@@ -1,0 +1,286 @@
+// Builds every ONNX model the runtime tests and benchmark use, from code, into
+// runtime/test-models/out/ (git-ignored). Nothing is downloaded. A stamp holding the hash of this
+// script and the writer skips the rebuild when neither changed.
+//
+//   node runtime/test-models/build.ts        # build (or skip when up to date)
+//   import { ensureTestModels } from './build.ts'
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ElemType, encodeModel, type ModelDef, type Initializer } from './onnx-writer.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const OUT_DIR = join(HERE, 'out');
+
+/** Deterministic pseudo-random numbers so every build writes the same bytes (stable digests). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 0x100000000;
+  };
+}
+
+function weights(name: string, dims: number[], seed: number, scale = 1): Initializer {
+  const n = dims.reduce((a, b) => a * b, 1);
+  const r = rng(seed);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = (r() * 2 - 1) * scale;
+  return { name, dims, elemType: ElemType.FLOAT, data };
+}
+
+function int64s(name: string, values: number[]): Initializer {
+  return { name, dims: [values.length], elemType: ElemType.INT64, data: BigInt64Array.from(values.map(BigInt)) };
+}
+
+const F = ElemType.FLOAT;
+
+export const logisticRegression: ModelDef = {
+  name: 'logreg',
+  opset: 17,
+  inputs: [{ name: 'features', elemType: F, shape: ['batch', 4] }],
+  outputs: [{ name: 'probability', elemType: F, shape: ['batch', 1] }],
+  initializers: [weights('W', [4, 1], 1), weights('b', [1], 2)],
+  nodes: [
+    { op: 'MatMul', inputs: ['features', 'W'], outputs: ['z0'] },
+    { op: 'Add', inputs: ['z0', 'b'], outputs: ['z'] },
+    { op: 'Sigmoid', inputs: ['z'], outputs: ['probability'] },
+  ],
+};
+
+export const classifier: ModelDef = {
+  name: 'iris_like_classifier',
+  opset: 17,
+  inputs: [{ name: 'features', elemType: F, shape: ['batch', 4] }],
+  outputs: [
+    { name: 'label', elemType: ElemType.INT64, shape: ['batch'] },
+    { name: 'probabilities', elemType: F, shape: ['batch', 3] },
+  ],
+  initializers: [weights('W', [4, 3], 3, 2), weights('b', [3], 4)],
+  nodes: [
+    { op: 'MatMul', inputs: ['features', 'W'], outputs: ['z0'] },
+    { op: 'Add', inputs: ['z0', 'b'], outputs: ['logits'] },
+    { op: 'Softmax', inputs: ['logits'], outputs: ['probabilities'], attrs: { axis: { kind: 'int', value: -1 } } },
+    {
+      op: 'ArgMax',
+      inputs: ['probabilities'],
+      outputs: ['label'],
+      attrs: { axis: { kind: 'int', value: 1 }, keepdims: { kind: 'int', value: 0 } },
+    },
+  ],
+};
+
+/** Big enough that one row per run is memory-bound (4 MB of weights) and batching pays off. */
+export const mlp: ModelDef = {
+  name: 'mlp',
+  opset: 17,
+  inputs: [{ name: 'x', elemType: F, shape: ['batch', 64] }],
+  outputs: [{ name: 'y', elemType: F, shape: ['batch', 8] }],
+  initializers: [
+    weights('W1', [64, 1024], 5, 0.125),
+    weights('b1', [1024], 6, 0.1),
+    weights('W2', [1024, 1024], 7, 0.03),
+    weights('b2', [1024], 8, 0.1),
+    weights('W3', [1024, 8], 9, 0.03),
+    weights('b3', [8], 10, 0.1),
+  ],
+  nodes: [
+    { op: 'MatMul', inputs: ['x', 'W1'], outputs: ['h1a'] },
+    { op: 'Add', inputs: ['h1a', 'b1'], outputs: ['h1b'] },
+    { op: 'Relu', inputs: ['h1b'], outputs: ['h1'] },
+    { op: 'MatMul', inputs: ['h1', 'W2'], outputs: ['h2a'] },
+    { op: 'Add', inputs: ['h2a', 'b2'], outputs: ['h2b'] },
+    { op: 'Relu', inputs: ['h2b'], outputs: ['h2'] },
+    { op: 'MatMul', inputs: ['h2', 'W3'], outputs: ['ya'] },
+    { op: 'Add', inputs: ['ya', 'b3'], outputs: ['y'] },
+  ],
+};
+
+export const multiIo: ModelDef = {
+  name: 'multi_io',
+  opset: 17,
+  inputs: [
+    { name: 'a', elemType: F, shape: ['batch', 3] },
+    { name: 'b', elemType: F, shape: ['batch', 3] },
+  ],
+  outputs: [
+    { name: 'sum', elemType: F, shape: ['batch', 3] },
+    { name: 'product', elemType: F, shape: ['batch', 3] },
+  ],
+  nodes: [
+    { op: 'Add', inputs: ['a', 'b'], outputs: ['sum'] },
+    { op: 'Mul', inputs: ['a', 'b'], outputs: ['product'] },
+  ],
+};
+
+/** One input and output per tensor type, so every v2 datatype is exercised end to end. */
+export const ALL_TYPES = {
+  FP32: ElemType.FLOAT,
+  FP64: ElemType.DOUBLE,
+  FP16: ElemType.FLOAT16,
+  INT8: ElemType.INT8,
+  INT16: ElemType.INT16,
+  INT32: ElemType.INT32,
+  INT64: ElemType.INT64,
+  UINT8: ElemType.UINT8,
+  UINT16: ElemType.UINT16,
+  UINT32: ElemType.UINT32,
+  UINT64: ElemType.UINT64,
+  BOOL: ElemType.BOOL,
+  BYTES: ElemType.STRING,
+} as const;
+
+export const allTypes: ModelDef = {
+  name: 'all_types',
+  opset: 17,
+  inputs: Object.entries(ALL_TYPES).map(([t, e]) => ({ name: `in_${t.toLowerCase()}`, elemType: e, shape: ['batch', 2] })),
+  outputs: Object.entries(ALL_TYPES).map(([t, e]) => ({ name: `out_${t.toLowerCase()}`, elemType: e, shape: ['batch', 2] })),
+  nodes: Object.keys(ALL_TYPES).map((t) => ({
+    op: 'Identity',
+    inputs: [`in_${t.toLowerCase()}`],
+    outputs: [`out_${t.toLowerCase()}`],
+  })),
+};
+
+/** Integer, boolean and string inputs going through real operators. */
+export const typedOps: ModelDef = {
+  name: 'typed_ops',
+  opset: 17,
+  inputs: [
+    { name: 'ids', elemType: ElemType.INT64, shape: ['batch'] },
+    { name: 'mask', elemType: ElemType.BOOL, shape: ['batch'] },
+    { name: 'names', elemType: ElemType.STRING, shape: ['batch'] },
+  ],
+  outputs: [
+    { name: 'next_ids', elemType: ElemType.INT64, shape: ['batch'] },
+    { name: 'inverted', elemType: ElemType.BOOL, shape: ['batch'] },
+    { name: 'names_out', elemType: ElemType.STRING, shape: ['batch'] },
+  ],
+  initializers: [int64s('one', [1])],
+  nodes: [
+    { op: 'Add', inputs: ['ids', 'one'], outputs: ['next_ids'] },
+    { op: 'Not', inputs: ['mask'], outputs: ['inverted'] },
+    { op: 'Identity', inputs: ['names'], outputs: ['names_out'] },
+  ],
+};
+
+/** Valid for some inputs, fails inside onnxruntime for others (shape product mismatch). */
+export const reshapeFail: ModelDef = {
+  name: 'reshape_fail',
+  opset: 17,
+  inputs: [
+    { name: 'x', elemType: F, shape: ['n'] },
+    { name: 'shape', elemType: ElemType.INT64, shape: [2] },
+  ],
+  outputs: [{ name: 'y', elemType: F, shape: ['r', 'c'] }],
+  nodes: [{ op: 'Reshape', inputs: ['x', 'shape'], outputs: ['y'] }],
+};
+
+/** A chain of 1024×1024 MatMuls on an input-dependent matrix: slow on purpose, never constant-folded. */
+export function slowModel(matmuls: number): ModelDef {
+  const nodes: ModelDef['nodes'] = [{ op: 'Expand', inputs: ['x', 'square'], outputs: ['h0'] }];
+  for (let i = 0; i < matmuls; i++) {
+    nodes.push({ op: 'MatMul', inputs: [`h${i}`, 'W'], outputs: [`h${i + 1}`] });
+  }
+  nodes.push({ op: 'ReduceMean', inputs: [`h${matmuls}`], outputs: ['y'], attrs: { keepdims: { kind: 'int', value: 1 } } });
+  return {
+    name: 'slow',
+    opset: 17,
+    inputs: [{ name: 'x', elemType: F, shape: [1, 1024] }],
+    outputs: [{ name: 'y', elemType: F, shape: [1, 1] }],
+    initializers: [weights('W', [1024, 1024], 11, Math.sqrt(3 / 1024)), int64s('square', [1024, 1024])],
+    nodes,
+  };
+}
+
+export const MODEL_FILES = [
+  'logreg',
+  'classifier',
+  'mlp',
+  'multi_io',
+  'all_types',
+  'typed_ops',
+  'reshape_fail',
+  'slow',
+  'unsupported_opset',
+  'unknown_op',
+  'corrupt',
+  'truncated',
+] as const;
+export type TestModelName = (typeof MODEL_FILES)[number];
+
+export interface TestModel {
+  path: string;
+  digest: string; // sha256:<hex>
+  bytes: number;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+}
+
+function buildAll(): Record<TestModelName, Uint8Array> {
+  const logreg = encodeModel(logisticRegression);
+  const corrupt = new Uint8Array(4096);
+  const r = rng(42);
+  for (let i = 0; i < corrupt.length; i++) corrupt[i] = Math.floor(r() * 256);
+  return {
+    logreg,
+    classifier: encodeModel(classifier),
+    mlp: encodeModel(mlp),
+    multi_io: encodeModel(multiIo),
+    all_types: encodeModel(allTypes),
+    typed_ops: encodeModel(typedOps),
+    reshape_fail: encodeModel(reshapeFail),
+    // 64 MatMuls of 1024³ ≈ 137 GFLOP: about 0.5–1 s on one AVX-512 core.
+    slow: encodeModel(slowModel(64)),
+    unsupported_opset: encodeModel({ ...logisticRegression, name: 'future', opset: 99 }),
+    unknown_op: encodeModel({
+      ...logisticRegression,
+      name: 'custom',
+      nodes: [{ op: 'FancyScore', domain: 'com.example', inputs: ['features'], outputs: ['probability'] }],
+      initializers: [],
+      extraOpsets: [{ domain: 'com.example', version: 1 }],
+    }),
+    corrupt,
+    truncated: logreg.slice(0, Math.floor(logreg.length / 2)),
+  };
+}
+
+function sourceHash(): string {
+  const h = createHash('sha256');
+  for (const f of ['build.ts', 'onnx-writer.ts']) h.update(readFileSync(join(HERE, f)));
+  return h.digest('hex');
+}
+
+/** Builds the models when the build script changed (or nothing is built yet); returns paths and digests. */
+export function ensureTestModels(): Record<TestModelName, TestModel> {
+  const stampPath = join(OUT_DIR, 'stamp.json');
+  const want = sourceHash();
+  if (existsSync(stampPath)) {
+    const stamp = JSON.parse(readFileSync(stampPath, 'utf8')) as { source: string; models: Record<TestModelName, TestModel> };
+    if (stamp.source === want && MODEL_FILES.every((m) => existsSync(stamp.models[m]?.path ?? ''))) return stamp.models;
+  }
+  mkdirSync(OUT_DIR, { recursive: true });
+  const built = buildAll();
+  const models = {} as Record<TestModelName, TestModel>;
+  for (const name of MODEL_FILES) {
+    const bytes = built[name];
+    const path = join(OUT_DIR, `${name}.onnx`);
+    // Write-then-rename: parallel jest workers may build at the same time; the bytes are identical.
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+    models[name] = { path, digest: sha256(bytes), bytes: bytes.length };
+  }
+  const tmpStamp = `${stampPath}.${process.pid}.tmp`;
+  writeFileSync(tmpStamp, JSON.stringify({ source: want, models }, null, 2));
+  renameSync(tmpStamp, stampPath);
+  return models;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const models = ensureTestModels();
+  for (const [name, m] of Object.entries(models)) console.log(`${name.padEnd(18)} ${String(m.bytes).padStart(9)} B  ${m.digest}`);
+}

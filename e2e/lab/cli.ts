@@ -1,0 +1,37 @@
+// `npm run lab -- up | down | status`
+import { down, status, up } from './lab.ts';
+import { labPaths } from './lab-config.ts';
+
+const log = (msg: string): void => {
+  process.stderr.write(`[lab] ${msg}\n`);
+};
+
+async function main(): Promise<number> {
+  const cmd = process.argv[2];
+  switch (cmd) {
+    case 'up':
+      await up(log);
+      return 0;
+    case 'down':
+      await down(log);
+      return 0;
+    case 'status': {
+      const s = await status();
+      for (const c of s.components) process.stdout.write(`${c.name.padEnd(24)} ${c.pid === undefined ? 'stopped' : `running (pid ${c.pid})`}\n`);
+      process.stdout.write(`api server ready: ${s.apiserverReady}\n${s.nodes}`);
+      if (s.apiserverReady) process.stdout.write(`\nenvironment: source ${labPaths.env}\n`);
+      return 0;
+    }
+    default:
+      process.stderr.write('usage: npm run lab -- up | down | status\n');
+      return 2;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,182 @@
+// Brings the whole lab up and down: network, PKI, control plane, kubelet, Prometheus, gateway.
+// `up` is idempotent (a running part is kept); `down` ends every lab process by its pid and removes
+// every namespace, veth and the bridge, then checks that nothing is left listening.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { labPaths, labPorts, repoRoot } from './lab-config.ts';
+import { adminGet, apiserverUrl, startControlPlane, waitFor } from './control-plane.ts';
+import { checkNamespacesWork, deleteNamespace, ensureBridge, labNamespaces, labVeths, removeBridge } from './network.ts';
+import { adminKubeconfig, ensurePki, pkiFiles } from './pki.ts';
+import { runningPid, startDaemon, stopDaemon } from './processes.ts';
+import { prometheusSpec, prometheusUrl } from './prometheus.ts';
+import { tryRun } from './run-command.ts';
+
+export const gatewayUrl = `http://127.0.0.1:${labPorts.gateway}`;
+
+/** Lab processes in start order; `down` stops them in reverse. */
+export const components = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kubelet',
+  'prometheus',
+  'gateway',
+] as const;
+
+export type Log = (msg: string) => void;
+
+function k8sBinDir(): string {
+  const out = execFileSync('bash', [path.join(repoRoot, 'e2e/lab/k8s/build.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return out.trim().split('\n').pop() ?? '';
+}
+
+function checkTools(): void {
+  const missing = ['etcd', 'prometheus', 'ip', 'openssl'].filter(
+    (tool) => execFileSync('bash', ['-c', `command -v ${tool} || true`], { encoding: 'utf8' }).trim() === '',
+  );
+  if (missing.length > 0) {
+    throw new Error(`lab: missing tools: ${missing.join(', ')}. Run 'npm run setup' (installs Debian packages etcd-server, prometheus, iproute2, openssl).`);
+  }
+}
+
+function writeClientFiles(binDir: string): void {
+  const pki = pkiFiles();
+  fs.writeFileSync(labPaths.kubeconfig, adminKubeconfig(pki, apiserverUrl), { mode: 0o600 });
+  fs.mkdirSync(labPaths.bin, { recursive: true });
+  const kubectl = path.join(labPaths.bin, 'kubectl');
+  fs.writeFileSync(kubectl, `#!/bin/sh\nexec "${path.join(binDir, 'kubectl')}" --kubeconfig "${labPaths.kubeconfig}" "$@"\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    labPaths.env,
+    [
+      `export KUBECONFIG="${labPaths.kubeconfig}"`,
+      `export PROMETHEUS_URL="${prometheusUrl}"`,
+      `export GATEWAY_URL="${gatewayUrl}"`,
+      `export LAB_API_SERVER="${apiserverUrl}"`,
+      `export PATH="${labPaths.bin}:$PATH"`,
+      '',
+    ].join('\n'),
+  );
+}
+
+function kubectl(args: string[]): string {
+  return execFileSync(path.join(labPaths.bin, 'kubectl'), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+async function nodesReady(count: number): Promise<boolean> {
+  const out = kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}']);
+  return out.split('\n').filter((s) => s === 'True').length >= count;
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  return res.ok;
+}
+
+export async function up(log: Log): Promise<void> {
+  const started = Date.now();
+  checkTools();
+  await checkNamespacesWork();
+  for (const dir of [labPaths.dir, labPaths.logs, labPaths.podLogs, labPaths.run, labPaths.kubelet]) fs.mkdirSync(dir, { recursive: true });
+  log('building/locating Kubernetes binaries');
+  const binDir = k8sBinDir();
+  await ensureBridge();
+  const pki = await ensurePki();
+  writeClientFiles(binDir);
+  log('starting control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler)');
+  await startControlPlane(binDir, pki);
+
+  log('installing Gateway API CRDs');
+  const gatewayApi = await import('./gateway-api-crds.ts');
+  await gatewayApi.installGatewayApi(labPaths.kubeconfig);
+
+  log('starting process kubelet');
+  startDaemon({ name: 'kubelet', command: process.execPath, args: [path.join(repoRoot, 'e2e/lab/kubelet/main.ts'), '--kubeconfig', labPaths.kubeconfig], cwd: repoRoot });
+  await waitFor('kubelet', () => nodesReady(3), 60_000);
+
+  log('starting Prometheus');
+  startDaemon(prometheusSpec(apiserverUrl, pki));
+  await waitFor('prometheus', () => httpOk(`${prometheusUrl}/-/ready`), 60_000);
+
+  log('starting gateway');
+  startDaemon({
+    name: 'gateway',
+    command: process.execPath,
+    args: [path.join(repoRoot, 'e2e/lab/gateway/main.ts'), '--port', String(labPorts.gateway), '--kubeconfig', labPaths.kubeconfig],
+    cwd: repoRoot,
+  });
+  await waitFor('gateway', () => httpOk(`${gatewayUrl}/_lab/healthz`), 30_000);
+
+  // Pods are refused until the service-account controller made the namespace's default account.
+  await waitFor('kube-controller-manager', async () => kubectl(['get', 'serviceaccount', 'default', '-o', 'name']).trim() !== '', 60_000);
+  log(`lab is up in ${((Date.now() - started) / 1000).toFixed(1)}s — source ${labPaths.env} for KUBECONFIG, PROMETHEUS_URL, GATEWAY_URL`);
+}
+
+export async function down(log: Log): Promise<void> {
+  for (const name of [...components].reverse()) {
+    // The kubelet drains its pods on SIGTERM, so give it time.
+    if (await stopDaemon(name, name === 'kubelet' ? 45_000 : 15_000)) log(`stopped ${name}`);
+  }
+  for (const ns of await labNamespaces()) await deleteNamespace(ns);
+  for (const veth of await labVeths()) await tryRun('ip', ['link', 'del', veth]);
+  await removeBridge();
+  fs.rmSync(labPaths.etcdData, { recursive: true, force: true });
+  fs.rmSync(labPaths.prometheusData, { recursive: true, force: true });
+  fs.rmSync(labPaths.kubelet, { recursive: true, force: true });
+  const left = await leftovers();
+  if (left.length > 0) throw new Error(`lab: down left these behind: ${left.join('; ')}`);
+  log('lab is down: no lab process, port, namespace or bridge left');
+}
+
+function portListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.setTimeout(500);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** What a `down` must not leave: lab processes, listening lab ports, lab namespaces, the bridge. */
+export async function leftovers(): Promise<string[]> {
+  const left: string[] = [];
+  for (const name of components) {
+    const pid = runningPid(name);
+    if (pid !== undefined) left.push(`process ${name} (pid ${pid})`);
+  }
+  for (const [name, port] of Object.entries(labPorts)) {
+    if (await portListening(port)) left.push(`port ${port} (${name}) is listening`);
+  }
+  for (const ns of await labNamespaces()) left.push(`network namespace ${ns}`);
+  if ((await tryRun('ip', ['link', 'show', 'olab0'])) !== undefined) left.push('bridge olab0');
+  return left;
+}
+
+export interface ComponentStatus {
+  name: string;
+  pid: number | undefined;
+}
+
+export async function status(): Promise<{ components: ComponentStatus[]; apiserverReady: boolean; nodes: string }> {
+  const comps = components.map((name) => ({ name, pid: runningPid(name) }));
+  let apiserverReady = false;
+  let nodes = '';
+  if (fs.existsSync(labPaths.kubeconfig) && runningPid('kube-apiserver') !== undefined) {
+    try {
+      apiserverReady = (await adminGet(pkiFiles(), `${apiserverUrl}/readyz`)).status === 200;
+      nodes = kubectl(['get', 'nodes', '-o', 'wide']);
+    } catch {
+      apiserverReady = false;
+    }
+  }
+  return { components: comps, apiserverReady, nodes };
+}

@@ -1,0 +1,72 @@
+// Helpers for integration tests against the running lab: kubectl (the real one, as users run it),
+// polling with a deadline, and a namespace per test file.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const repoRoot = path.resolve(import.meta.dirname, '..');
+export const kubectlBin = path.join(repoRoot, '.lab', 'bin', 'kubectl');
+
+export function kubectl(args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(kubectlBin, args, { maxBuffer: 32 * 1024 * 1024, timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`kubectl ${args.join(' ')}: ${String(stderr).trim() || err.message}`));
+      else resolve(String(stdout));
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+export async function kubectlJson<T = unknown>(args: string[]): Promise<T> {
+  return JSON.parse(await kubectl([...args, '-o', 'json'])) as T;
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails saying what it waited for. */
+export async function waitUntil<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 500): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** Creates a fresh namespace and waits for its default service account (pods need it). */
+export async function createTestNamespace(prefix: string): Promise<string> {
+  const ns = `${prefix}-${randomBytes(3).toString('hex')}`;
+  await kubectl(['create', 'namespace', ns]);
+  await waitUntil(`service account default in ${ns}`, async () =>
+    (await kubectl(['-n', ns, 'get', 'serviceaccount', 'default', '--ignore-not-found', '-o', 'name'])).trim() || undefined,
+  );
+  return ns;
+}
+
+export async function deleteNamespace(ns: string): Promise<void> {
+  await kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
+}
+
+export interface PodJson {
+  metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string };
+  spec: { nodeName?: string };
+  status: {
+    phase?: string;
+    podIP?: string;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    containerStatuses?: { name: string; ready: boolean; restartCount: number; containerID?: string; state?: Record<string, unknown> }[];
+  };
+}
+
+export async function listPods(ns: string, selector: string): Promise<PodJson[]> {
+  return (await kubectlJson<{ items: PodJson[] }>(['-n', ns, 'get', 'pods', '-l', selector])).items;
+}
+
+export function isPodReady(pod: PodJson): boolean {
+  return pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}

@@ -1,0 +1,431 @@
+// The OnnxModel API as the core sees it: plain data, after parseOnnxModel has validated it and
+// applied defaults. Optional fields here are optional in the CRD too and have no default.
+// The key trees at the bottom are checked against crds/onnxmodel.yaml by types.test.ts, and the
+// `satisfies KeyTree<...>` clauses make tsc fail when a type and its key tree disagree.
+
+export type Quantity = string | number;
+export type ResourceList = Record<string, Quantity>;
+export type StringMap = Record<string, string>;
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  uid: string;
+  generation: number;
+  resourceVersion?: string;
+  labels?: StringMap;
+  annotations?: StringMap;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+}
+
+// ---------------------------------------------------------------- spec
+
+export interface ModelSpec {
+  /** https://, oci://, pvc://<claim>/<path> or file:///<path>. */
+  uri: string;
+  /** sha256:<64 hex> of the ONNX bytes; the runtime loads nothing else. */
+  digest: string;
+  /** Only `onnx` today; present so other formats can be added without a new field. */
+  format: 'onnx';
+  /** Name served under /v2/models/<name>; defaults to metadata.name. */
+  name?: string;
+}
+
+export interface LocalObjectRef {
+  name: string;
+}
+export interface KeySelectorRef {
+  name: string;
+  key?: string;
+}
+
+export interface SignatureBundleSource {
+  /** Where the bundle lives; `uri` is fetched like the model (e.g. <model uri>.sigstore.json). */
+  uri?: string;
+  configMapRef?: KeySelectorRef;
+  secretRef?: KeySelectorRef;
+}
+
+export interface KeylessIdentity {
+  issuer: string;
+  subject?: string;
+  subjectRegExp?: string;
+  trustedRootRef?: KeySelectorRef;
+}
+
+export interface SignatureAuthority {
+  name?: string;
+  key?: { secretRef: KeySelectorRef };
+  keyless?: KeylessIdentity;
+  certificate?: { caSecretRef: KeySelectorRef };
+}
+
+export type SignatureFormat = 'sigstore' | 'modelSigning';
+export type SignatureMode = 'Enforce' | 'Audit';
+
+export interface SignatureSpec {
+  format: SignatureFormat;
+  bundle: SignatureBundleSource;
+  authorities: SignatureAuthority[];
+  /** How many distinct authorities must verify (N of M). */
+  threshold: number;
+  mode: SignatureMode;
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: 'Exists' | 'Equal';
+  value?: string;
+  effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  tolerationSeconds?: number;
+}
+
+export interface ResourceRequirements {
+  requests?: ResourceList;
+  limits?: ResourceList;
+}
+
+export interface AutoscalingSpec {
+  minReplicas: number;
+  maxReplicas: number;
+  targetCPUUtilization?: number;
+  targetInflight?: number;
+}
+
+export interface GpuSpec {
+  count: number;
+  resourceName: string;
+  /** Replaces the default `nvidia.com/gpu.present: "true"` selector when set. */
+  nodeSelector?: StringMap;
+  /** Replaces the default `nvidia.com/gpu` Exists/NoSchedule toleration when set. */
+  tolerations?: Toleration[];
+}
+
+export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+export interface SessionOptions {
+  /** 0 = size to the container's CPU limit. */
+  intraOpThreads: number;
+  graphOptimizationLevel: GraphOptimizationLevel;
+  /** Defaults from accelerator: cpu → cpu, gpu → cuda. */
+  executionProvider?: ExecutionProvider;
+  cpuFallback: boolean;
+}
+
+export interface BatchingSpec {
+  maxBatchSize: number;
+  maxQueueDelayMs: number;
+}
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: {
+    secretKeyRef?: { name: string; key: string; optional?: boolean };
+    configMapKeyRef?: { name: string; key: string; optional?: boolean };
+  };
+}
+
+export type Accelerator = 'cpu' | 'gpu';
+
+export interface RuntimeSpec {
+  /** Defaults to the operator's configured runtime image. */
+  image?: string;
+  /** Defaults to 1 unless autoscaling is set (the two are exclusive). */
+  replicas?: number;
+  autoscaling?: AutoscalingSpec;
+  resources?: ResourceRequirements;
+  accelerator: Accelerator;
+  gpu?: GpuSpec;
+  nodeSelector?: StringMap;
+  tolerations?: Toleration[];
+  sessionOptions: SessionOptions;
+  batching?: BatchingSpec;
+  env?: EnvVar[];
+  port: number;
+}
+
+export interface ParentRef {
+  group?: string;
+  kind?: string;
+  namespace?: string;
+  name: string;
+  sectionName?: string;
+  port?: number;
+}
+
+export type TrafficProvider = 'gatewayAPI' | 'istio' | 'none';
+
+export interface TrafficSpec {
+  provider: TrafficProvider;
+  gatewayAPI?: { parentRefs?: ParentRef[]; hostnames?: string[]; pathPrefix?: string };
+  istio?: { host: string; gateways?: string[] };
+}
+
+export interface RolloutStep {
+  weight: number;
+  /** Go-style duration (`30s`, `5m`, `1h30m`); absent = pause until a promote action. */
+  pause?: string;
+}
+
+export type BuiltinSlo = 'availability' | 'latency';
+
+export interface SloSpec {
+  name: string;
+  builtin?: BuiltinSlo;
+  /** Target in percent, e.g. 99.9. The error budget is 100 - objective. */
+  objective: number;
+  latencyThresholdSeconds?: number;
+  custom?: { goodQuery: string; totalQuery: string };
+}
+
+export interface BurnRateWindow {
+  short: string;
+  long: string;
+  /** Burn-rate multiple of the budget; fail when both windows exceed it. */
+  threshold: number;
+}
+
+export type NoDataPolicy = 'Inconclusive' | 'Fail' | 'Pass';
+
+export interface AnalysisSpec {
+  interval: string;
+  slos: SloSpec[];
+  burnRateWindows: BurnRateWindow[];
+  minRequests: number;
+  noDataPolicy: NoDataPolicy;
+  compareWithStable: boolean;
+  /** Consecutive inconclusive measurements after which a step fails (0 = never). */
+  maxInconclusive: number;
+}
+
+export interface RolloutSpec {
+  steps: RolloutStep[];
+  analysis?: AnalysisSpec;
+  progressDeadline: string;
+  scaleDownDelay: string;
+}
+
+export interface OnnxModelSpec {
+  model: ModelSpec;
+  signature?: SignatureSpec;
+  runtime: RuntimeSpec;
+  traffic: TrafficSpec;
+  rollout: RolloutSpec;
+}
+
+// ---------------------------------------------------------------- status
+
+export const PHASES = ['Pending', 'Verifying', 'Deploying', 'Progressing', 'Paused', 'Stable', 'RolledBack', 'Failed'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const CONDITION_TYPES = ['ArtifactVerified', 'Available', 'Progressing', 'Degraded', 'Ready'] as const;
+export type ConditionType = (typeof CONDITION_TYPES)[number];
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+
+export interface Condition {
+  type: ConditionType;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  observedGeneration: number;
+  lastTransitionTime: string;
+}
+
+export interface RevisionRef {
+  revision: string;
+  digest: string;
+  /** When this revision entered this role (RFC 3339). */
+  since: string;
+}
+
+export interface ScalingDownRevision {
+  revision: string;
+  digest: string;
+  /** Children are deleted at or after this time (RFC 3339). */
+  deleteAfter: string;
+}
+
+export type Verdict = 'pass' | 'fail' | 'inconclusive' | 'error';
+
+export interface WindowBurnRate {
+  window: string;
+  burnRate: number;
+}
+
+export interface SloMeasurement {
+  name: string;
+  requests: number;
+  badEvents: number;
+  burnRates: WindowBurnRate[];
+  verdict: Verdict;
+  message?: string;
+}
+
+export interface AnalysisStatus {
+  time: string;
+  revision: string;
+  verdict: Verdict;
+  slos: SloMeasurement[];
+}
+
+export interface RollbackStatus {
+  time: string;
+  revision: string;
+  digest: string;
+  /** Stable reason code: AnalysisFailed, ProgressDeadlineExceeded, ManualAbort, VerificationFailed. */
+  reason: string;
+  message: string;
+  slo?: string;
+  requests?: number;
+  badEvents?: number;
+  burnRates?: WindowBurnRate[];
+}
+
+export interface VerificationStatus {
+  digest: string;
+  verified: boolean;
+  mode: SignatureMode;
+  signer?: string;
+  reason?: string;
+  time: string;
+}
+
+export interface FailedRevision {
+  revision: string;
+  digest: string;
+  reason: string;
+  time: string;
+}
+
+export type ActionOutcome = 'Applied' | 'Ignored' | 'Invalid';
+
+export interface LastAction {
+  /** The annotation value exactly as handled; the same value is never handled twice. */
+  value: string;
+  action: string;
+  nonce?: string;
+  outcome: ActionOutcome;
+  message: string;
+  time: string;
+}
+
+export interface OnnxModelStatus {
+  observedGeneration?: number;
+  phase?: Phase;
+  /** The revision the current spec asks for. */
+  desiredRevision?: string;
+  stable?: RevisionRef;
+  canary?: RevisionRef;
+  currentWeight?: number;
+  currentStep?: number;
+  scalingDown?: ScalingDownRevision[];
+  lastAnalysis?: AnalysisStatus;
+  lastRollback?: RollbackStatus;
+  verification?: VerificationStatus;
+  failedRevisions?: FailedRevision[];
+  lastAction?: LastAction;
+  url?: string;
+  conditions?: Condition[];
+}
+
+export interface OnnxModel {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec: OnnxModelSpec;
+  status: OnnxModelStatus;
+}
+
+// ---------------------------------------------------------------- key trees (checked against the CRD)
+
+/** Every key of T, recursively: `true` for leaves and maps, a sub-tree for objects and arrays of objects. */
+export type KeyTree<T> = {
+  [K in keyof T]-?: Leafish<NonNullable<T[K]>> extends true ? true : NonNullable<T[K]> extends readonly (infer E)[] ? KeyTree<E> : KeyTree<NonNullable<T[K]>>;
+};
+type Leafish<V> = V extends string | number | boolean ? true : V extends readonly (infer E)[] ? (E extends string | number | boolean ? true : false) : string extends keyof V ? true : false;
+export type KeyTreeNode = true | { [key: string]: KeyTreeNode };
+
+const selectorRef = { name: true, key: true } as const;
+const toleration = { key: true, operator: true, value: true, effect: true, tolerationSeconds: true } as const;
+
+export const SPEC_KEYS = {
+  model: { uri: true, digest: true, format: true, name: true },
+  signature: {
+    format: true,
+    bundle: { uri: true, configMapRef: selectorRef, secretRef: selectorRef },
+    authorities: {
+      name: true,
+      key: { secretRef: selectorRef },
+      keyless: { issuer: true, subject: true, subjectRegExp: true, trustedRootRef: selectorRef },
+      certificate: { caSecretRef: selectorRef },
+    },
+    threshold: true,
+    mode: true,
+  },
+  runtime: {
+    image: true,
+    replicas: true,
+    autoscaling: { minReplicas: true, maxReplicas: true, targetCPUUtilization: true, targetInflight: true },
+    resources: { requests: true, limits: true },
+    accelerator: true,
+    gpu: { count: true, resourceName: true, nodeSelector: true, tolerations: toleration },
+    nodeSelector: true,
+    tolerations: toleration,
+    sessionOptions: { intraOpThreads: true, graphOptimizationLevel: true, executionProvider: true, cpuFallback: true },
+    batching: { maxBatchSize: true, maxQueueDelayMs: true },
+    env: {
+      name: true,
+      value: true,
+      valueFrom: { secretKeyRef: { name: true, key: true, optional: true }, configMapKeyRef: { name: true, key: true, optional: true } },
+    },
+    port: true,
+  },
+  traffic: {
+    provider: true,
+    gatewayAPI: { parentRefs: { group: true, kind: true, namespace: true, name: true, sectionName: true, port: true }, hostnames: true, pathPrefix: true },
+    istio: { host: true, gateways: true },
+  },
+  rollout: {
+    steps: { weight: true, pause: true },
+    analysis: {
+      interval: true,
+      slos: { name: true, builtin: true, objective: true, latencyThresholdSeconds: true, custom: { goodQuery: true, totalQuery: true } },
+      burnRateWindows: { short: true, long: true, threshold: true },
+      minRequests: true,
+      noDataPolicy: true,
+      compareWithStable: true,
+      maxInconclusive: true,
+    },
+    progressDeadline: true,
+    scaleDownDelay: true,
+  },
+} as const satisfies KeyTree<OnnxModelSpec>;
+
+const revisionRef = { revision: true, digest: true, since: true } as const;
+const burnRates = { window: true, burnRate: true } as const;
+
+export const STATUS_KEYS = {
+  observedGeneration: true,
+  phase: true,
+  desiredRevision: true,
+  stable: revisionRef,
+  canary: revisionRef,
+  currentWeight: true,
+  currentStep: true,
+  scalingDown: { revision: true, digest: true, deleteAfter: true },
+  lastAnalysis: {
+    time: true,
+    revision: true,
+    verdict: true,
+    slos: { name: true, requests: true, badEvents: true, burnRates, verdict: true, message: true },
+  },
+  lastRollback: { time: true, revision: true, digest: true, reason: true, message: true, slo: true, requests: true, badEvents: true, burnRates },
+  verification: { digest: true, verified: true, mode: true, signer: true, reason: true, time: true },
+  failedRevisions: { revision: true, digest: true, reason: true, time: true },
+  lastAction: { value: true, action: true, nonce: true, outcome: true, message: true, time: true },
+  url: true,
+  conditions: { type: true, status: true, reason: true, message: true, observedGeneration: true, lastTransitionTime: true },
+} as const satisfies KeyTree<OnnxModelStatus>;

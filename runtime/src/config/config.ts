@@ -1,0 +1,206 @@
+// The runtime's whole configuration: parsed once from flags and environment (flags win), validated
+// once, then passed down as a frozen value. The option table doubles as the `--help` text and the
+// reference table in docs/runtime.md.
+import { RuntimeError } from '../errors.ts';
+
+export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+export type ExecutionProviderName = 'cpu' | 'cuda';
+export type PredictionLogInputs = 'full' | 'summary' | 'none';
+export type Task = 'auto' | 'classification' | 'regression' | 'none';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface RuntimeConfig {
+  modelName: string;
+  revision: string;
+  modelUri: string;
+  modelDigest: string;
+  port: number;
+  host: string;
+  threads: number; // 0 = from the container CPU limit
+  graphOptimization: GraphOptimizationLevel;
+  executionProvider: ExecutionProviderName;
+  cpuFallback: boolean;
+  maxBatchSize: number;
+  maxQueueDelayMs: number;
+  queueLimit: number;
+  maxConcurrentRuns: number;
+  requestTimeoutMs: number;
+  maxBodyBytes: number;
+  maxModelBytes: number;
+  fetchTimeoutMs: number;
+  fetchRetries: number;
+  ociPlainHttp: boolean;
+  warmup: boolean;
+  logLevel: LogLevel;
+  predictionLog: string; // stdout | none | file:<path>
+  predictionLogInputs: PredictionLogInputs;
+  pendingPredictionsMax: number;
+  task: Task;
+  featureStatsMaxFeatures: number;
+  featureWindow: number;
+  baselineProfile: string;
+  shutdownDelayMs: number;
+  drainTimeoutMs: number;
+}
+
+type Kind = 'string' | 'int' | 'bool' | 'enum';
+
+export interface OptionSpec {
+  key: keyof RuntimeConfig;
+  flag: string;
+  env: string;
+  kind: Kind;
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  required?: boolean;
+  default?: string;
+  help: string;
+}
+
+const env = (flag: string): string => 'ONNXOP_' + flag.toUpperCase().replaceAll('-', '_');
+
+export const OPTIONS: readonly OptionSpec[] = [
+  { key: 'modelName', flag: 'model-name', env: env('model-name'), kind: 'string', required: true, help: 'Name the model is served under (/v2/models/<name>); a DNS-label-like string.' },
+  { key: 'revision', flag: 'revision', env: env('revision'), kind: 'string', default: 'dev', help: 'Revision label put on every metric and on the x-onnxop-revision response header.' },
+  { key: 'modelUri', flag: 'model-uri', env: env('model-uri'), kind: 'string', required: true, help: 'Where the model comes from: file:///path, /plain/path, https://host/model.onnx, or oci://registry/repo@sha256:<manifest digest>.' },
+  { key: 'modelDigest', flag: 'model-digest', env: env('model-digest'), kind: 'string', required: true, help: 'sha256 of the ONNX bytes, as sha256:<64 hex>. Bytes with another digest are never loaded.' },
+  { key: 'port', flag: 'port', env: 'PORT', kind: 'int', min: 0, max: 65535, default: '8080', help: 'TCP port for the v2 API and /metrics (0 = any free port).' },
+  { key: 'host', flag: 'host', env: env('host'), kind: 'string', default: '0.0.0.0', help: 'Address to listen on.' },
+  { key: 'threads', flag: 'threads', env: env('threads'), kind: 'int', min: 0, max: 1024, default: '0', help: 'onnxruntime intra-op threads; 0 = the container CPU limit (cgroup v2 cpu.max), else the CPU count.' },
+  { key: 'graphOptimization', flag: 'graph-optimization', env: env('graph-optimization'), kind: 'enum', values: ['disabled', 'basic', 'extended', 'all'], default: 'all', help: 'onnxruntime graph optimization level.' },
+  { key: 'executionProvider', flag: 'execution-provider', env: env('execution-provider'), kind: 'enum', values: ['cpu', 'cuda'], default: 'cpu', help: 'Execution provider. cuda fails start-up when CUDA is unavailable unless --cpu-fallback is set.' },
+  { key: 'cpuFallback', flag: 'cpu-fallback', env: env('cpu-fallback'), kind: 'bool', default: 'false', help: 'With --execution-provider=cuda: serve on CPU (logged, and visible in onnxop_model_info and onnxop_execution_provider_fallback_total) when CUDA cannot be used.' },
+  { key: 'maxBatchSize', flag: 'max-batch-size', env: env('max-batch-size'), kind: 'int', min: 1, max: 65536, default: '1', help: 'Dynamic batching: most rows merged into one run (1 = off). Applies only when every input and output has a dynamic first dimension.' },
+  { key: 'maxQueueDelayMs', flag: 'max-queue-delay-ms', env: env('max-queue-delay-ms'), kind: 'int', min: 0, max: 10000, default: '2', help: 'Dynamic batching: longest a request waits for others to join its batch.' },
+  { key: 'queueLimit', flag: 'queue-limit', env: env('queue-limit'), kind: 'int', min: 1, max: 1_000_000, default: '256', help: 'Requests waiting for a run beyond this are answered 429 at once.' },
+  { key: 'maxConcurrentRuns', flag: 'max-concurrent-runs', env: env('max-concurrent-runs'), kind: 'int', min: 1, max: 64, default: '2', help: 'onnxruntime runs in flight at once (each runs off the event loop).' },
+  { key: 'requestTimeoutMs', flag: 'request-timeout-ms', env: env('request-timeout-ms'), kind: 'int', min: 1, max: 3_600_000, default: '30000', help: 'A request not answered within this is answered 504 (outcome "timeout").' },
+  { key: 'maxBodyBytes', flag: 'max-body-bytes', env: env('max-body-bytes'), kind: 'int', min: 1024, max: 2 ** 31 - 1, default: String(64 * 1024 * 1024), help: 'Largest request body accepted (413 above).' },
+  { key: 'maxModelBytes', flag: 'max-model-bytes', env: env('max-model-bytes'), kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, default: String(2 * 1024 ** 3), help: 'Largest model artifact fetched.' },
+  { key: 'fetchTimeoutMs', flag: 'fetch-timeout-ms', env: env('fetch-timeout-ms'), kind: 'int', min: 100, max: 3_600_000, default: '120000', help: 'Timeout of each artifact fetch attempt.' },
+  { key: 'fetchRetries', flag: 'fetch-retries', env: env('fetch-retries'), kind: 'int', min: 0, max: 20, default: '3', help: 'Retries of a failed artifact fetch (network errors, 5xx, 429), with exponential back-off.' },
+  { key: 'ociPlainHttp', flag: 'oci-plain-http', env: env('oci-plain-http'), kind: 'bool', default: 'false', help: 'Talk to the OCI registry over http:// (local registries only; the digest still guards the bytes).' },
+  { key: 'warmup', flag: 'warmup', env: env('warmup'), kind: 'bool', default: 'true', help: 'Run one request synthesized from the input metadata before reporting ready.' },
+  { key: 'logLevel', flag: 'log-level', env: env('log-level'), kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'pino log level (JSON logs on stderr).' },
+  { key: 'predictionLog', flag: 'prediction-log', env: env('prediction-log'), kind: 'string', default: 'stdout', help: 'Prediction log sink: stdout, none, or file:<path> (JSON lines).' },
+  { key: 'predictionLogInputs', flag: 'prediction-log-inputs', env: env('prediction-log-inputs'), kind: 'enum', values: ['full', 'summary', 'none'], default: 'summary', help: 'What of the inputs goes to the prediction log: full tensors, a summary (name, type, shape, first values), or nothing.' },
+  { key: 'pendingPredictionsMax', flag: 'pending-predictions-max', env: env('pending-predictions-max'), kind: 'int', min: 0, max: 10_000_000, default: '10000', help: 'Predictions kept for ground-truth feedback (oldest evicted first, counted in onnxop_pending_predictions_evicted_total).' },
+  { key: 'task', flag: 'task', env: env('task'), kind: 'enum', values: ['auto', 'classification', 'regression', 'none'], default: 'auto', help: 'Model kind for prediction/confidence metrics and feedback; auto = classification when an output is a 2-D float named like "prob*", else regression on the first numeric output.' },
+  { key: 'featureStatsMaxFeatures', flag: 'feature-stats-max-features', env: env('feature-stats-max-features'), kind: 'int', min: 0, max: 1024, default: '16', help: 'Per-feature statistics and drift cover the first N features (last dimension) of each numeric input; bounds the feature label.' },
+  { key: 'featureWindow', flag: 'feature-window', env: env('feature-window'), kind: 'int', min: 10, max: 1_000_000, default: '1000', help: 'Recent values per feature used for the mean/std/min/max/missing-rate gauges and drift.' },
+  { key: 'baselineProfile', flag: 'baseline-profile', env: env('baseline-profile'), kind: 'string', default: '', help: 'JSON baseline profile (see docs/runtime.md); enables PSI and KS drift gauges.' },
+  { key: 'shutdownDelayMs', flag: 'shutdown-delay-ms', env: env('shutdown-delay-ms'), kind: 'int', min: 0, max: 600_000, default: '0', help: 'After SIGTERM, keep serving (while reporting not ready) this long so endpoints drop the pod before the listener closes.' },
+  { key: 'drainTimeoutMs', flag: 'drain-timeout-ms', env: env('drain-timeout-ms'), kind: 'int', min: 0, max: 600_000, default: '30000', help: 'After the listener closes, longest wait for accepted requests to finish.' },
+];
+
+export const USAGE = `Usage: onnx-runtime serve [options]
+
+Serves one ONNX model over the Open Inference Protocol v2 (KServe v2) REST API, with Prometheus
+metrics on /metrics. Every option can also be given by its environment variable; a flag wins.`;
+
+export function helpText(): string {
+  const lines = [USAGE, '', 'Options:'];
+  for (const o of OPTIONS) {
+    const value = o.kind === 'bool' ? '[=true|false]' : o.kind === 'enum' ? `=<${o.values?.join('|')}>` : o.kind === 'int' ? '=<n>' : '=<value>';
+    const dflt = o.required ? ' (required)' : o.default !== undefined && o.default !== '' ? ` (default ${o.default})` : '';
+    lines.push(`  --${o.flag}${value}`, `      ${o.help}`, `      env ${o.env}${dflt}`);
+  }
+  lines.push('  --help', '      Print this text.');
+  return lines.join('\n');
+}
+
+function invalid(o: OptionSpec, source: string, problem: string): RuntimeError {
+  return new RuntimeError('CONFIG_INVALID', `--${o.flag} (${o.env}) ${problem} (got ${source}); run onnx-runtime serve --help`, {
+    status: 400,
+  });
+}
+
+function convert(o: OptionSpec, raw: string, source: string): string | number | boolean {
+  switch (o.kind) {
+    case 'string':
+      return raw;
+    case 'bool': {
+      const v = raw.toLowerCase();
+      if (['true', '1', 'yes', ''].includes(v)) return true;
+      if (['false', '0', 'no'].includes(v)) return false;
+      throw invalid(o, source, 'must be true or false');
+    }
+    case 'enum':
+      if (!o.values?.includes(raw)) throw invalid(o, source, `must be one of ${o.values?.join(', ')}`);
+      return raw;
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) throw invalid(o, source, 'must be a whole number');
+      const n = Number(raw);
+      if ((o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
+        throw invalid(o, source, `must be between ${o.min} and ${o.max}`);
+      }
+      return n;
+    }
+  }
+}
+
+export type ParsedArgs = { command: 'help' } | { command: 'serve'; config: RuntimeConfig };
+
+/** Parses `serve` flags and the environment into a validated config, or throws CONFIG_INVALID. */
+export function parseArgs(argv: readonly string[], environment: Record<string, string | undefined>): ParsedArgs {
+  const args = [...argv];
+  if (args.includes('--help') || args.includes('-h') || args[0] === 'help') return { command: 'help' };
+  const command = args.shift();
+  if (command !== 'serve') {
+    throw new RuntimeError('CONFIG_INVALID', `unknown command ${JSON.stringify(command ?? '')}: the only command is "serve"; run onnx-runtime --help`);
+  }
+  const byFlag = new Map(OPTIONS.map((o) => [o.flag, o]));
+  const fromFlags = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (!arg.startsWith('--')) throw new RuntimeError('CONFIG_INVALID', `unexpected argument ${JSON.stringify(arg)}: options look like --name=value; run onnx-runtime serve --help`);
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    const o = byFlag.get(name);
+    if (!o) throw new RuntimeError('CONFIG_INVALID', `unknown option --${name}; run onnx-runtime serve --help for the list`);
+    let value: string;
+    if (eq !== -1) value = arg.slice(eq + 1);
+    else if (o.kind === 'bool' && (args[i + 1] === undefined || args[i + 1]?.startsWith('--'))) value = 'true';
+    else {
+      const next = args[i + 1];
+      if (next === undefined) throw new RuntimeError('CONFIG_INVALID', `--${name} needs a value, e.g. --${name}=<value>`);
+      value = next;
+      i++;
+    }
+    fromFlags.set(o.flag, value);
+  }
+  const out: Record<string, unknown> = {};
+  for (const o of OPTIONS) {
+    const flagValue = fromFlags.get(o.flag);
+    const envValue = environment[o.env];
+    const raw = flagValue ?? (envValue !== undefined && envValue !== '' ? envValue : undefined) ?? o.default;
+    const source = flagValue !== undefined ? `--${o.flag}=${flagValue}` : envValue ? `${o.env}=${envValue}` : `default ${o.default}`;
+    if (raw === undefined) throw new RuntimeError('CONFIG_INVALID', `--${o.flag} (env ${o.env}) is required: ${o.help}`);
+    out[o.key] = convert(o, raw, source);
+  }
+  const config = out as unknown as RuntimeConfig;
+  validate(config);
+  return { command: 'serve', config: Object.freeze(config) };
+}
+
+const spec = (key: keyof RuntimeConfig): OptionSpec => OPTIONS.find((o) => o.key === key) as OptionSpec;
+
+function validate(c: RuntimeConfig): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(c.modelName)) {
+    throw invalid(spec('modelName'), c.modelName, 'must be 1–128 characters of letters, digits, ".", "_" or "-", starting with a letter or digit');
+  }
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(c.revision)) throw invalid(spec('revision'), c.revision, 'must be 1–128 characters of letters, digits, ".", "_" or "-"');
+  if (!/^sha256:[0-9a-f]{64}$/.test(c.modelDigest)) {
+    throw invalid(spec('modelDigest'), c.modelDigest, 'must be sha256:<64 lowercase hex digits>, e.g. the output of `sha256sum model.onnx` prefixed with sha256:');
+  }
+  if (!/^(file:\/\/|https?:\/\/|oci:\/\/|\/|\.)/.test(c.modelUri)) {
+    throw invalid(spec('modelUri'), c.modelUri, 'must start with file://, https://, http://, oci:// or be a file path');
+  }
+  if (!(c.predictionLog === 'stdout' || c.predictionLog === 'none' || /^file:.+/.test(c.predictionLog))) {
+    throw invalid(spec('predictionLog'), c.predictionLog, 'must be stdout, none or file:<path>');
+  }
+  if (c.cpuFallback && c.executionProvider === 'cpu') {
+    throw invalid(spec('cpuFallback'), 'true', 'only applies with --execution-provider=cuda; remove it or set the provider');
+  }
+}

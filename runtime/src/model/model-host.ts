@@ -1,0 +1,182 @@
+// Loads verified model bytes into a pool of session workers and runs tensors on them. Maps
+// onnxruntime's load errors to stable codes with messages a user can act on.
+import { Worker } from 'node:worker_threads';
+import { RuntimeError } from '../errors.ts';
+import { ORT_TO_V2, V2_TO_ORT, type HostTensor } from '../protocol/datatypes.ts';
+import { signatureFromMetadata, type ModelSignature } from '../protocol/signature.ts';
+import type { Feeds } from '../inference/scheduler.ts';
+import { describeOpsets, inspectOnnx, type OnnxHeader } from './onnx-inspect.ts';
+import type { InitReply, InitRequest, RunReply, RunRequest, WireTensor } from './worker-protocol.ts';
+
+export interface HostOptions {
+  workers: number;
+  threads: number;
+  graphOptimization: InitRequest['graphOptimization'];
+  executionProvider: 'cpu' | 'cuda';
+  cpuFallback: boolean;
+  source: string;
+}
+
+export interface LoadedModel {
+  signature: ModelSignature;
+  header: OnnxHeader;
+  executionProvider: 'cpu' | 'cuda';
+  /** onnxruntime's reason when CUDA was requested but the CPU fallback applied. */
+  providerFallbackReason: string | undefined;
+  ortVersion: string;
+  run(feeds: Feeds): Promise<Feeds>;
+  close(): Promise<void>;
+}
+
+export function mapLoadError(message: string, stage: 'load' | 'provider', header: OnnxHeader, source: string): RuntimeError {
+  const opsets = describeOpsets(header);
+  if (stage === 'provider') {
+    return new RuntimeError(
+      'EXECUTION_PROVIDER_UNAVAILABLE',
+      `the CUDA execution provider could not be started (${message.split('\n')[0]}); schedule the pod on a GPU node with the CUDA 12 and cuDNN 9 libraries, or set --cpu-fallback=true to serve on CPU`,
+    );
+  }
+  if (/Protobuf parsing failed|ModelProto does not have a graph|Failed to load model because protobuf/i.test(message)) {
+    return new RuntimeError('MODEL_CORRUPT', `${source} is not a valid ONNX model (onnxruntime: ${message.split('\n')[0]}); the file is corrupt or truncated — re-export or re-upload it`);
+  }
+  if (/opset/i.test(message)) {
+    const supported = /till opset (\d+)/.exec(message)?.[1];
+    return new RuntimeError(
+      'MODEL_OPSET_UNSUPPORTED',
+      `${source} declares opsets ${opsets}, which this onnxruntime does not support${supported ? ` (ai.onnx up to ${supported})` : ''}; re-export the model with a supported opset (e.g. torch.onnx.export(..., opset_version=${supported ?? 17})) or use a newer runtime image`,
+    );
+  }
+  if (/is not a registered function\/op|Could not find an implementation|No opset import for domain/i.test(message)) {
+    const op = /([\w.]*:?\w+)\(-?\d+\) is not a registered/.exec(message)?.[1];
+    return new RuntimeError(
+      'MODEL_OPERATOR_UNSUPPORTED',
+      `${source} uses an operator onnxruntime cannot run${op ? ` (${op})` : ''} (opsets ${opsets}); replace the custom operator when exporting, or build a runtime image that registers it`,
+    );
+  }
+  return new RuntimeError('MODEL_LOAD_FAILED', `onnxruntime could not load ${source}: ${message}`);
+}
+
+interface Slot {
+  worker: Worker;
+  busy: number;
+  pending: Map<number, { resolve: (f: Feeds) => void; reject: (e: Error) => void }>;
+}
+
+function toWire(t: HostTensor): WireTensor {
+  return { type: V2_TO_ORT[t.datatype], dims: t.shape, data: t.data };
+}
+
+function fromWire(t: WireTensor): HostTensor {
+  return { datatype: ORT_TO_V2[t.type] ?? 'FP32', shape: t.dims, data: t.data as HostTensor['data'] };
+}
+
+const WORKER_URL = new URL('./session-worker.ts', import.meta.url);
+
+function startWorker(): Slot {
+  const worker = new Worker(WORKER_URL);
+  return { worker, busy: 0, pending: new Map() };
+}
+
+function init(slot: Slot, req: InitRequest): Promise<InitReply> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: InitReply) => {
+      if (m.type !== 'init') return;
+      slot.worker.off('message', onMessage);
+      slot.worker.off('error', reject);
+      resolve(m);
+    };
+    slot.worker.on('message', onMessage);
+    slot.worker.once('error', reject);
+    slot.worker.postMessage(req);
+  });
+}
+
+export async function loadModel(bytes: Uint8Array, opts: HostOptions): Promise<LoadedModel> {
+  const header = inspectOnnx(bytes, opts.source);
+  const req: InitRequest = {
+    type: 'init',
+    bytes,
+    threads: opts.threads,
+    graphOptimization: opts.graphOptimization,
+    executionProvider: opts.executionProvider,
+    cpuFallback: opts.cpuFallback,
+  };
+  const slots: Slot[] = [];
+  const terminateAll = () => Promise.all(slots.map((s) => s.worker.terminate()));
+  let first: InitReply;
+  try {
+    slots.push(startWorker());
+    first = await init(slots[0] as Slot, req);
+    if (!first.ok) throw mapLoadError(first.error, first.stage, header, opts.source);
+    // Further workers get the provider the first one settled on, so a fallback is decided once.
+    const rest = { ...req, executionProvider: first.executionProvider };
+    for (let i = 1; i < opts.workers; i++) slots.push(startWorker());
+    const replies = await Promise.all(slots.slice(1).map((s) => init(s, rest)));
+    const failed = replies.find((r) => !r.ok);
+    if (failed && !failed.ok) throw mapLoadError(failed.error, failed.stage, header, opts.source);
+  } catch (err) {
+    await terminateAll();
+    if (err instanceof RuntimeError) throw err;
+    throw new RuntimeError('MODEL_LOAD_FAILED', `the session worker failed while loading ${opts.source}: ${(err as Error).message}`, { cause: err });
+  }
+  const { signature, unsupported } = signatureFromMetadata(first.inputs, first.outputs);
+  if (unsupported.length > 0) {
+    await terminateAll();
+    throw new RuntimeError('MODEL_LOAD_FAILED', `${opts.source} has inputs/outputs this runtime cannot serve over the v2 protocol: ${unsupported.join(', ')}; only tensors are supported`);
+  }
+
+  let nextId = 0;
+  let fatal: Error | undefined;
+  for (const slot of slots) {
+    slot.worker.on('message', (m: RunReply) => {
+      if (m.type !== 'run') return;
+      const p = slot.pending.get(m.id);
+      if (!p) return;
+      slot.pending.delete(m.id);
+      slot.busy--;
+      if (m.ok) p.resolve(new Map(m.outputs.map(([name, t]) => [name, fromWire(t)])));
+      else p.reject(new RuntimeError('INFERENCE_FAILED', `onnxruntime failed to run the model: ${m.error.split('\n')[0]}`, { status: 500 }));
+    });
+    const failAll = (err: Error) => {
+      fatal = err;
+      for (const p of slot.pending.values()) p.reject(new RuntimeError('INFERENCE_FAILED', `the session worker died: ${err.message}`, { status: 500, cause: err }));
+      slot.pending.clear();
+    };
+    slot.worker.on('error', failAll);
+    slot.worker.on('exit', (code) => {
+      if (slot.pending.size > 0) failAll(new Error(`exit code ${code}`));
+    });
+  }
+
+  return {
+    signature,
+    header,
+    executionProvider: first.executionProvider,
+    providerFallbackReason: first.providerError,
+    ortVersion: first.ortVersion,
+    run(feeds: Feeds): Promise<Feeds> {
+      if (fatal) return Promise.reject(new RuntimeError('INFERENCE_FAILED', `the session worker died: ${fatal.message}`, { status: 500 }));
+      let slot = slots[0] as Slot;
+      for (const s of slots) if (s.busy < slot.busy) slot = s;
+      const id = nextId++;
+      slot.busy++;
+      const msg: RunRequest = { type: 'run', id, feeds: [...feeds].map(([n, t]) => [n, toWire(t)]) };
+      return new Promise((resolve, reject) => {
+        slot.pending.set(id, { resolve, reject });
+        slot.worker.postMessage(msg);
+      });
+    },
+    async close(): Promise<void> {
+      await Promise.all(
+        slots.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.worker.once('exit', () => resolve());
+              s.worker.postMessage({ type: 'close' });
+              setTimeout(() => void s.worker.terminate(), 2000).unref();
+            }),
+        ),
+      );
+    },
+  };
+}

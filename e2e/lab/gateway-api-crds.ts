@@ -202,7 +202,7 @@ export function labGatewayObjects(): KubernetesObject[] {
       metadata: { name: labGateway.className },
       spec: {
         controllerName: labGateway.controllerName,
-        description: 'The onnx-operator lab gateway: a loopback process that routes by HTTPRoute weights.',
+        description: 'onnx-operator lab gateway (loopback, HTTPRoute weights)', // the CRD caps it at 64 bytes
       },
     } as KubernetesObject,
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: labGateway.namespace } },

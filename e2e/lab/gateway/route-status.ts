@@ -20,7 +20,8 @@ function timeString(t: string | Date | undefined): string | undefined {
   return t instanceof Date ? t.toISOString().replace(/\.\d{3}Z$/, 'Z') : t;
 }
 
-function mergeConditions(current: Condition[] | undefined, desired: Condition[], now: string): Condition[] {
+/** Desired conditions with lastTransitionTime kept from `current` unless the status flipped. */
+export function mergeConditions(current: Condition[] | undefined, desired: Condition[], now: string): Condition[] {
   return desired.map((d) => {
     const prev = current?.find((c) => c.type === d.type);
     const lastTransitionTime = prev && prev.status === d.status ? (timeString(prev.lastTransitionTime) ?? now) : now;
@@ -28,7 +29,7 @@ function mergeConditions(current: Condition[] | undefined, desired: Condition[],
   });
 }
 
-function conditionsEqual(a: Condition[] | undefined, b: Condition[]): boolean {
+export function conditionsEqual(a: Condition[] | undefined, b: Condition[]): boolean {
   if (!a || a.length !== b.length) return false;
   return b.every((d) => {
     const c = a.find((x) => x.type === d.type);

@@ -1,0 +1,106 @@
+// The operator's configuration: flags win over environment variables, which win over defaults.
+// Parsed and validated once at start; an invalid value names the flag and the fix.
+import { parseArgs } from 'node:util';
+import { DEFAULT_RUNTIME_IMAGE } from './api/constants.ts';
+import { OperatorError } from './errors.ts';
+
+export interface OperatorConfig {
+  kubeconfig: string | undefined;
+  watchNamespace: string | undefined;
+  httpHost: string;
+  httpPort: number;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionId: string;
+  identity: string;
+  concurrency: number;
+  runtimeImage: string;
+  defaultGateway: { namespace: string; name: string } | undefined;
+  gatewayApi: 'auto' | 'enabled' | 'disabled';
+  fieldManager: string;
+  clusterDomain: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  watchdogSeconds: number;
+}
+
+export const configFlags = {
+  kubeconfig: { type: 'string', env: 'KUBECONFIG', help: 'kubeconfig file; in-cluster credentials when unset' },
+  namespace: { type: 'string', env: 'WATCH_NAMESPACE', help: 'watch only this namespace (default: all)' },
+  'http-host': { type: 'string', env: 'HTTP_HOST', help: 'address for /metrics, /healthz, /readyz (default 0.0.0.0)' },
+  'http-port': { type: 'string', env: 'HTTP_PORT', help: 'port for /metrics, /healthz, /readyz (default 8080)' },
+  'leader-elect': { type: 'string', env: 'LEADER_ELECT', help: 'true|false: elect a leader on a Lease (default true)' },
+  'leader-election-namespace': { type: 'string', env: 'POD_NAMESPACE', help: 'namespace of the leader Lease (default: default)' },
+  'leader-election-id': { type: 'string', env: 'LEADER_ELECTION_ID', help: 'name of the leader Lease (default onnx-operator)' },
+  concurrency: { type: 'string', env: 'CONCURRENCY', help: 'models reconciled at once (default 4, 1..64)' },
+  'runtime-image': { type: 'string', env: 'RUNTIME_IMAGE', help: `runtime image when a model sets none (default ${DEFAULT_RUNTIME_IMAGE})` },
+  'default-gateway': { type: 'string', env: 'DEFAULT_GATEWAY', help: 'NAMESPACE/NAME of the Gateway HTTPRoutes attach to when a model names none' },
+  'gateway-api': { type: 'string', env: 'GATEWAY_API', help: 'auto|enabled|disabled: manage HTTPRoutes (default auto: when the CRDs exist)' },
+  'field-manager': { type: 'string', env: 'FIELD_MANAGER', help: 'server-side apply field manager (default onnx-operator)' },
+  'cluster-domain': { type: 'string', env: 'CLUSTER_DOMAIN', help: 'cluster DNS domain (default cluster.local)' },
+  'log-level': { type: 'string', env: 'LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace (default info)' },
+  'watchdog-seconds': { type: 'string', env: 'WATCHDOG_SECONDS', help: 'restart a watch silent for this long (default 120)' },
+} as const;
+
+type FlagName = keyof typeof configFlags;
+
+function invalid(flag: FlagName, value: string, fix: string): OperatorError {
+  return new OperatorError('CONFIG_INVALID', `--${flag} (or $${configFlags[flag].env}) is '${value}': ${fix}`, { transient: false });
+}
+
+function intIn(flag: FlagName, raw: string | undefined, def: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw invalid(flag, raw, `use a whole number from ${min} to ${max}`);
+  return n;
+}
+
+function oneOf<T extends string>(flag: FlagName, raw: string | undefined, def: T, allowed: readonly T[]): T {
+  if (raw === undefined || raw === '') return def;
+  if (!(allowed as readonly string[]).includes(raw)) throw invalid(flag, raw, `use one of ${allowed.join(', ')}`);
+  return raw as T;
+}
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, hostname: string): OperatorConfig {
+  const options = Object.fromEntries(Object.entries(configFlags).map(([k, v]) => [k, { type: v.type }]));
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options: options as Record<string, { type: 'string' }>, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new OperatorError('CONFIG_INVALID', `${(err as Error).message}; see 'onnx-operator run --help'`, { transient: false, cause: err });
+  }
+  const get = (flag: FlagName): string | undefined => {
+    const v = values[flag];
+    return typeof v === 'string' ? v : env[configFlags[flag].env];
+  };
+  const gateway = get('default-gateway');
+  let defaultGateway: OperatorConfig['defaultGateway'];
+  if (gateway) {
+    const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(gateway);
+    if (!m) throw invalid('default-gateway', gateway, 'write it as NAMESPACE/NAME, e.g. gateway-system/public');
+    defaultGateway = { namespace: m[1] ?? '', name: m[3] ?? '' };
+  }
+  const leader = oneOf('leader-elect', get('leader-elect'), 'true', ['true', 'false'] as const);
+  return {
+    kubeconfig: get('kubeconfig') || undefined,
+    watchNamespace: get('namespace') || undefined,
+    httpHost: get('http-host') || '0.0.0.0',
+    httpPort: intIn('http-port', get('http-port'), 8080, 0, 65535),
+    leaderElect: leader === 'true',
+    leaderElectionNamespace: get('leader-election-namespace') || 'default',
+    leaderElectionId: get('leader-election-id') || 'onnx-operator',
+    identity: `${hostname}_${process.pid}`,
+    concurrency: intIn('concurrency', get('concurrency'), 4, 1, 64),
+    runtimeImage: get('runtime-image') || DEFAULT_RUNTIME_IMAGE,
+    defaultGateway,
+    gatewayApi: oneOf('gateway-api', get('gateway-api'), 'auto', ['auto', 'enabled', 'disabled'] as const),
+    fieldManager: get('field-manager') || 'onnx-operator',
+    clusterDomain: get('cluster-domain') || 'cluster.local',
+    logLevel: oneOf('log-level', get('log-level'), 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
+    watchdogSeconds: intIn('watchdog-seconds', get('watchdog-seconds'), 120, 5, 3600),
+  };
+}
+
+export function configHelp(): string {
+  const rows = Object.entries(configFlags).map(([flag, v]) => `  --${flag.padEnd(28)} $${v.env.padEnd(22)} ${v.help}`);
+  return ['Usage: onnx-operator run [flags]', '', 'Flags (environment variable in the second column):', ...rows, ''].join('\n');
+}

@@ -1,0 +1,157 @@
+// The OnnxModel controller: informers feed a queue of `namespace/name` keys; each key is reconciled
+// by gathering what is observed, asking the pure core for the desired state, and letting the
+// executor write only the differences.
+import type { Logger } from 'pino';
+import { randomUUID } from 'node:crypto';
+import { LABEL_MODEL } from './api/constants.ts';
+import { safeParseOnnxModel } from './api/parse.ts';
+import { reconcile } from './core/reconcile.ts';
+import type { CoreConfig, KubeObject as CoreObject, ObservedChildren } from './core/types.ts';
+import { OperatorError, isTransient } from './errors.ts';
+import { Executor, type ChildRef } from './kube/executor.ts';
+import { Informer } from './kube/informer.ts';
+import { keyOf, type KubeObject } from './kube/object-meta.ts';
+import { apiVersionOf, resources, type ResourceType } from './kube/resources.ts';
+import type { KubeClient } from './kube/rest-client.ts';
+import { WorkQueue } from './kube/workqueue.ts';
+import type { OperatorMetrics } from './metrics.ts';
+
+export interface ControllerOptions {
+  client: KubeClient;
+  log: Logger;
+  metrics: OperatorMetrics;
+  core: CoreConfig;
+  concurrency: number;
+  fieldManager: string;
+  identity: string;
+  gatewayApi: boolean;
+  watchdogMs: number;
+  clock?: () => Date;
+}
+
+const childKinds = (gatewayApi: boolean): ResourceType[] =>
+  gatewayApi ? [resources.deployment, resources.service, resources.httpRoute] : [resources.deployment, resources.service];
+
+export class Controller {
+  readonly #o: ControllerOptions;
+  readonly #models: Informer;
+  readonly #children = new Map<string, Informer>();
+  readonly #queue: WorkQueue;
+  readonly #executor: Executor;
+
+  constructor(opts: ControllerOptions) {
+    this.#o = opts;
+    const informer = (resource: ResourceType, labelSelector?: string): Informer =>
+      new Informer({
+        client: opts.client,
+        resource,
+        log: opts.log,
+        labelSelector,
+        watchdogMs: opts.watchdogMs,
+        onRestart: (reason) => opts.metrics.watchRestarts.inc({ resource: resource.plural, reason }),
+      });
+    this.#models = informer(resources.onnxModel);
+    this.#models.onChange((_type, obj) => this.#queue.add(keyOf(obj)));
+    for (const kind of childKinds(opts.gatewayApi)) {
+      // Only the operator's children are cached: they all carry the model label.
+      const inf = informer(kind, LABEL_MODEL);
+      inf.onChange((_type, obj) => {
+        const model = obj.metadata.labels?.[LABEL_MODEL];
+        if (model && obj.metadata.namespace) this.#queue.add(`${obj.metadata.namespace}/${model}`);
+      });
+      this.#children.set(apiVersionOf(kind) + '/' + kind.kind, inf);
+    }
+    this.#queue = new WorkQueue({
+      concurrency: opts.concurrency,
+      process: (key) => this.reconcileKey(key),
+      onError: (key, err, retryInMs) => {
+        const [namespace, name] = key.split('/');
+        const code = err instanceof OperatorError ? err.code : 'RECONCILE_FAILED';
+        opts.metrics.reconcileErrors.inc({ code });
+        opts.log.warn({ err, namespace, name, retryInMs, transient: isTransient(err) }, 'reconcile failed; will retry');
+      },
+    });
+    this.#executor = new Executor({
+      client: opts.client,
+      fieldManager: opts.fieldManager,
+      reportingController: 'serving.onnxop.io/onnx-operator',
+      reportingInstance: opts.identity,
+      log: opts.log,
+      onWrite: (verb, kind) => opts.metrics.apiWrites.inc({ verb, kind }),
+    });
+  }
+
+  get queueDepth(): number {
+    return this.#queue.depth;
+  }
+
+  /** Starts every informer and resolves when all caches are synced. */
+  async start(): Promise<void> {
+    await Promise.all([this.#models.start(), ...[...this.#children.values()].map((i) => i.start())]);
+    this.#o.log.info({ models: this.#models.list().length }, 'caches synced');
+  }
+
+  async stop(): Promise<void> {
+    await this.#queue.shutdown();
+    await Promise.all([this.#models.stop(), ...[...this.#children.values()].map((i) => i.stop())]);
+  }
+
+  #observedChildren(model: KubeObject): ObservedChildren {
+    const mine = (kind: ResourceType): CoreObject[] =>
+      (this.#children.get(apiVersionOf(kind) + '/' + kind.kind)?.list() ?? []).filter(
+        (o) =>
+          o.metadata.namespace === model.metadata.namespace &&
+          o.metadata.labels?.[LABEL_MODEL] === model.metadata.name &&
+          (o.metadata.ownerReferences ?? []).some((r) => r.uid === model.metadata.uid),
+      ) as CoreObject[];
+    return {
+      deployments: mine(resources.deployment),
+      services: mine(resources.service),
+      ...(this.#o.gatewayApi ? { httpRoutes: mine(resources.httpRoute) } : {}),
+    };
+  }
+
+  #lookup(ref: ChildRef): KubeObject | undefined {
+    for (const [id, inf] of this.#children) {
+      if (id === `${ref.apiVersion}/${ref.kind}`) return inf.get(ref.namespace, ref.name);
+    }
+    return undefined;
+  }
+
+  async reconcileKey(key: string): Promise<{ requeueAfterMs?: number }> {
+    const [namespace = '', name = ''] = key.split('/');
+    const started = process.hrtime.bigint();
+    const log = this.#o.log.child({ namespace, name, reconcileID: randomUUID() });
+    this.#o.metrics.queueDepth.set(this.#queue.depth);
+    this.#o.metrics.queueActive.set(this.#queue.active);
+    try {
+      const obj = this.#models.get(namespace, name);
+      // Gone or going: the garbage collector removes the children through their ownerReferences.
+      if (!obj || obj.metadata.deletionTimestamp) return {};
+      const parsed = safeParseOnnxModel(obj);
+      if (!parsed.ok) {
+        // The CRD's schema should have refused it; nothing to do until the object changes.
+        log.error({ err: parsed.error, field: parsed.error.field }, 'OnnxModel is invalid; waiting for a change');
+        this.#o.metrics.reconcileErrors.inc({ code: 'SPEC_INVALID' });
+        return {};
+      }
+      const out = reconcile({ model: parsed.model, children: this.#observedChildren(obj), now: (this.#o.clock ?? (() => new Date()))(), config: this.#o.core });
+      const result = await this.#executor.execute(obj, out, (ref) => this.#lookup(ref));
+      if (out.rolloutOutcome) this.#o.metrics.rollouts.inc({ outcome: out.rolloutOutcome });
+      const weight = out.status.currentWeight;
+      if (typeof weight === 'number') this.#o.metrics.canaryWeight.set({ namespace, name }, weight);
+      if (result.applied + result.deleted + result.events > 0 || result.statusWritten) {
+        log.info({ revision: out.status.stable?.revision, phase: out.status.phase, ...result }, 'reconciled');
+      } else {
+        log.debug('in sync');
+      }
+      this.#o.metrics.reconciles.inc({ result: 'success' });
+      return out.requeueAfterMs === undefined ? {} : { requeueAfterMs: out.requeueAfterMs };
+    } catch (err) {
+      this.#o.metrics.reconciles.inc({ result: 'error' });
+      throw err;
+    } finally {
+      this.#o.metrics.reconcileDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+}

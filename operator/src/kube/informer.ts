@@ -1,0 +1,219 @@
+// A hardened list-watch cache of one resource type. It lists, then watches from the list's
+// resourceVersion with bookmarks; it relists when the server says the version is too old (410 Gone),
+// restarts with exponential back-off after errors, and a watchdog restarts a stream that went silent
+// (no event and no bookmark) for too long. Handlers receive every change.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { asKubeObject, isRecord, keyOf, type KubeObject } from './object-meta.ts';
+import { resourcePath, type ResourceType } from './resources.ts';
+import type { KubeClient } from './rest-client.ts';
+
+export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
+export type ChangeHandler = (type: ChangeType, obj: KubeObject) => void;
+
+export interface InformerOptions {
+  client: KubeClient;
+  resource: ResourceType;
+  log: Logger;
+  labelSelector?: string;
+  /** Restart a watch that sent nothing (bookmarks included) for this long. */
+  watchdogMs?: number;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  onRestart?: (reason: 'expired' | 'error' | 'watchdog' | 'closed') => void;
+}
+
+class WatchExpired extends Error {}
+class WatchSilent extends Error {}
+
+export class Informer {
+  readonly #opts: Required<Omit<InformerOptions, 'labelSelector' | 'onRestart'>> & Pick<InformerOptions, 'labelSelector' | 'onRestart'>;
+  readonly #store = new Map<string, KubeObject>();
+  readonly #handlers: ChangeHandler[] = [];
+  #abort = new AbortController();
+  #stopped = false;
+  #synced = false;
+  #resourceVersion = '';
+  #syncedWaiters: (() => void)[] = [];
+  #loop: Promise<void> | undefined;
+
+  constructor(opts: InformerOptions) {
+    this.#opts = { watchdogMs: 120_000, backoffInitialMs: 250, backoffMaxMs: 30_000, ...opts };
+  }
+
+  onChange(handler: ChangeHandler): void {
+    this.#handlers.push(handler);
+  }
+
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  list(): KubeObject[] {
+    return [...this.#store.values()];
+  }
+
+  get(namespace: string, name: string): KubeObject | undefined {
+    return this.#store.get(`${namespace}/${name}`);
+  }
+
+  /** Starts the loop; resolves once the first list is in the cache. */
+  start(): Promise<void> {
+    if (!this.#loop) this.#loop = this.#run();
+    return this.#synced ? Promise.resolve() : new Promise((resolve) => this.#syncedWaiters.push(resolve));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#abort.abort();
+    await this.#loop;
+  }
+
+  #emit(type: ChangeType, obj: KubeObject): void {
+    for (const h of this.#handlers) h(type, obj);
+  }
+
+  async #relist(): Promise<void> {
+    const path = resourcePath(this.#opts.resource);
+    const fresh = new Map<string, KubeObject>();
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = await this.#opts.client.request({
+        method: 'GET',
+        path,
+        query: { limit: 500, continue: cont, labelSelector: this.#opts.labelSelector },
+        signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(60_000)]),
+      });
+      if (!isRecord(page) || !Array.isArray(page.items) || !isRecord(page.metadata)) {
+        throw new Error(`list ${path}: the API server sent no items/metadata`);
+      }
+      for (const item of page.items) {
+        const obj = asKubeObject(item, `list ${path}`);
+        fresh.set(keyOf(obj), obj);
+      }
+      rv = typeof page.metadata.resourceVersion === 'string' ? page.metadata.resourceVersion : '';
+      cont = typeof page.metadata.continue === 'string' && page.metadata.continue !== '' ? page.metadata.continue : undefined;
+    } while (cont !== undefined);
+    // Replace the store and tell handlers what changed while we were not watching.
+    for (const [key, old] of this.#store) {
+      if (!fresh.has(key)) {
+        this.#store.delete(key);
+        this.#emit('DELETED', old);
+      }
+    }
+    for (const [key, obj] of fresh) {
+      const old = this.#store.get(key);
+      this.#store.set(key, obj);
+      if (!old) this.#emit('ADDED', obj);
+      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.#emit('MODIFIED', obj);
+    }
+    this.#resourceVersion = rv;
+    if (!this.#synced) {
+      this.#synced = true;
+      for (const w of this.#syncedWaiters.splice(0)) w();
+    }
+  }
+
+  async #watchOnce(): Promise<void> {
+    const attempt = new AbortController();
+    const signal = AbortSignal.any([this.#abort.signal, attempt.signal]);
+    let silent = false;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        silent = true;
+        attempt.abort();
+      }, this.#opts.watchdogMs);
+    };
+    arm();
+    try {
+      const body = await this.#opts.client.stream({
+        method: 'GET',
+        path: resourcePath(this.#opts.resource),
+        query: {
+          watch: true,
+          allowWatchBookmarks: true,
+          resourceVersion: this.#resourceVersion,
+          labelSelector: this.#opts.labelSelector,
+          // The server ends each watch after a spread-out while, as client-go's reflector asks.
+          timeoutSeconds: 300 + Math.floor(Math.random() * 300),
+        },
+        signal,
+      });
+      const decoder = new TextDecoder();
+      let buffered = '';
+      for await (const chunk of body) {
+        arm();
+        buffered += decoder.decode(chunk, { stream: true });
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line) this.#handleLine(line);
+        }
+      }
+    } catch (err) {
+      if (silent) throw new WatchSilent('watch stream was silent');
+      if (this.#stopped) return;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #handleLine(line: string): void {
+    const event: unknown = JSON.parse(line);
+    if (!isRecord(event) || typeof event.type !== 'string') return;
+    if (event.type === 'ERROR') {
+      const status = isRecord(event.object) ? event.object : {};
+      if (status.code === 410) throw new WatchExpired(String(status.message ?? 'resource version too old'));
+      throw new Error(`watch error: ${String(status.message ?? JSON.stringify(status))}`);
+    }
+    const obj = asKubeObject(event.object, 'watch event');
+    if (obj.metadata.resourceVersion) this.#resourceVersion = obj.metadata.resourceVersion;
+    if (event.type === 'BOOKMARK') return;
+    const key = keyOf(obj);
+    if (event.type === 'DELETED') {
+      this.#store.delete(key);
+      this.#emit('DELETED', obj);
+    } else if (event.type === 'ADDED' || event.type === 'MODIFIED') {
+      const had = this.#store.has(key);
+      this.#store.set(key, obj);
+      this.#emit(had ? 'MODIFIED' : 'ADDED', obj);
+    }
+  }
+
+  async #run(): Promise<void> {
+    let backoff = this.#opts.backoffInitialMs;
+    let needList = true;
+    const log = this.#opts.log.child({ resource: this.#opts.resource.plural });
+    while (!this.#stopped) {
+      try {
+        if (needList) {
+          await this.#relist();
+          needList = false;
+        }
+        await this.#watchOnce();
+        if (this.#stopped) return;
+        this.#opts.onRestart?.('closed');
+        backoff = this.#opts.backoffInitialMs;
+      } catch (err) {
+        if (this.#stopped) return;
+        if (err instanceof WatchExpired) {
+          log.info({ reason: err.message }, 'watch expired; relisting');
+          this.#opts.onRestart?.('expired');
+          needList = true;
+          continue;
+        }
+        const reason = err instanceof WatchSilent ? 'watchdog' : 'error';
+        this.#opts.onRestart?.(reason);
+        log.warn({ err, backoffMs: backoff, reason }, 'watch failed; restarting after back-off');
+        needList = true;
+        await sleep(backoff, undefined, { signal: this.#abort.signal }).catch(() => undefined);
+        backoff = Math.min(backoff * 2, this.#opts.backoffMaxMs);
+      }
+    }
+  }
+}

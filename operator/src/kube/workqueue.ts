@@ -1,0 +1,111 @@
+// A queue of `namespace/name` keys in the style of client-go's rate-limited workqueue: a key waits
+// at most once (de-duplicated), is never processed by two workers at once (a change during
+// processing re-queues it after), failures back off per key exponentially, and `requeueAfterMs`
+// schedules timed steps. Concurrency is bounded by p-queue.
+import PQueue from 'p-queue';
+
+export interface ProcessResult {
+  requeueAfterMs?: number;
+}
+
+export interface WorkQueueOptions {
+  concurrency: number;
+  process: (key: string) => Promise<ProcessResult>;
+  onError?: (key: string, err: unknown, retryInMs: number) => void;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export function backoffDelay(failures: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1));
+}
+
+export class WorkQueue {
+  readonly #opts: Required<Omit<WorkQueueOptions, 'onError'>> & Pick<WorkQueueOptions, 'onError'>;
+  readonly #pool: PQueue;
+  readonly #queued = new Set<string>();
+  readonly #processing = new Set<string>();
+  readonly #dirty = new Set<string>();
+  readonly #failures = new Map<string, number>();
+  readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  #shuttingDown = false;
+
+  constructor(opts: WorkQueueOptions) {
+    this.#opts = { baseDelayMs: 100, maxDelayMs: 5 * 60_000, ...opts };
+    this.#pool = new PQueue({ concurrency: opts.concurrency });
+  }
+
+  /** Keys waiting (queued or delayed), for the queue-depth metric. */
+  get depth(): number {
+    return this.#queued.size + this.#timers.size;
+  }
+
+  get active(): number {
+    return this.#processing.size;
+  }
+
+  add(key: string): void {
+    if (this.#shuttingDown) return;
+    this.#clearTimer(key);
+    if (this.#processing.has(key)) {
+      this.#dirty.add(key);
+      return;
+    }
+    if (this.#queued.has(key)) return;
+    this.#queued.add(key);
+    void this.#pool.add(() => this.#work(key));
+  }
+
+  /** Adds the key after `ms`; an earlier pending time for the same key wins. */
+  addAfter(key: string, ms: number): void {
+    if (this.#shuttingDown) return;
+    if (ms <= 0) return this.add(key);
+    const at = Date.now() + ms;
+    const existing = this.#timers.get(key);
+    if (existing && existing.at <= at) return;
+    this.#clearTimer(key);
+    const timer = setTimeout(() => {
+      this.#timers.delete(key);
+      this.add(key);
+    }, ms);
+    timer.unref();
+    this.#timers.set(key, { at, timer });
+  }
+
+  #clearTimer(key: string): void {
+    const t = this.#timers.get(key);
+    if (t) {
+      clearTimeout(t.timer);
+      this.#timers.delete(key);
+    }
+  }
+
+  async #work(key: string): Promise<void> {
+    this.#queued.delete(key);
+    this.#processing.add(key);
+    let retryIn: number | undefined;
+    try {
+      const result = await this.#opts.process(key);
+      this.#failures.delete(key);
+      retryIn = result.requeueAfterMs;
+    } catch (err) {
+      const failures = (this.#failures.get(key) ?? 0) + 1;
+      this.#failures.set(key, failures);
+      retryIn = backoffDelay(failures, this.#opts.baseDelayMs, this.#opts.maxDelayMs);
+      this.#opts.onError?.(key, err, retryIn);
+    } finally {
+      this.#processing.delete(key);
+    }
+    if (this.#dirty.delete(key)) this.add(key);
+    else if (retryIn !== undefined) this.addAfter(key, retryIn);
+  }
+
+  /** Stops taking keys and waits for the workers in flight. */
+  async shutdown(): Promise<void> {
+    this.#shuttingDown = true;
+    for (const key of [...this.#timers.keys()]) this.#clearTimer(key);
+    this.#pool.clear();
+    this.#queued.clear();
+    await this.#pool.onIdle();
+  }
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// onnx-operator: the composition root. `onnx-operator run` starts the controller.
+import os from 'node:os';
+import { KubeConfig } from '@kubernetes/client-node';
+import { configHelp, parseConfig, type OperatorConfig } from './config.ts';
+import { Controller } from './controller.ts';
+import { isNotFound, OperatorError } from './errors.ts';
+import { startHttpServer } from './http-server.ts';
+import { LeaderElector } from './kube/leader-election.ts';
+import { RestKubeClient, type KubeClient } from './kube/rest-client.ts';
+import { createLogger } from './log.ts';
+import { createMetrics } from './metrics.ts';
+
+export const version = '0.1.0';
+
+async function gatewayApiAvailable(client: KubeClient, mode: OperatorConfig['gatewayApi']): Promise<boolean> {
+  if (mode !== 'auto') return mode === 'enabled';
+  try {
+    await client.request({ method: 'GET', path: '/apis/gateway.networking.k8s.io/v1' });
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+async function run(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(configHelp());
+    return;
+  }
+  const config = parseConfig(argv, process.env, os.hostname());
+  const log = createLogger(config.logLevel);
+  const kc = new KubeConfig();
+  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+  else kc.loadFromCluster();
+  const client = new RestKubeClient(kc, { userAgent: `onnx-operator/${version}` });
+  const metrics = createMetrics();
+  const gatewayApi = await gatewayApiAvailable(client, config.gatewayApi);
+  const controller = new Controller({
+    client,
+    log,
+    metrics,
+    concurrency: config.concurrency,
+    fieldManager: config.fieldManager,
+    identity: config.identity,
+    gatewayApi,
+    watchdogMs: config.watchdogSeconds * 1000,
+    core: {
+      defaultRuntimeImage: config.runtimeImage,
+      defaultGatewayParentRefs: config.defaultGateway ? [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', ...config.defaultGateway }] : [],
+      fieldManager: config.fieldManager,
+      clusterDomain: config.clusterDomain,
+    },
+  });
+  let synced = false;
+  let shuttingDown = false;
+  const server = await startHttpServer(config.httpHost, config.httpPort, metrics.registry, {
+    live: () => !shuttingDown,
+    ready: () => synced && !shuttingDown,
+  });
+  const address = server.address();
+  log.info({ version, gatewayApi, leaderElect: config.leaderElect, http: typeof address === 'object' && address ? `${address.address}:${address.port}` : '' }, 'onnx-operator starting');
+
+  const elector = config.leaderElect
+    ? new LeaderElector({ client, namespace: config.leaderElectionNamespace, name: config.leaderElectionId, identity: config.identity, log })
+    : undefined;
+
+  const shutdown = async (signal: string, code = 0): Promise<void> => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info({ signal }, 'shutting down');
+    await controller.stop();
+    await elector?.release();
+    server.close();
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  if (elector) {
+    await elector.run(() => void shutdown('leadership-lost', 1));
+    metrics.leader.set(1);
+  }
+  await controller.start();
+  synced = true;
+}
+
+async function main(): Promise<void> {
+  const [command, ...rest] = process.argv.slice(2);
+  switch (command) {
+    case 'run':
+      return run(rest);
+    case 'version':
+      process.stdout.write(`${version}\n`);
+      return;
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(['Usage: onnx-operator <command>', '', 'Commands:', '  run       start the controller (see run --help)', '  version   print the version', ''].join('\n'));
+      return;
+    default:
+      throw new OperatorError('CONFIG_INVALID', `unknown command '${command}'; run 'onnx-operator --help' for the list`, { transient: false });
+  }
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`onnx-operator: ${message}\n`);
+  process.exit(err instanceof OperatorError && err.code === 'CONFIG_INVALID' ? 2 : 1);
+});

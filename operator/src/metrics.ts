@@ -1,0 +1,42 @@
+// The operator's own metrics (documented in docs/metrics.md, "Operator").
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface OperatorMetrics {
+  registry: Registry;
+  reconciles: Counter<'result'>;
+  reconcileErrors: Counter<'code'>;
+  reconcileDuration: Histogram;
+  queueDepth: Gauge;
+  queueActive: Gauge;
+  apiWrites: Counter<'verb' | 'kind'>;
+  watchRestarts: Counter<'resource' | 'reason'>;
+  rollouts: Counter<'outcome'>;
+  canaryWeight: Gauge<'namespace' | 'name'>;
+  leader: Gauge;
+}
+
+export function createMetrics(): OperatorMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'onnxop_operator_process_' });
+  const m: OperatorMetrics = {
+    registry,
+    reconciles: new Counter({ name: 'onnxop_operator_reconcile_total', help: 'Reconciles by result (success, error).', labelNames: ['result'], registers: [registry] }),
+    reconcileErrors: new Counter({ name: 'onnxop_operator_reconcile_errors_total', help: 'Failed reconciles by error code.', labelNames: ['code'], registers: [registry] }),
+    reconcileDuration: new Histogram({
+      name: 'onnxop_operator_reconcile_duration_seconds',
+      help: 'Time to reconcile one model, I/O included.',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({ name: 'onnxop_operator_workqueue_depth', help: 'Keys waiting in the work queue (queued or delayed).', registers: [registry] }),
+    queueActive: new Gauge({ name: 'onnxop_operator_workqueue_active', help: 'Keys being reconciled now.', registers: [registry] }),
+    apiWrites: new Counter({ name: 'onnxop_operator_api_writes_total', help: 'Write requests the operator sent to the API server.', labelNames: ['verb', 'kind'], registers: [registry] }),
+    watchRestarts: new Counter({ name: 'onnxop_operator_watch_restarts_total', help: 'Watch restarts by resource and reason (expired, error, watchdog, closed).', labelNames: ['resource', 'reason'], registers: [registry] }),
+    rollouts: new Counter({ name: 'onnxop_operator_rollouts_total', help: 'Finished rollouts by outcome.', labelNames: ['outcome'], registers: [registry] }),
+    canaryWeight: new Gauge({ name: 'onnxop_operator_canary_weight', help: 'Current canary traffic weight (percent) per model.', labelNames: ['namespace', 'name'], registers: [registry] }),
+    leader: new Gauge({ name: 'onnxop_operator_leader', help: '1 while this instance is the leader.', registers: [registry] }),
+  };
+  for (const result of ['success', 'error']) m.reconciles.inc({ result }, 0);
+  for (const outcome of ['promoted', 'rolled-back', 'aborted', 'failed']) m.rollouts.inc({ outcome }, 0);
+  return m;
+}

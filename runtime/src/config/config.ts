@@ -194,7 +194,7 @@ function validate(c: RuntimeConfig): void {
   if (!/^sha256:[0-9a-f]{64}$/.test(c.modelDigest)) {
     throw invalid(spec('modelDigest'), c.modelDigest, 'must be sha256:<64 lowercase hex digits>, e.g. the output of `sha256sum model.onnx` prefixed with sha256:');
   }
-  if (!/^(file:\/\/|https?:\/\/|oci:\/\/|\/|\.)/.test(c.modelUri)) {
+  if (c.modelUri.includes('://') && !/^(file|https?|oci):\/\//.test(c.modelUri)) {
     throw invalid(spec('modelUri'), c.modelUri, 'must start with file://, https://, http://, oci:// or be a file path');
   }
   if (!(c.predictionLog === 'stdout' || c.predictionLog === 'none' || /^file:.+/.test(c.predictionLog))) {

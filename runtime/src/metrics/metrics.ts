@@ -1,0 +1,107 @@
+// The runtime's Prometheus metrics. Names, labels and meanings are a contract documented in
+// docs/metrics.md: the operator's built-in SLOs and the dashboards query them. Every series carries
+// `model` and `revision` (registry default labels); nothing per-request ever becomes a label.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const OUTCOMES = ['success', 'client_error', 'server_error', 'timeout', 'rejected'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+export const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+export const PROBABILITY_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1];
+export const PREDICTION_BUCKETS = [-100, -10, -5, -2, -1, -0.5, 0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 2, 5, 10, 100];
+export const ERROR_BUCKETS = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 100];
+
+export type RuntimeMetrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(model: string, revision: string) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ model, revision });
+  collectDefaultMetrics({ register: registry, prefix: 'onnxop_process_' });
+  const r = [registry];
+
+  const m = {
+    registry,
+    requests: new Counter({ name: 'onnxop_requests_total', help: 'Inference requests by outcome.', labelNames: ['outcome'], registers: r }),
+    requestDuration: new Histogram({
+      name: 'onnxop_request_duration_seconds',
+      help: 'Inference request latency from the first byte read to the response written, by outcome.',
+      labelNames: ['outcome'],
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    }),
+    queueDuration: new Histogram({ name: 'onnxop_queue_duration_seconds', help: 'Time a request waited in the queue before its run started.', buckets: LATENCY_BUCKETS, registers: r }),
+    computeDuration: new Histogram({ name: 'onnxop_compute_duration_seconds', help: 'onnxruntime run time per (possibly batched) run.', buckets: LATENCY_BUCKETS, registers: r }),
+    batchSize: new Histogram({ name: 'onnxop_batch_size', help: 'Rows per onnxruntime run (1 without dynamic batching).', buckets: BATCH_BUCKETS, registers: r }),
+    runs: new Counter({ name: 'onnxop_runs_total', help: 'onnxruntime runs by result.', labelNames: ['result'], registers: r }),
+    inFlight: new Gauge({ name: 'onnxop_requests_in_flight', help: 'Inference requests accepted and not yet answered.', registers: r }),
+    queueDepth: new Gauge({ name: 'onnxop_queue_depth', help: 'Requests waiting for a run.', registers: r }),
+    modelReady: new Gauge({ name: 'onnxop_model_ready', help: '1 when the model is loaded, warmed up and accepting requests.', registers: r }),
+    loadDuration: new Gauge({ name: 'onnxop_model_load_duration_seconds', help: 'Fetch + verify + load + warm-up time of the model.', registers: r }),
+    modelInfo: new Gauge({
+      name: 'onnxop_model_info',
+      help: 'Always 1; labels describe the loaded model.',
+      labelNames: ['digest', 'ort_version', 'execution_provider', 'requested_execution_provider', 'opset'],
+      registers: r,
+    }),
+    providerFallbacks: new Counter({
+      name: 'onnxop_execution_provider_fallback_total',
+      help: 'Times the requested execution provider was unavailable and the CPU fallback policy applied.',
+      labelNames: ['requested'],
+      registers: r,
+    }),
+    // Model health: data and predictions.
+    featureMean: new Gauge({ name: 'onnxop_feature_mean', help: 'Mean of the recent window of a numeric input feature.', labelNames: ['input', 'feature'], registers: r }),
+    featureStd: new Gauge({ name: 'onnxop_feature_std', help: 'Standard deviation of the recent window of a feature.', labelNames: ['input', 'feature'], registers: r }),
+    featureMin: new Gauge({ name: 'onnxop_feature_min', help: 'Minimum of the recent window of a feature.', labelNames: ['input', 'feature'], registers: r }),
+    featureMax: new Gauge({ name: 'onnxop_feature_max', help: 'Maximum of the recent window of a feature.', labelNames: ['input', 'feature'], registers: r }),
+    featureMissingRatio: new Gauge({
+      name: 'onnxop_feature_missing_ratio',
+      help: 'Share of null/NaN values in the recent window of a feature.',
+      labelNames: ['input', 'feature'],
+      registers: r,
+    }),
+    featureValues: new Counter({ name: 'onnxop_feature_values_total', help: 'Values observed per feature.', labelNames: ['input', 'feature'], registers: r }),
+    featureMissing: new Counter({ name: 'onnxop_feature_missing_total', help: 'null/NaN values observed per feature.', labelNames: ['input', 'feature'], registers: r }),
+    driftPsi: new Gauge({ name: 'onnxop_feature_drift_psi', help: 'Population stability index of the recent window against the baseline profile.', labelNames: ['input', 'feature'], registers: r }),
+    driftKs: new Gauge({ name: 'onnxop_feature_drift_ks', help: 'Two-sample Kolmogorov–Smirnov statistic of the recent window against the baseline.', labelNames: ['input', 'feature'], registers: r }),
+    driftKsPValue: new Gauge({ name: 'onnxop_feature_drift_ks_p_value', help: 'Asymptotic p-value of the KS statistic.', labelNames: ['input', 'feature'], registers: r }),
+    predictionValue: new Histogram({
+      name: 'onnxop_prediction_value',
+      help: 'Distribution of predictions: the first value per row of the score output (regression value, or positive-class score).',
+      labelNames: ['output'],
+      buckets: PREDICTION_BUCKETS,
+      registers: r,
+    }),
+    predictedClass: new Counter({ name: 'onnxop_predicted_class_total', help: 'Predicted classes (class index; above 31 as "other").', labelNames: ['class'], registers: r }),
+    confidence: new Histogram({ name: 'onnxop_prediction_confidence', help: 'Classifier confidence: the probability of the predicted class.', buckets: PROBABILITY_BUCKETS, registers: r }),
+    // Prediction log and delayed ground truth.
+    predictionsLogged: new Counter({ name: 'onnxop_predictions_logged_total', help: 'Prediction records written to the prediction log sink.', registers: r }),
+    predictionLogDropped: new Counter({ name: 'onnxop_prediction_log_dropped_total', help: 'Prediction records dropped because the sink fell behind or failed.', registers: r }),
+    pendingPredictions: new Gauge({ name: 'onnxop_pending_predictions', help: 'Predictions held awaiting ground truth.', registers: r }),
+    pendingEvicted: new Counter({ name: 'onnxop_pending_predictions_evicted_total', help: 'Predictions evicted before their ground truth arrived (cap reached).', registers: r }),
+    feedback: new Counter({ name: 'onnxop_feedback_total', help: 'Ground-truth posts by outcome (accepted, unknown_id, invalid).', labelNames: ['outcome'], registers: r }),
+    groundTruth: new Counter({ name: 'onnxop_ground_truth_total', help: 'Classifier rows with ground truth, by result (correct, incorrect).', labelNames: ['result'], registers: r }),
+    absoluteError: new Histogram({ name: 'onnxop_ground_truth_absolute_error', help: 'Regressor rows with ground truth: |prediction − truth|.', buckets: ERROR_BUCKETS, registers: r }),
+  };
+
+  // Initialize label sets that must exist before the first event, so rate() sees the first errors
+  // of a new revision instead of a series appearing mid-window.
+  for (const o of OUTCOMES) m.requests.inc({ outcome: o }, 0);
+  for (const res of ['ok', 'error']) m.runs.inc({ result: res }, 0);
+  for (const o of ['accepted', 'unknown_id', 'invalid']) m.feedback.inc({ outcome: o }, 0);
+  for (const res of ['correct', 'incorrect']) m.groundTruth.inc({ result: res }, 0);
+  m.modelReady.set(0);
+  m.inFlight.set(0);
+  m.queueDepth.set(0);
+  return m;
+}
+
+/** HTTP status → outcome label, the SLO's notion of good and bad events. */
+export function outcomeOf(status: number): Outcome {
+  if (status < 400) return 'success';
+  if (status === 429 || status === 503) return 'rejected';
+  if (status === 504) return 'timeout';
+  if (status < 500) return 'client_error';
+  return 'server_error';
+}

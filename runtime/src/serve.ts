@@ -1,0 +1,210 @@
+// The composition root: wires config → artifact → session workers → scheduler → model health →
+// prediction log → HTTP, and owns start-up and graceful shutdown. Everything else is a part.
+import { writeFileSync, existsSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { RuntimeConfig } from './config/config.ts';
+import { RuntimeError, errorMessage } from './errors.ts';
+import { fetchArtifact } from './artifact/fetch.ts';
+import { loadModel, type LoadedModel } from './model/model-host.ts';
+import { containerCpus } from './model/threads.ts';
+import { describeOpsets } from './model/onnx-inspect.ts';
+import { Scheduler } from './inference/scheduler.ts';
+import { createMetrics, type RuntimeMetrics } from './metrics/metrics.ts';
+import { ModelHealth, loadBaseline } from './model-health/model-health.ts';
+import { GroundTruth } from './predictions/ground-truth.ts';
+import { createSink, type PredictionSink } from './predictions/prediction-log.ts';
+import { isBatchable, isDynamic, type ModelSignature } from './protocol/signature.ts';
+import { TYPED_ARRAY, elementCount, toHalf, type HostTensor } from './protocol/datatypes.ts';
+import { App } from './server/app.ts';
+import { startHttpServer, type HttpServer } from './server/http-server.ts';
+
+export interface RunningRuntime {
+  port: number;
+  app: App;
+  metrics: RuntimeMetrics;
+  /** Resolves when the model is ready; rejects with the load error (a RuntimeError with a code). */
+  loaded: Promise<void>;
+  /** Not ready → stop accepting → drain → release. Idempotent. */
+  shutdown(reason: string): Promise<{ drained: boolean }>;
+}
+
+/** A request synthesized from the input metadata: dynamic dimensions 1, every value one. */
+export function warmupFeeds(sig: ModelSignature): Map<string, HostTensor> {
+  const feeds = new Map<string, HostTensor>();
+  for (const s of sig.inputs) {
+    const shape = s.shape.map((d) => (isDynamic(d) ? 1 : (d as number)));
+    const n = elementCount(shape);
+    let data: HostTensor['data'];
+    if (s.datatype === 'BYTES') data = new Array<string>(n).fill('a');
+    else if (s.datatype === 'INT64') data = new BigInt64Array(n).fill(1n);
+    else if (s.datatype === 'UINT64') data = new BigUint64Array(n).fill(1n);
+    else {
+      // Ones rather than zeros: shape-like integer inputs (e.g. Reshape targets) stay valid.
+      const arr = new TYPED_ARRAY[s.datatype](n) as Float32Array;
+      arr.fill(s.datatype === 'FP16' ? toHalf(1) : 1);
+      data = arr;
+    }
+    feeds.set(s.name, { datatype: s.datatype, shape, data });
+  }
+  return feeds;
+}
+
+function writeTerminationMessage(message: string): void {
+  // Kubernetes shows this file's content in the pod status (lastState.terminated.message), where
+  // `kubectl describe` and the operator read why the model could not be served.
+  const path = process.env.ONNXOP_TERMINATION_LOG ?? '/dev/termination-log';
+  try {
+    if (existsSync(path)) writeFileSync(path, message.slice(0, 4000));
+  } catch {
+    // best effort
+  }
+}
+
+export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<RunningRuntime> {
+  const metrics = createMetrics(config.modelName, config.revision);
+  const sink: PredictionSink = createSink(
+    config.predictionLog,
+    (n) => metrics.predictionsLogged.inc(n),
+    (n) => metrics.predictionLogDropped.inc(n),
+  );
+  const app = new App({
+    modelName: config.modelName,
+    revision: config.revision,
+    requestTimeoutMs: config.requestTimeoutMs,
+    predictionLogInputs: config.predictionLogInputs,
+    metrics,
+    sink,
+  });
+  let health: ModelHealth | undefined;
+  // Listen first: liveness and /metrics answer while the model downloads and loads.
+  const http: HttpServer = await startHttpServer(app, {
+    host: config.host,
+    port: config.port,
+    maxBodyBytes: config.maxBodyBytes,
+    revision: config.revision,
+    metrics,
+    beforeScrape: () => health?.refresh(),
+  });
+  log.info({ port: http.port, host: config.host }, 'listening');
+
+  let model: LoadedModel | undefined;
+  let scheduler: Scheduler | undefined;
+
+  const load = async (): Promise<void> => {
+    const t0 = performance.now();
+    const artifact = await fetchArtifact(config.modelUri, config.modelDigest, {
+      maxBytes: config.maxModelBytes,
+      timeoutMs: config.fetchTimeoutMs,
+      retries: config.fetchRetries,
+      ociPlainHttp: config.ociPlainHttp,
+      onRetry: (attempt, err) => log.warn({ attempt, err: errorMessage(err) }, 'artifact fetch failed; retrying'),
+    });
+    log.info({ source: artifact.source, bytes: artifact.bytes.length, digest: artifact.digest }, 'artifact fetched and digest verified');
+    const workers = config.maxConcurrentRuns;
+    const cpus = containerCpus();
+    const threads = config.threads > 0 ? config.threads : Math.max(1, Math.floor(cpus.cpus / workers));
+    model = await loadModel(artifact.bytes, {
+      workers,
+      threads,
+      graphOptimization: config.graphOptimization,
+      executionProvider: config.executionProvider,
+      cpuFallback: config.cpuFallback,
+      source: artifact.source,
+    });
+    if (model.providerFallbackReason) {
+      metrics.providerFallbacks.inc({ requested: config.executionProvider });
+      log.error(
+        { code: 'EXECUTION_PROVIDER_UNAVAILABLE', requested: config.executionProvider, reason: model.providerFallbackReason },
+        'CUDA is unavailable; serving on CPU because --cpu-fallback=true',
+      );
+    }
+    metrics.modelInfo.set(
+      {
+        digest: config.modelDigest,
+        ort_version: model.ortVersion,
+        execution_provider: model.executionProvider,
+        requested_execution_provider: config.executionProvider,
+        opset: describeOpsets(model.header),
+      },
+      1,
+    );
+    const baseline = config.baselineProfile ? await loadBaseline(config.baselineProfile, model.signature) : undefined;
+    health = new ModelHealth({ signature: model.signature, metrics, maxFeatures: config.featureStatsMaxFeatures, window: config.featureWindow, task: config.task, baseline });
+    const batchable = isBatchable(model.signature);
+    if (config.maxBatchSize > 1 && !batchable) log.warn('dynamic batching is off: not every input and output has a dynamic first dimension');
+    const loaded = model;
+    scheduler = new Scheduler(
+      { maxBatchSize: config.maxBatchSize, maxQueueDelayMs: config.maxQueueDelayMs, queueLimit: config.queueLimit, maxConcurrentRuns: workers, batchable },
+      (feeds) => loaded.run(feeds),
+      {
+        queueWait: (s) => metrics.queueDuration.observe(s),
+        run: (rows, s, ok) => {
+          metrics.computeDuration.observe(s);
+          metrics.batchSize.observe(rows);
+          metrics.runs.inc({ result: ok ? 'ok' : 'error' });
+        },
+        depth: (n) => metrics.queueDepth.set(n),
+      },
+    );
+    if (config.warmup) {
+      const w0 = performance.now();
+      try {
+        await model.run(warmupFeeds(model.signature));
+        log.info({ ms: Math.round(performance.now() - w0) }, 'warm-up run done');
+      } catch (err) {
+        // The session loaded; a data-dependent model may reject synthetic values. Serve, but say so.
+        log.warn({ code: 'WARMUP_FAILED', err: errorMessage(err) }, 'warm-up run failed on synthesized inputs; serving anyway');
+      }
+    }
+    app.setModel({ signature: model.signature, scheduler, health, groundTruth: new GroundTruth(config.pendingPredictionsMax, health.plan, metrics), executionProvider: model.executionProvider });
+    const seconds = (performance.now() - t0) / 1000;
+    metrics.loadDuration.set(seconds);
+    if (app.phase === 'loading') app.setPhase('ready');
+    log.info(
+      {
+        seconds: Number(seconds.toFixed(3)),
+        executionProvider: model.executionProvider,
+        threads,
+        threadsFrom: config.threads > 0 ? '--threads' : cpus.source,
+        workers,
+        batching: batchable && config.maxBatchSize > 1 ? { maxBatchSize: config.maxBatchSize, maxQueueDelayMs: config.maxQueueDelayMs } : 'off',
+        task: health.plan.kind,
+        inputs: model.signature.inputs,
+        outputs: model.signature.outputs,
+      },
+      'model ready',
+    );
+  };
+
+  const loaded = load().catch((err: unknown) => {
+    app.setPhase('failed');
+    const e = err instanceof RuntimeError ? err : new RuntimeError('MODEL_LOAD_FAILED', `loading the model failed: ${errorMessage(err)}`, { cause: err });
+    log.fatal({ code: e.code, err: e.message }, 'model not served');
+    writeTerminationMessage(`${e.code}: ${e.message}`);
+    throw e;
+  });
+  loaded.catch(() => {}); // observed by the caller; avoid an unhandled rejection here
+
+  let shutdownPromise: Promise<{ drained: boolean }> | undefined;
+  const shutdown = (reason: string) =>
+    (shutdownPromise ??= (async () => {
+      log.info({ reason, active: http.active(), queued: scheduler?.queued ?? 0 }, 'shutting down: not ready');
+      app.setPhase('draining');
+      if (config.shutdownDelayMs > 0) await new Promise((r) => setTimeout(r, config.shutdownDelayMs));
+      await http.stopAccepting();
+      const drained = await http.drained(config.drainTimeoutMs);
+      await scheduler?.idle();
+      http.closeAll();
+      await sink.close();
+      await model?.close();
+      log.info({ drained, requests: await totalRequests(metrics) }, 'shut down');
+      return { drained };
+    })());
+
+  return { port: http.port, app, metrics, loaded, shutdown };
+}
+
+async function totalRequests(metrics: RuntimeMetrics): Promise<Record<string, number>> {
+  const v = await metrics.requests.get();
+  return Object.fromEntries(v.values.map((x) => [String(x.labels.outcome), x.value]));
+}

@@ -1,0 +1,207 @@
+// The v2 protocol handlers, independent of node:http: a request (method, path, headers, body) in,
+// a reply (status, headers, body) out. Owns the serving state (loading → ready → draining).
+import { randomUUID } from 'node:crypto';
+import { RuntimeError, badRequest, errorMessage } from '../errors.ts';
+import { decodeInferRequest, parseJsonBody } from '../protocol/decode.ts';
+import { encodeInferResponse } from '../protocol/encode.ts';
+import { v2Shape, type ModelSignature } from '../protocol/signature.ts';
+import type { Scheduler } from '../inference/scheduler.ts';
+import type { ModelHealth } from '../model-health/model-health.ts';
+import type { GroundTruth } from '../predictions/ground-truth.ts';
+import { describeTensors, type PredictionSink } from '../predictions/prediction-log.ts';
+import type { RuntimeMetrics } from '../metrics/metrics.ts';
+import type { PredictionLogInputs } from '../config/config.ts';
+
+export const SERVER_NAME = 'onnx-operator-runtime';
+export const SERVER_VERSION = '0.1.0';
+export const REVISION_HEADER = 'x-onnxop-revision';
+export const PREDICTION_ID_HEADER = 'x-onnxop-prediction-id';
+
+export interface Reply {
+  status: number;
+  headers?: Record<string, string | number>;
+  body: Buffer | string | object;
+}
+
+export interface IncomingRequest {
+  method: string;
+  path: string;
+  header(name: string): string | undefined;
+  /** Reads the body (with the size limit); only called by routes that take one. */
+  body(): Promise<Buffer>;
+  /** performance.now() when the request arrived. */
+  start: number;
+}
+
+/** What exists once the model is loaded; absent while loading. */
+export interface ServingModel {
+  signature: ModelSignature;
+  scheduler: Scheduler;
+  health: ModelHealth;
+  groundTruth: GroundTruth;
+  executionProvider: string;
+}
+
+export interface AppOptions {
+  modelName: string;
+  revision: string;
+  requestTimeoutMs: number;
+  predictionLogInputs: PredictionLogInputs;
+  metrics: RuntimeMetrics;
+  sink: PredictionSink;
+}
+
+export type Phase = 'loading' | 'ready' | 'draining' | 'failed';
+
+const json = (status: number, body: object): Reply => ({ status, body });
+const errorReply = (err: RuntimeError): Reply => json(err.status, { error: err.message });
+
+export class App {
+  phase: Phase = 'loading';
+  model: ServingModel | undefined;
+  private readonly o: AppOptions;
+
+  constructor(options: AppOptions) {
+    this.o = options;
+  }
+
+  get ready(): boolean {
+    return this.phase === 'ready' && this.model !== undefined;
+  }
+
+  setModel(model: ServingModel): void {
+    this.model = model;
+  }
+
+  setPhase(phase: Phase): void {
+    this.phase = phase;
+    this.o.metrics.modelReady.set(this.ready ? 1 : 0);
+  }
+
+  /** Routes a request. Never throws: every failure becomes `{"error": …}` with its status. */
+  async handle(req: IncomingRequest): Promise<Reply> {
+    try {
+      return await this.route(req);
+    } catch (err) {
+      if (err instanceof RuntimeError) return errorReply(err);
+      return json(500, { error: `internal error: ${errorMessage(err)}` });
+    }
+  }
+
+  private notReady(): RuntimeError {
+    const why = this.phase === 'loading' ? 'the model is still loading' : this.phase === 'draining' ? 'the server is shutting down' : 'the model failed to load';
+    return new RuntimeError('MODEL_NOT_READY', `model ${this.o.modelName} is not ready: ${why}`, { status: 503 });
+  }
+
+  private async route(req: IncomingRequest): Promise<Reply> {
+    const { method, path } = req;
+    const parts = path.split('/').filter(Boolean);
+    const get = method === 'GET' || method === 'HEAD';
+    if (parts[0] !== 'v2') throw new RuntimeError('NOT_FOUND', `no route ${method} ${path}; the API lives under /v2 (and /metrics)`, { status: 404 });
+    if (parts.length === 1) {
+      if (!get) throw methodNotAllowed(method, path, 'GET');
+      return json(200, { name: SERVER_NAME, version: SERVER_VERSION, extensions: ['binary_tensor_data', 'model_feedback'] });
+    }
+    if (parts[1] === 'health' && parts.length === 3) {
+      if (!get) throw methodNotAllowed(method, path, 'GET');
+      if (parts[2] === 'live') return json(200, { live: true });
+      if (parts[2] === 'ready') {
+        if (!this.ready) throw this.notReady();
+        return json(200, { ready: true });
+      }
+    }
+    if (parts[1] === 'models' && parts.length >= 3) {
+      const name = decodeURIComponent(parts[2] as string);
+      let rest = parts.slice(3);
+      if (name !== this.o.modelName) {
+        throw new RuntimeError('NOT_FOUND', `model "${name}" is not served here; this server serves "${this.o.modelName}"`, { status: 404 });
+      }
+      if (rest[0] === 'versions') {
+        const version = rest[1] === undefined ? undefined : decodeURIComponent(rest[1]);
+        if (version !== this.o.revision) {
+          throw new RuntimeError('NOT_FOUND', `version "${version ?? ''}" of model "${name}" is not served here; the served version is "${this.o.revision}"`, { status: 404 });
+        }
+        rest = rest.slice(2);
+      }
+      const action = rest.join('/');
+      if (action === '') {
+        if (!get) throw methodNotAllowed(method, path, 'GET');
+        return this.metadata();
+      }
+      if (action === 'ready') {
+        if (!get) throw methodNotAllowed(method, path, 'GET');
+        if (!this.ready) throw this.notReady();
+        return json(200, { name: this.o.modelName, ready: true });
+      }
+      if (action === 'infer') {
+        if (method !== 'POST') throw methodNotAllowed(method, path, 'POST');
+        return this.infer(req);
+      }
+      if (action === 'feedback') {
+        if (method !== 'POST') throw methodNotAllowed(method, path, 'POST');
+        return this.feedback(req);
+      }
+    }
+    throw new RuntimeError('NOT_FOUND', `no route ${method} ${path}`, { status: 404 });
+  }
+
+  private metadata(): Reply {
+    const m = this.model;
+    if (!m) throw this.notReady();
+    const t = (s: ModelSignature['inputs'][number]) => ({ name: s.name, datatype: s.datatype, shape: v2Shape(s.shape) });
+    return json(200, {
+      name: this.o.modelName,
+      versions: [this.o.revision],
+      platform: 'onnxruntime_onnx',
+      inputs: m.signature.inputs.map(t),
+      outputs: m.signature.outputs.map(t),
+    });
+  }
+
+  private async infer(req: IncomingRequest): Promise<Reply> {
+    const m = this.model;
+    if (!m || this.phase === 'loading' || this.phase === 'failed') throw this.notReady();
+    const body = await req.body();
+    const lengthHeader = req.header('inference-header-content-length');
+    let jsonLength: number | undefined;
+    if (lengthHeader !== undefined) {
+      jsonLength = Number(lengthHeader);
+      if (!Number.isInteger(jsonLength)) throw badRequest(`Inference-Header-Content-Length is "${lengthHeader}"; it must be the byte length of the JSON part`);
+    }
+    const request = decodeInferRequest(body, jsonLength, m.signature);
+    m.health.observeInputs(request.inputs);
+    const remaining = Math.max(1, this.o.requestTimeoutMs - (performance.now() - req.start));
+    const outputs = await m.scheduler.submit(request.inputs, request.rows, remaining);
+    const id = request.id ?? randomUUID();
+    const rows = m.health.observeOutputs(outputs, request.rows);
+    m.groundTruth.remember(id, rows);
+    const selected = request.outputs.map((o) => {
+      const tensor = outputs.get(o.name);
+      if (!tensor) throw new RuntimeError('INFERENCE_FAILED', `the model produced no output "${o.name}"`, { status: 500 });
+      return { name: o.name, tensor, binary: o.binary };
+    });
+    this.o.sink.write({
+      id,
+      time: new Date().toISOString(),
+      model: this.o.modelName,
+      revision: this.o.revision,
+      inputs: describeTensors(request.inputs, this.o.predictionLogInputs),
+      outputs: describeTensors(new Map(selected.map((s) => [s.name, s.tensor])), 'full'),
+    });
+    const encoded = encodeInferResponse(this.o.modelName, this.o.revision, id, selected, { prediction_id: id });
+    const headers: Record<string, string | number> = { 'content-type': encoded.contentType, [PREDICTION_ID_HEADER]: id };
+    if (encoded.jsonLength !== undefined) headers['inference-header-content-length'] = encoded.jsonLength;
+    return { status: 200, headers, body: encoded.body };
+  }
+
+  private async feedback(req: IncomingRequest): Promise<Reply> {
+    const m = this.model;
+    if (!m) throw this.notReady();
+    const body = parseJsonBody(await req.body(), 'feedback body');
+    return json(200, m.groundTruth.apply(body));
+  }
+}
+
+function methodNotAllowed(method: string, path: string, allowed: string): RuntimeError {
+  return new RuntimeError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}; use ${allowed}`, { status: 405 });
+}

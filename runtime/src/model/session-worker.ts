@@ -53,14 +53,22 @@ async function init(req: InitRequest): Promise<InitReply> {
 async function run(req: RunRequest): Promise<{ reply: RunReply; transfer: ArrayBuffer[] }> {
   if (!session) return { reply: { type: 'run', id: req.id, ok: false, error: 'session not initialized' }, transfer: [] };
   const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, t] of req.feeds) feeds[name] = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
+  for (const [name, t] of req.feeds) {
+    const tensor = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
+    // onnxruntime-common wraps float16 data in a Float16Array when the global exists (Node 24),
+    // which the native binding reads as empty ("not enough space"); hand it the raw bits instead.
+    if (t.type === 'float16') (tensor as unknown as { cpuData: unknown }).cpuData = t.data;
+    feeds[name] = tensor;
+  }
   try {
     const out = await session.run(feeds);
     const outputs: [string, WireTensor][] = [];
     const transfer: ArrayBuffer[] = [];
     for (const [name, v] of Object.entries(out)) {
       const t = v as ort.Tensor;
-      const data = t.data as WireTensor['data'];
+      let data = t.data as WireTensor['data'];
+      // float16 outputs arrive as Float16Array; the runtime carries FP16 as raw bits (Uint16Array).
+      if (t.type === 'float16' && !Array.isArray(data)) data = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
       outputs.push([name, { type: t.type, dims: [...t.dims], data }]);
       if (!Array.isArray(data) && data.buffer instanceof ArrayBuffer && !transfer.includes(data.buffer)) transfer.push(data.buffer);
     }

@@ -182,7 +182,8 @@ export class ModelHealth {
       const width = t.data.length / rows;
       for (let r = 0; r < rows; r++) {
         const v = toNumber(t, r * width);
-        this.predictionHistogram.observe(v);
+        // prom-client rejects NaN/±Inf; a non-finite prediction is logged but not histogrammed.
+        if (Number.isFinite(v)) this.predictionHistogram.observe(v);
         result.push({ value: v });
       }
       return result;
@@ -196,6 +197,7 @@ export class ModelHealth {
         const width = probs.data.length / rows;
         if (plan.binary) {
           const p = toNumber(probs, r * width);
+          if (!Number.isFinite(p)) continue;
           this.predictionHistogram.observe(p);
           cls = p >= 0.5 ? 1 : 0;
           confidence = Math.max(p, 1 - p);
@@ -208,6 +210,7 @@ export class ModelHealth {
               cls = c;
             }
           }
+          if (!Number.isFinite(best)) continue; // NaN probabilities (e.g. NaN inputs): no prediction to count
           confidence = best;
           this.predictionHistogram.observe(best);
         }
@@ -247,16 +250,20 @@ export class ModelHealth {
         m.featureMissingRatio.set(labels, (all.length - n) / all.length);
         if (n === 0) continue;
         const mean = sum / n;
-        m.featureMean.set(labels, mean);
-        m.featureStd.set(labels, Math.sqrt(Math.max(0, sumSq / n - mean * mean)));
-        m.featureMin.set(labels, min);
-        m.featureMax.set(labels, max);
+        const std = Math.sqrt(Math.max(0, sumSq / n - mean * mean));
+        // ±Infinity inputs make these non-finite; prom-client refuses such values, so skip them.
+        if (Number.isFinite(mean)) m.featureMean.set(labels, mean);
+        if (Number.isFinite(std)) m.featureStd.set(labels, std);
+        if (Number.isFinite(min)) m.featureMin.set(labels, min);
+        if (Number.isFinite(max)) m.featureMax.set(labels, max);
         if (t.baselineSorted) {
           present.sort((a, b) => a - b);
           const d = ksStatistic(t.baselineSorted, present);
-          m.driftPsi.set(labels, psi(t.baselineSorted, present));
-          m.driftKs.set(labels, d);
-          m.driftKsPValue.set(labels, ksPValue(d, t.baselineSorted.length, present.length));
+          const p = psi(t.baselineSorted, present);
+          const pv = ksPValue(d, t.baselineSorted.length, present.length);
+          if (Number.isFinite(p)) m.driftPsi.set(labels, p);
+          if (Number.isFinite(d)) m.driftKs.set(labels, d);
+          if (Number.isFinite(pv)) m.driftKsPValue.set(labels, pv);
         }
       }
     }

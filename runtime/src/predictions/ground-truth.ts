@@ -86,7 +86,7 @@ export class GroundTruth {
     nums.forEach((truth, i) => {
       const err = Math.abs((pending.rows[i]?.value ?? NaN) - truth);
       sum += err;
-      this.metrics.absoluteError.observe(err);
+      if (Number.isFinite(err)) this.metrics.absoluteError.observe(err);
     });
     return { id, rows: nums.length, mean_absolute_error: sum / nums.length };
   }

@@ -1,0 +1,35 @@
+// What every child shares: labels that map it back to its model and revision, and the controller
+// ownerReference that makes the garbage collector delete it with the model.
+import { API_VERSION, KIND, LABEL_MANAGED_BY, LABEL_MODEL, LABEL_REVISION, MANAGED_BY } from '../../api/constants.ts';
+import type { OnnxModel } from '../../api/types.ts';
+import type { OwnerReference } from '../types.ts';
+
+/** The Service port clients and routes use; the container port is spec.runtime.port. */
+export const SERVICE_PORT = 80;
+
+export function ownerReference(model: OnnxModel): OwnerReference {
+  return { apiVersion: API_VERSION, kind: KIND, name: model.metadata.name, uid: model.metadata.uid, controller: true, blockOwnerDeletion: true };
+}
+
+export function modelLabels(model: OnnxModel): Record<string, string> {
+  return {
+    'app.kubernetes.io/name': 'onnx-runtime',
+    'app.kubernetes.io/instance': model.metadata.name,
+    'app.kubernetes.io/component': 'inference',
+    [LABEL_MANAGED_BY]: MANAGED_BY,
+    [LABEL_MODEL]: model.metadata.name,
+  };
+}
+
+export function revisionLabels(model: OnnxModel, revision: string): Record<string, string> {
+  return { ...modelLabels(model), [LABEL_REVISION]: revision };
+}
+
+/** Pods of one revision; Deployment and Service selectors are exactly this (immutable, minimal). */
+export function revisionSelector(model: OnnxModel, revision: string): Record<string, string> {
+  return { [LABEL_MODEL]: model.metadata.name, [LABEL_REVISION]: revision };
+}
+
+export function childMeta(model: OnnxModel, name: string, labels: Record<string, string>) {
+  return { name, namespace: model.metadata.namespace, labels, ownerReferences: [ownerReference(model)] };
+}

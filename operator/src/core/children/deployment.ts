@@ -1,0 +1,156 @@
+// The Deployment of one revision: the runtime container, configured only through environment
+// variables the runtime documents, hardened, probed on the v2 health endpoints, placed on CPU or GPU nodes.
+import { DEFAULT_GPU_NODE_SELECTOR } from '../../api/constants.ts';
+import { parseDuration } from '../../api/parse.ts';
+import type { OnnxModel, Toleration } from '../../api/types.ts';
+import { revisionChildName } from '../names.ts';
+import type { CoreConfig, KubeObject } from '../types.ts';
+import { childMeta, revisionLabels, revisionSelector } from './common.ts';
+
+export const CONTAINER_NAME = 'runtime';
+export const PVC_MOUNT_PATH = '/mnt/models';
+/** The runtime keeps answering (not ready) this long after SIGTERM so endpoints drop the pod first. */
+const SHUTDOWN_DELAY_MS = 5000;
+
+/** pvc://claim/path → the claim and the file:// URI the runtime reads inside the pod. */
+export function pvcSource(uri: string): { claim: string; fileUri: string } | undefined {
+  const m = /^pvc:\/\/([^/]+)\/(.+)$/.exec(uri);
+  return m && m[1] && m[2] ? { claim: m[1], fileUri: `file://${PVC_MOUNT_PATH}/${m[2]}` } : undefined;
+}
+
+export function servedModelName(model: OnnxModel): string {
+  return model.spec.model.name ?? model.metadata.name;
+}
+
+/** Pods a revision is expected to run (what "rolled out" waits for). */
+export function wantedReplicas(model: OnnxModel): number {
+  const r = model.spec.runtime;
+  return r.autoscaling ? r.autoscaling.minReplicas : (r.replicas ?? 1);
+}
+
+function env(model: OnnxModel, revision: string): Record<string, unknown>[] {
+  const { model: artifact, runtime } = model.spec;
+  const pvc = pvcSource(artifact.uri);
+  const provider = runtime.sessionOptions.executionProvider ?? (runtime.accelerator === 'gpu' ? 'cuda' : 'cpu');
+  const vars: Record<string, unknown>[] = [
+    { name: 'ONNXOP_MODEL_NAME', value: servedModelName(model) },
+    { name: 'ONNXOP_REVISION', value: revision },
+    { name: 'ONNXOP_MODEL_URI', value: pvc ? pvc.fileUri : artifact.uri },
+    { name: 'ONNXOP_MODEL_DIGEST', value: artifact.digest },
+    { name: 'PORT', value: String(runtime.port) },
+    { name: 'ONNXOP_THREADS', value: String(runtime.sessionOptions.intraOpThreads) },
+    { name: 'ONNXOP_GRAPH_OPTIMIZATION', value: runtime.sessionOptions.graphOptimizationLevel },
+    { name: 'ONNXOP_EXECUTION_PROVIDER', value: provider },
+    { name: 'ONNXOP_SHUTDOWN_DELAY_MS', value: String(SHUTDOWN_DELAY_MS) },
+  ];
+  // The runtime rejects cpuFallback with the cpu provider, so it is only passed with cuda.
+  if (provider === 'cuda') vars.push({ name: 'ONNXOP_CPU_FALLBACK', value: String(runtime.sessionOptions.cpuFallback) });
+  if (runtime.batching) {
+    vars.push({ name: 'ONNXOP_MAX_BATCH_SIZE', value: String(runtime.batching.maxBatchSize) });
+    vars.push({ name: 'ONNXOP_MAX_QUEUE_DELAY_MS', value: String(runtime.batching.maxQueueDelayMs) });
+  }
+  for (const e of runtime.env ?? []) vars.push({ ...e });
+  return vars;
+}
+
+function placement(model: OnnxModel): { nodeSelector?: Record<string, string>; tolerations?: Toleration[]; gpuLimit?: [string, number] } {
+  const r = model.spec.runtime;
+  let nodeSelector: Record<string, string> | undefined;
+  let tolerations: Toleration[] | undefined;
+  let gpuLimit: [string, number] | undefined;
+  if (r.accelerator === 'gpu') {
+    const gpu = r.gpu ?? { count: 1, resourceName: 'nvidia.com/gpu' };
+    nodeSelector = { ...(gpu.nodeSelector ?? DEFAULT_GPU_NODE_SELECTOR) };
+    tolerations = (gpu.tolerations ?? [{ key: gpu.resourceName, operator: 'Exists', effect: 'NoSchedule' }]).map((t) => ({ ...t }));
+    gpuLimit = [gpu.resourceName, gpu.count];
+  }
+  if (r.nodeSelector) nodeSelector = { ...(nodeSelector ?? {}), ...r.nodeSelector };
+  if (r.tolerations) tolerations = [...(tolerations ?? []), ...r.tolerations.map((t) => ({ ...t }))];
+  const out: { nodeSelector?: Record<string, string>; tolerations?: Toleration[]; gpuLimit?: [string, number] } = {};
+  if (nodeSelector) out.nodeSelector = nodeSelector;
+  if (tolerations) out.tolerations = tolerations;
+  if (gpuLimit) out.gpuLimit = gpuLimit;
+  return out;
+}
+
+function resources(model: OnnxModel, gpuLimit: [string, number] | undefined): Record<string, unknown> | undefined {
+  const r = model.spec.runtime.resources;
+  const requests = r?.requests ? { ...r.requests } : undefined;
+  const limits: Record<string, string | number> | undefined = r?.limits || gpuLimit ? { ...(r?.limits ?? {}) } : undefined;
+  // Extended resources cannot be overcommitted: the limit is the request.
+  if (gpuLimit && limits) limits[gpuLimit[0]] = gpuLimit[1];
+  if (!requests && !limits) return undefined;
+  const out: Record<string, unknown> = {};
+  if (requests) out['requests'] = requests;
+  if (limits) out['limits'] = limits;
+  return out;
+}
+
+const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
+  httpGet: { path, port: 'http', scheme: 'HTTP' },
+  periodSeconds,
+  timeoutSeconds: 2,
+  failureThreshold,
+  successThreshold: 1,
+});
+
+export function deploymentFor(model: OnnxModel, revision: string, config: CoreConfig): KubeObject {
+  const r = model.spec.runtime;
+  const labels = revisionLabels(model, revision);
+  const place = placement(model);
+  const res = resources(model, place.gpuLimit);
+  const pvc = pvcSource(model.spec.model.uri);
+  const progressDeadlineSeconds = Math.max(1, Math.ceil((parseDuration(model.spec.rollout.progressDeadline) ?? 600_000) / 1000));
+
+  const container: Record<string, unknown> = {
+    name: CONTAINER_NAME,
+    image: r.image ?? config.defaultRuntimeImage,
+    imagePullPolicy: 'IfNotPresent',
+    args: ['serve'],
+    ports: [{ name: 'http', containerPort: r.port, protocol: 'TCP' }],
+    env: env(model, revision),
+    ...(res ? { resources: res } : {}),
+    // Loading (fetch + digest check + session + warm-up) can take minutes; the startup probe covers
+    // it so liveness can stay strict afterwards.
+    startupProbe: probe('/v2/health/live', 5, 120),
+    livenessProbe: probe('/v2/health/live', 10, 3),
+    readinessProbe: probe('/v2/health/ready', 5, 3),
+    securityContext: {
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(pvc ? [{ name: 'model', mountPath: PVC_MOUNT_PATH, readOnly: true }] : [])],
+  };
+
+  const podSpec: Record<string, unknown> = {
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    terminationGracePeriodSeconds: config.terminationGracePeriodSeconds ?? 30,
+    securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+    containers: [container],
+    volumes: [{ name: 'tmp', emptyDir: {} }, ...(pvc ? [{ name: 'model', persistentVolumeClaim: { claimName: pvc.claim, readOnly: true } }] : [])],
+    ...(place.nodeSelector ? { nodeSelector: place.nodeSelector } : {}),
+    ...(place.tolerations ? { tolerations: place.tolerations } : {}),
+  };
+
+  const spec: Record<string, unknown> = {
+    ...(r.autoscaling ? {} : { replicas: r.replicas ?? 1 }),
+    revisionHistoryLimit: 2,
+    progressDeadlineSeconds,
+    selector: { matchLabels: revisionSelector(model, revision) },
+    // A revision's template rarely changes; when it does, never drop below the wanted count.
+    strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+    template: {
+      metadata: {
+        labels,
+        annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(r.port), 'prometheus.io/path': '/metrics' },
+      },
+      spec: podSpec,
+    },
+  };
+
+  return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: childMeta(model, revisionChildName(model.metadata.name, revision), labels), spec };
+}

@@ -194,7 +194,9 @@ describe('tensor types', () => {
       if (dt === 'INT64') return { name, shape: [2, 2], datatype: dt, parameters: { binary_data_size: ints.length } };
       return { name, shape: [2, 2], datatype: dt, data };
     });
-    const ordered = inputs.map((i) => (i.name === 'in_bytes' ? bytes : i.name === 'in_int64' ? ints : undefined)).filter((b): b is Buffer => b !== undefined);
+    const ordered: Buffer[] = [];
+    for (const i of inputs) if (i.name === 'in_bytes') ordered.push(bytes);
+    else if (i.name === 'in_int64') ordered.push(ints);
     const head = Buffer.from(JSON.stringify({ inputs, outputs: [{ name: 'out_bytes' }, { name: 'out_int64' }] }));
     const res = await request(`${rt.url}/v2/models/all_types/infer`, {
       method: 'POST',

@@ -1,0 +1,124 @@
+// The real CLI as a child process: help, configuration errors, refusal exit code, and a SIGTERM
+// under load that loses no accepted request.
+import { describe, expect, test } from '@jest/globals';
+import { spawn, spawnSync } from 'node:child_process';
+import { Agent, request as httpRequest } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { models } from '../test-support/harness.ts';
+import { OPTIONS } from './config/config.ts';
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const run = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 20_000 });
+
+describe('onnx-runtime CLI', () => {
+  test('--help documents every flag and its environment variable', () => {
+    const r = run(['serve', '--help']);
+    expect(r.status).toBe(0);
+    for (const o of OPTIONS) {
+      expect(r.stdout).toContain(`--${o.flag}`);
+      expect(r.stdout).toContain(o.env);
+    }
+  });
+
+  test('a wrong flag exits 2 naming the flag and the fix', () => {
+    const m = models().logreg;
+    const bad = run(['serve', '--model-name=x', `--model-uri=${m.path}`, `--model-digest=${m.digest}`, '--max-batch-size=zero']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--max-batch-size \(ONNXOP_MAX_BATCH_SIZE\) must be a whole number \(got --max-batch-size=zero\)/);
+    const digest = run(['serve', '--model-name=x', `--model-uri=${m.path}`, '--model-digest=abc']);
+    expect(digest.stderr).toMatch(/--model-digest .* must be sha256:<64 lowercase hex digits>/);
+    const missing = run(['serve'], {});
+    expect(missing.stderr).toMatch(/--model-name \(env ONNXOP_MODEL_NAME\) is required/);
+    const unknown = run(['serve', '--modle-name=x']);
+    expect(unknown.stderr).toMatch(/unknown option --modle-name/);
+  });
+
+  test('a digest mismatch exits 1 with the reason', () => {
+    const m = models().logreg;
+    const r = run(['serve', '--port=0', '--host=127.0.0.1'], {
+      ONNXOP_MODEL_NAME: 'lr',
+      ONNXOP_MODEL_URI: `file://${m.path}`,
+      ONNXOP_MODEL_DIGEST: models().mlp.digest,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/DIGEST_MISMATCH: refusing to load/);
+  });
+
+  test('SIGTERM under load: in-flight requests finish, no accepted request is lost, exit 0', async () => {
+    const m = models().mlp;
+    const child = spawn(process.execPath, [MAIN, 'serve', '--port=0', '--host=127.0.0.1', '--prediction-log=none', '--max-batch-size=8', '--threads=1'], {
+      env: { PATH: process.env.PATH ?? '', ONNXOP_MODEL_NAME: 'mlp', ONNXOP_MODEL_URI: m.path, ONNXOP_MODEL_DIGEST: m.digest, ONNXOP_REVISION: 'r7' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    const port = await new Promise<number>((resolve, reject) => {
+      const t = setInterval(() => {
+        const listen = /"port":(\d+).*"msg":"listening"/.exec(log);
+        if (listen && log.includes('"model ready"')) {
+          clearInterval(t);
+          resolve(Number(listen[1]));
+        }
+      }, 20);
+      child.once('exit', () => reject(new Error(`runtime exited early: ${log}`)));
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+
+    const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+    const body = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 64], datatype: 'FP32', data: new Array(64).fill(0.5) }] });
+    const results = { ok: 0, refused: 0, lost: [] as string[] };
+    const once = () =>
+      new Promise<'ok' | 'refused' | 'retry'>((resolve) => {
+        const req = httpRequest({ host: '127.0.0.1', port, path: '/v2/models/mlp/infer', method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            if (res.statusCode === 200 && res.headers['x-onnxop-revision'] === 'r7') resolve('ok');
+            else {
+              results.lost.push(`status ${res.statusCode}: ${Buffer.concat(chunks).toString()}`);
+              resolve('ok');
+            }
+          });
+        });
+        req.on('error', (err: NodeJS.ErrnoException) => {
+          if (err.code === 'ECONNREFUSED') resolve('refused');
+          // A keep-alive socket closed by the server as the request was sent was never read by it:
+          // HTTP clients retry those (Node's documented `reusedSocket` pattern).
+          else if (req.reusedSocket && err.code === 'ECONNRESET') resolve('retry');
+          else {
+            results.lost.push(`${err.code}: ${err.message}`);
+            resolve('ok');
+          }
+        });
+        req.end(body);
+      });
+    let sent = 0;
+    const worker = async () => {
+      for (;;) {
+        const r = await once();
+        if (r === 'refused') {
+          results.refused++;
+          return;
+        }
+        if (r === 'ok') results.ok++;
+        sent++;
+      }
+    };
+    const workers = Array.from({ length: 12 }, worker);
+    await new Promise((r) => setTimeout(r, 400));
+    const beforeTerm = sent;
+    child.kill('SIGTERM');
+    await Promise.all(workers);
+    const code = await exited;
+    agent.destroy();
+    expect(beforeTerm).toBeGreaterThan(10);
+    expect(results.lost).toEqual([]);
+    expect(code).toBe(0);
+    // The server's own final count of answered requests equals what the clients received.
+    const final = /"drained":true,"requests":\{"success":(\d+),"client_error":0,"server_error":0,"timeout":0,"rejected":0\}/.exec(log);
+    expect(final).not.toBeNull();
+    expect(Number(final?.[1])).toBe(results.ok);
+    expect(log).toMatch(/shutting down: not ready/);
+  }, 30_000);
+});

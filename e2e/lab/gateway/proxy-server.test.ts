@@ -69,7 +69,7 @@ beforeAll(async () => {
   deadPort = (dead.address() as AddressInfo).port;
   await new Promise((r) => dead.close(r));
 
-  const services = ['stable', 'canary', 'dead', 'dark', 'slow'].map((n) => service(n, [{ name: 'http', port: 80 }]));
+  const services = ['stable', 'canary', 'dead', 'dark', 'slow', 'flaky'].map((n) => service(n, [{ name: 'http', port: 80 }]));
   const slices = [
     // Two endpoints of one Service: same IP, different ports, via two slices.
     slice('stable', [{ name: 'http', port: a.port }], [{ ip: '127.0.0.1' }], { name: 'stable-1' }),
@@ -78,6 +78,9 @@ beforeAll(async () => {
     slice('dead', [{ name: 'http', port: deadPort }], [{ ip: '127.0.0.1' }]),
     slice('dark', [{ name: 'http', port: a.port }], [{ ip: '127.0.0.1', ready: false }]),
     slice('slow', [{ name: 'http', port: a.port }], [{ ip: '127.0.0.2' }]),
+    // A pod that is gone but still listed, next to a live one.
+    slice('flaky', [{ name: 'http', port: deadPort }], [{ ip: '127.0.0.1' }], { name: 'flaky-1' }),
+    slice('flaky', [{ name: 'http', port: c.port }], [{ ip: '127.0.0.1' }], { name: 'flaky-2' }),
   ];
   const routes = [
     route('split', [{ backendRefs: [{ name: 'stable', port: 80, weight: 70 }, { name: 'canary', port: 80, weight: 30 }] }], { hostnames: ['split.test'] }),
@@ -190,6 +193,19 @@ describe('proxying', () => {
     const canary = r.byGroup['models/canary']?.ok ?? 0;
     expect(stable + canary).toBe(1000);
     expect(Math.abs(stable / 10 - 70)).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('retries', () => {
+  it('a refused connection is retried once on the next endpoint, with or without a body', async () => {
+    const results = [];
+    for (let i = 0; i < 4; i += 1) {
+      const res = await get('/up', 'flaky.models.svc', i % 2 ? { method: 'POST', body: 'payload' } : {});
+      results.push([res.status, res.headers['x-lab-endpoint'], i % 2 ? JSON.parse(res.body).bodyLength : 0]);
+    }
+    expect(results).toEqual(Array.from({ length: 4 }, (_, i) => [200, `127.0.0.1:${c.port}`, i % 2 ? 7 : 0]));
+    const stats = JSON.parse((await get('/_lab/routes', 'x')).body) as { stats: { byOutcome: Record<string, number> } };
+    expect(stats.stats.byOutcome.Retried).toBeGreaterThanOrEqual(2);
   });
 });
 

@@ -93,7 +93,13 @@ export function createProxyServer(opts: ProxyOptions): { server: http.Server; st
     sendJson(res, status, { error: s.message, code }, extra);
   }
 
-  function forward(req: http.IncomingMessage, res: http.ServerResponse, s: Extract<Selection, { kind: 'forward' }>): void {
+  /**
+   * Streams the request to the chosen endpoint. One retry (re-selected, so round-robin moves on)
+   * when nothing can have reached the backend: the connection was refused before any body byte
+   * was sent, or a reused keep-alive socket was reset under a bodiless request — the races a
+   * terminating pod causes. Timeouts and anything after the response started are never retried.
+   */
+  function forward(req: http.IncomingMessage, res: http.ServerResponse, s: Extract<Selection, { kind: 'forward' }>, retriesLeft = 1): void {
     const backend = backendValue(s.destination);
     const endpoint = `${s.endpoint.ip}:${s.endpoint.port}`;
     const where = { [backendHeader]: backend, [endpointHeader]: endpoint };
@@ -107,8 +113,20 @@ export function createProxyServer(opts: ProxyOptions): { server: http.Server; st
     const xff = req.headers['x-forwarded-for'];
     headers['x-forwarded-for'] = `${xff ? `${String(xff)}, ` : ''}${req.socket.remoteAddress ?? ''}`;
     headers['x-forwarded-proto'] = 'http';
+    const bodyless = req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] ?? '0') === '0';
     const upstream = http.request({ host: s.endpoint.ip, port: s.endpoint.port, method: req.method, path: req.url, headers, agent, timeout: upstreamTimeoutMs });
     let timedOut = false;
+    let bodyStarted = false;
+    const sendBody = (): void => {
+      if (bodyStarted) return;
+      bodyStarted = true;
+      pipeline(req, upstream, () => undefined);
+    };
+    if (bodyless) upstream.end();
+    else {
+      // Hold the body until the connection exists, so a refused connect has consumed none of it.
+      upstream.on('socket', (sock) => (sock.connecting ? sock.once('connect', sendBody) : sendBody()));
+    }
     upstream.on('timeout', () => {
       timedOut = true;
       upstream.destroy(new Error(`no data from ${endpoint} for ${upstreamTimeoutMs}ms`));
@@ -117,13 +135,28 @@ export function createProxyServer(opts: ProxyOptions): { server: http.Server; st
       res.writeHead(ures.statusCode ?? 502, ures.statusMessage, { ...stripHopByHop(ures.headers), ...where });
       count(`Upstream${Math.floor((ures.statusCode ?? 0) / 100)}xx`, backend);
       pipeline(ures, res, (err) => {
-        if (err && !res.writableFinished) opts.log.debug({ err, backend, endpoint }, 'response stream ended early');
+        if (err && !res.writableFinished) opts.log.debug({ err: { message: err.message }, backend, endpoint }, 'response stream ended early');
       });
     });
     upstream.on('error', (err) => {
+      const errno = (err as NodeJS.ErrnoException).code;
+      const retriable =
+        retriesLeft > 0 &&
+        !timedOut &&
+        !res.headersSent &&
+        !res.destroyed &&
+        ((errno === 'ECONNREFUSED' && !bodyStarted) || (errno === 'ECONNRESET' && upstream.reusedSocket && bodyless));
+      if (retriable) {
+        count('Retried', backend);
+        opts.log.info({ err: { message: err.message, code: errno }, backend, endpoint }, 'upstream connection failed before the request reached it; retrying once');
+        const again = select(opts.getTable(), requestInfo(req), { random, nextIndex });
+        if (again.kind === 'forward') forward(req, res, again, retriesLeft - 1);
+        else reject(res, again);
+        return;
+      }
       const code = timedOut ? 'UpstreamTimeout' : 'UpstreamUnavailable';
       count(code, backend);
-      opts.log.warn({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code }, backend, endpoint }, 'upstream request failed');
+      opts.log.warn({ err: { message: err.message, code: errno }, backend, endpoint }, 'upstream request failed');
       if (!res.headersSent) sendJson(res, timedOut ? 504 : 502, { error: `${backend} at ${endpoint}: ${err.message}`, code }, where);
       else res.destroy(err);
     });
@@ -131,7 +164,11 @@ export function createProxyServer(opts: ProxyOptions): { server: http.Server; st
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();
     });
-    pipeline(req, upstream, () => undefined);
+  }
+
+  function requestInfo(req: http.IncomingMessage): RequestInfo {
+    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    return { host: req.headers.host ?? '', path: url.pathname, query: url.searchParams, method: req.method ?? 'GET', headers: req.headers };
   }
 
   const server = http.createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
@@ -144,8 +181,7 @@ export function createProxyServer(opts: ProxyOptions): { server: http.Server; st
     }
     if (url.pathname.startsWith(reservedPrefix)) return reserved(req, res, url.pathname);
     stats.requests += 1;
-    const info: RequestInfo = { host: req.headers.host ?? '', path: url.pathname, query: url.searchParams, method: req.method ?? 'GET', headers: req.headers };
-    const s = select(opts.getTable(), info, { random, nextIndex });
+    const s = select(opts.getTable(), requestInfo(req), { random, nextIndex });
     if (s.kind === 'forward') forward(req, res, s);
     else reject(res, s);
   });

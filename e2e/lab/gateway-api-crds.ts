@@ -64,12 +64,16 @@ async function downloadModule(version: string): Promise<string> {
   // Outside any module and with a local toolchain: `go mod download` only fetches the module zip.
   const cwd = await fs.mkdtemp(path.join(os.tmpdir(), 'onnxop-gwapi-'));
   try {
-    const { stdout } = await execFileAsync(go, ['mod', 'download', '-json', `${gatewayApiModule}@${version}`], {
-      cwd,
-      env: { ...process.env, GOTOOLCHAIN: 'local', GO111MODULE: 'on' },
-      maxBuffer: 1 << 20,
-      timeout: 300_000,
-    }).catch((err: unknown) => {
+    const { stdout } = await execFileAsync(
+      go,
+      ['mod', 'download', '-json', `${gatewayApiModule}@${version}`],
+      {
+        cwd,
+        env: { ...process.env, GOTOOLCHAIN: 'local', GO111MODULE: 'on' },
+        maxBuffer: 1 << 20,
+        timeout: 300_000,
+      },
+    ).catch((err: unknown) => {
       // `go mod download -json` exits non-zero on failure but still prints the JSON with Error.
       const out = (err as { stdout?: string }).stdout;
       if (out) return { stdout: out };
@@ -96,7 +100,9 @@ function parseCrds(file: string, text: string): CrdDocument[] {
   const out: CrdDocument[] = [];
   for (const doc of parseAllDocuments(text)) {
     if (doc.errors.length > 0) {
-      throw new GatewayApiError('CrdParseFailed', `${file}: invalid YAML: ${doc.errors[0]?.message}`, { cause: doc.errors[0] });
+      throw new GatewayApiError('CrdParseFailed', `${file}: invalid YAML: ${doc.errors[0]?.message}`, {
+        cause: doc.errors[0],
+      });
     }
     const object = doc.toJS() as (KubernetesObject & { spec?: unknown }) | null;
     // The standard dir also ships a ValidatingAdmissionPolicy (safe upgrades); the lab needs CRDs only.
@@ -118,7 +124,10 @@ export async function loadGatewayApiCrds(version: string = gatewayApiVersion): P
   } catch {
     files = [];
   }
-  const complete = await fs.stat(path.join(cache, '.complete')).then(() => true, () => false);
+  const complete = await fs.stat(path.join(cache, '.complete')).then(
+    () => true,
+    () => false,
+  );
   if (!complete || files.length === 0) {
     const dir = await downloadModule(version);
     const src = path.join(dir, 'config', 'crd', 'standard');
@@ -138,7 +147,10 @@ export async function loadGatewayApiCrds(version: string = gatewayApiVersion): P
   const docs: CrdDocument[] = [];
   for (const f of files.sort()) docs.push(...parseCrds(f, await fs.readFile(path.join(cache, f), 'utf8')));
   if (docs.length === 0) {
-    throw new GatewayApiError('CrdsMissing', `no CustomResourceDefinition found in ${cache}; delete that dir to re-download`);
+    throw new GatewayApiError(
+      'CrdsMissing',
+      `no CustomResourceDefinition found in ${cache}; delete that dir to re-download`,
+    );
   }
   return docs.sort((a, b) => (a.object.metadata?.name ?? '').localeCompare(b.object.metadata?.name ?? ''));
 }
@@ -243,12 +255,19 @@ export async function ensureLabGateway(kc: KubeConfig, opts: { timeoutMs?: numbe
 }
 
 /** Entry point for the lab's `up`: CRDs + lab GatewayClass/Gateway, using the kubeconfig at `kubeconfigPath`. */
-export async function installGatewayApi(kubeconfigPath: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+export async function installGatewayApi(
+  kubeconfigPath: string,
+  opts: { timeoutMs?: number } = {},
+): Promise<void> {
   const kc = new KubeConfig();
   try {
     kc.loadFromFile(kubeconfigPath);
   } catch (err) {
-    throw new GatewayApiError('KubeconfigUnreadable', `cannot read kubeconfig ${kubeconfigPath}; start the lab control plane first`, { cause: err });
+    throw new GatewayApiError(
+      'KubeconfigUnreadable',
+      `cannot read kubeconfig ${kubeconfigPath}; start the lab control plane first`,
+      { cause: err },
+    );
   }
   await ensureLabGateway(kc, opts);
 }

@@ -11,7 +11,8 @@ export function inCidr(ip: string, cidr: string): boolean {
   const addr = parseIPv4(ip);
   const baseAddr = parseIPv4(base ?? '');
   const bits = Number(bitsText);
-  if (addr === undefined || baseAddr === undefined || !Number.isInteger(bits) || bits < 0 || bits > 32) return false;
+  if (addr === undefined || baseAddr === undefined || !Number.isInteger(bits) || bits < 0 || bits > 32)
+    return false;
   if (bits === 0) return true;
   const size = 2 ** (32 - bits);
   return Math.floor(addr / size) === Math.floor(baseAddr / size);

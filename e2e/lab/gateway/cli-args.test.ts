@@ -16,7 +16,12 @@ describe('parseGatewayArgs', () => {
     });
   });
   it('reads the flags', () => {
-    expect(parseGatewayArgs(['--port', '18000', '--kubeconfig', 'k', '--log-level', 'debug', '--upstream-timeout-ms', '500'], defaults)).toMatchObject({
+    expect(
+      parseGatewayArgs(
+        ['--port', '18000', '--kubeconfig', 'k', '--log-level', 'debug', '--upstream-timeout-ms', '500'],
+        defaults,
+      ),
+    ).toMatchObject({
       port: 18000,
       kubeconfig: 'k',
       logLevel: 'debug',
@@ -30,7 +35,9 @@ describe('parseGatewayArgs', () => {
     [['--log-level', 'loud'], /--log-level must be one of/],
     [['--nope'], /Unknown option/],
   ])('refuses %j', (argv, msg) => {
-    expect(() => parseGatewayArgs(argv, defaults)).toThrow(expect.objectContaining({ code: 'InvalidFlag', message: expect.stringMatching(msg) }));
+    expect(() => parseGatewayArgs(argv, defaults)).toThrow(
+      expect.objectContaining({ code: 'InvalidFlag', message: expect.stringMatching(msg) }),
+    );
   });
 });
 

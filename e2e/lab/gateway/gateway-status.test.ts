@@ -26,10 +26,25 @@ describe('gatewayStatus', () => {
   it('reports Accepted/Programmed, the address and the listener, then stays quiet', () => {
     const first = gatewayStatus({ metadata: { generation: 1 } }, gw, 2, '127.0.0.1', T0);
     expect(first.changed).toBe(true);
-    expect(first.status.conditions.map((c) => `${c.type}=${c.status}`)).toEqual(['Accepted=True', 'Programmed=True']);
-    expect(first.status.listeners).toEqual([expect.objectContaining({ name: 'http', attachedRoutes: 2, supportedKinds: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute' }] })]);
+    expect(first.status.conditions.map((c) => `${c.type}=${c.status}`)).toEqual([
+      'Accepted=True',
+      'Programmed=True',
+    ]);
+    expect(first.status.listeners).toEqual([
+      expect.objectContaining({
+        name: 'http',
+        attachedRoutes: 2,
+        supportedKinds: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute' }],
+      }),
+    ]);
     expect(first.status.addresses).toEqual([{ type: 'IPAddress', value: '127.0.0.1' }]);
-    const again = gatewayStatus({ metadata: { generation: 1 }, status: first.status }, gw, 2, '127.0.0.1', T1);
+    const again = gatewayStatus(
+      { metadata: { generation: 1 }, status: first.status },
+      gw,
+      2,
+      '127.0.0.1',
+      T1,
+    );
     expect(again.changed).toBe(false);
     const more = gatewayStatus({ metadata: { generation: 1 }, status: first.status }, gw, 3, '127.0.0.1', T1);
     expect(more.changed).toBe(true);
@@ -38,14 +53,21 @@ describe('gatewayStatus', () => {
 
   it('rewrites conditions when the generation moved', () => {
     const first = gatewayStatus({ metadata: { generation: 1 } }, gw, 0, '127.0.0.1', T0);
-    expect(gatewayStatus({ metadata: { generation: 2 }, status: first.status }, gw, 0, '127.0.0.1', T1).changed).toBe(true);
+    expect(
+      gatewayStatus({ metadata: { generation: 2 }, status: first.status }, gw, 0, '127.0.0.1', T1).changed,
+    ).toBe(true);
   });
 });
 
 describe('gatewayClassStatus', () => {
   it('accepts the class once', () => {
     const first = gatewayClassStatus({ metadata: { generation: 1 } }, T0);
-    expect(first).toMatchObject({ changed: true, status: { conditions: [{ type: 'Accepted', status: 'True', observedGeneration: 1, lastTransitionTime: T0 }] } });
+    expect(first).toMatchObject({
+      changed: true,
+      status: {
+        conditions: [{ type: 'Accepted', status: 'True', observedGeneration: 1, lastTransitionTime: T0 }],
+      },
+    });
     expect(gatewayClassStatus({ metadata: { generation: 1 }, status: first.status }, T1).changed).toBe(false);
   });
 });

@@ -7,7 +7,11 @@ import { gatewayGroup } from './route-table.ts';
 
 export interface StatusObject {
   metadata?: { generation?: number };
-  status?: { conditions?: Condition[]; addresses?: Array<{ type?: string; value: string }>; listeners?: ListenerStatus[] };
+  status?: {
+    conditions?: Condition[];
+    addresses?: Array<{ type?: string; value: string }>;
+    listeners?: ListenerStatus[];
+  };
 }
 
 export interface ListenerStatus {
@@ -32,7 +36,10 @@ export function attachedRoutes(table: RouteTable): number {
   return n;
 }
 
-export function gatewayClassStatus(current: StatusObject, now: string): { changed: boolean; status: { conditions: Condition[] } } {
+export function gatewayClassStatus(
+  current: StatusObject,
+  now: string,
+): { changed: boolean; status: { conditions: Condition[] } } {
   const desired = [ok('Accepted', 'Handled by the onnx-operator lab gateway', current.metadata?.generation)];
   const conditions = mergeConditions(current.status?.conditions, desired, now);
   return { changed: !conditionsEqual(current.status?.conditions, conditions), status: { conditions } };
@@ -46,7 +53,11 @@ export function gatewayStatus(
   now: string,
 ): { changed: boolean; status: Required<NonNullable<StatusObject['status']>> } {
   const gen = current.metadata?.generation;
-  const conditions = mergeConditions(current.status?.conditions, [ok('Accepted', 'Gateway is accepted', gen), ok('Programmed', `Serving on ${address}`, gen)], now);
+  const conditions = mergeConditions(
+    current.status?.conditions,
+    [ok('Accepted', 'Gateway is accepted', gen), ok('Programmed', `Serving on ${address}`, gen)],
+    now,
+  );
   const prevListener = current.status?.listeners?.find((l) => l.name === gw.listenerName);
   const listener: ListenerStatus = {
     name: gw.listenerName,
@@ -54,7 +65,11 @@ export function gatewayStatus(
     attachedRoutes: attached,
     conditions: mergeConditions(
       prevListener?.conditions,
-      [ok('Accepted', 'Listener is accepted', gen), ok('Programmed', 'Listener is programmed', gen), ok('ResolvedRefs', 'No references to resolve', gen)],
+      [
+        ok('Accepted', 'Listener is accepted', gen),
+        ok('Programmed', 'Listener is programmed', gen),
+        ok('ResolvedRefs', 'No references to resolve', gen),
+      ],
       now,
     ),
   };

@@ -10,7 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { stringify } from 'yaml';
-import { createTestNamespace, deleteNamespace, kubectl, kubectlJson, waitUntil } from '../../../test/lab-helpers.ts';
+import {
+  createTestNamespace,
+  deleteNamespace,
+  kubectl,
+  kubectlJson,
+  waitUntil,
+} from '../../../test/lab-helpers.ts';
 import { labGateway } from '../gateway-api-crds.ts';
 import { labPaths } from '../lab-config.ts';
 import { labRequest } from '../loadgen/lab-request.ts';
@@ -62,7 +68,11 @@ let tmp = '';
 let logs = '';
 
 interface RoutesDump {
-  routes: Array<{ route: string; hostnames: string[]; backends: Array<{ service: string; weight: number; endpoints: string[] }> }>;
+  routes: Array<{
+    route: string;
+    hostnames: string[];
+    backends: Array<{ service: string; weight: number; endpoints: string[] }>;
+  }>;
   watchRestarts: Record<string, number>;
   watches: Record<string, boolean>;
 }
@@ -70,7 +80,8 @@ async function routesDump(): Promise<RoutesDump> {
   return (await (await fetch(`${gatewayUrl}/_lab/routes`)).json()) as RoutesDump;
 }
 
-const apply = (docs: object[]): Promise<string> => kubectl(['-n', ns, 'apply', '-f', '-'], docs.map((d) => stringify(d)).join('---\n'));
+const apply = (docs: object[]): Promise<string> =>
+  kubectl(['-n', ns, 'apply', '-f', '-'], docs.map((d) => stringify(d)).join('---\n'));
 
 function httpRoute(hostname: string, weights: [number, number]): object {
   return {
@@ -80,7 +91,14 @@ function httpRoute(hostname: string, weights: [number, number]): object {
     spec: {
       parentRefs: [{ name: labGateway.name, namespace: labGateway.namespace }],
       hostnames: [hostname],
-      rules: [{ backendRefs: [{ name: 'stable', port: 80, weight: weights[0] }, { name: 'canary', port: 80, weight: weights[1] }] }],
+      rules: [
+        {
+          backendRefs: [
+            { name: 'stable', port: 80, weight: weights[0] },
+            { name: 'canary', port: 80, weight: weights[1] },
+          ],
+        },
+      ],
     },
   };
 }
@@ -107,12 +125,29 @@ beforeAll(async () => {
   fs.writeFileSync(relayed, kubeconfig.replace(server, `https://127.0.0.1:${relay.port}`));
   const port = await freePort();
   gatewayUrl = `http://127.0.0.1:${port}`;
-  gateway = spawn(process.execPath, [path.join(import.meta.dirname, 'main.ts'), '--port', String(port), '--kubeconfig', relayed, '--resync-ms', '2000'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  gateway = spawn(
+    process.execPath,
+    [
+      path.join(import.meta.dirname, 'main.ts'),
+      '--port',
+      String(port),
+      '--kubeconfig',
+      relayed,
+      '--resync-ms',
+      '2000',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   gateway.stdout?.on('data', (d: Buffer) => (logs += d.toString()));
   gateway.stderr?.on('data', (d: Buffer) => (logs += d.toString()));
-  await waitUntil('the gateway to list everything', async () => ((await fetch(`${gatewayUrl}/_lab/readyz`).catch(() => undefined))?.ok ? true : undefined), 30_000, 200);
+  await waitUntil(
+    'the gateway to list everything',
+    async () => ((await fetch(`${gatewayUrl}/_lab/readyz`).catch(() => undefined))?.ok ? true : undefined),
+    30_000,
+    200,
+  );
   ns = await createTestNamespace('gw-int');
 }, 120_000);
 
@@ -126,13 +161,33 @@ afterAll(async () => {
 
 describe('lab gateway against the lab API server', () => {
   test('an HTTPRoute is accepted, resolved and served; its status says so', async () => {
-    const svc = (name: string): object => ({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
+    const svc = (name: string): object => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name },
+      spec: { ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+    });
     // Not-ready endpoints: the route resolves, but nothing may be contacted yet.
-    await apply([svc('stable'), svc('canary'), endpointSlice('stable', '10.244.1.250', false), endpointSlice('canary', '10.244.2.250', false), httpRoute(`split.${ns}.lab`, [90, 10])]);
+    await apply([
+      svc('stable'),
+      svc('canary'),
+      endpointSlice('stable', '10.244.1.250', false),
+      endpointSlice('canary', '10.244.2.250', false),
+      httpRoute(`split.${ns}.lab`, [90, 10]),
+    ]);
     const conditions = await waitUntil('HTTPRoute status from the lab gateway', async () => {
-      const r = await kubectlJson<{ status?: { parents?: Array<{ controllerName: string; conditions: Array<{ type: string; status: string; reason: string }> }> } }>(['-n', ns, 'get', 'httproute', 'split']);
+      const r = await kubectlJson<{
+        status?: {
+          parents?: Array<{
+            controllerName: string;
+            conditions: Array<{ type: string; status: string; reason: string }>;
+          }>;
+        };
+      }>(['-n', ns, 'get', 'httproute', 'split']);
       const ours = r.status?.parents?.find((p) => p.controllerName === labGateway.controllerName);
-      return ours?.conditions.length === 2 ? ours.conditions.map((c) => `${c.type}=${c.status}/${c.reason}`) : undefined;
+      return ours?.conditions.length === 2
+        ? ours.conditions.map((c) => `${c.type}=${c.status}/${c.reason}`)
+        : undefined;
     });
     expect(conditions).toEqual(['Accepted=True/Accepted', 'ResolvedRefs=True/ResolvedRefs']);
 
@@ -145,13 +200,12 @@ describe('lab gateway against the lab API server', () => {
 
   test('the Gateway reports Programmed and counts attached routes', async () => {
     const g = await waitUntil('Gateway status', async () => {
-      const gw = await kubectlJson<{ status?: { conditions?: Array<{ type: string; status: string }>; listeners?: Array<{ attachedRoutes: number }> } }>([
-        '-n',
-        labGateway.namespace,
-        'get',
-        'gateway',
-        labGateway.name,
-      ]);
+      const gw = await kubectlJson<{
+        status?: {
+          conditions?: Array<{ type: string; status: string }>;
+          listeners?: Array<{ attachedRoutes: number }>;
+        };
+      }>(['-n', labGateway.namespace, 'get', 'gateway', labGateway.name]);
       return (gw.status?.listeners?.[0]?.attachedRoutes ?? 0) >= 1 ? gw : undefined;
     });
     expect(g.status?.conditions?.find((c) => c.type === 'Programmed')?.status).toBe('True');
@@ -165,10 +219,18 @@ describe('lab gateway against the lab API server', () => {
 
   test('readiness and weights follow EndpointSlice and HTTPRoute changes', async () => {
     await apply([endpointSlice('canary', '10.244.2.250', true), httpRoute(`split.${ns}.lab`, [0, 1])]);
-    const backends = await waitUntil('the table to show the ready canary endpoint with weight 1', async () => {
-      const r = (await routesDump()).routes.find((x) => x.route === `${ns}/split`);
-      return r?.backends.find((b) => b.service === `${ns}/canary`)?.endpoints.length === 1 && r.backends[0]?.weight === 0 ? r.backends : undefined;
-    }, 15_000, 100);
+    const backends = await waitUntil(
+      'the table to show the ready canary endpoint with weight 1',
+      async () => {
+        const r = (await routesDump()).routes.find((x) => x.route === `${ns}/split`);
+        return r?.backends.find((b) => b.service === `${ns}/canary`)?.endpoints.length === 1 &&
+          r.backends[0]?.weight === 0
+          ? r.backends
+          : undefined;
+      },
+      15_000,
+      100,
+    );
     expect(backends.map((b) => [b.service, b.weight, b.endpoints])).toEqual([
       [`${ns}/stable`, 0, []],
       [`${ns}/canary`, 1, ['10.244.2.250:8080']],
@@ -182,10 +244,17 @@ describe('lab gateway against the lab API server', () => {
     await apply([httpRoute(`moved.${ns}.lab`, [1, 1])]);
     await new Promise((r) => setTimeout(r, 1_500));
     relay.up = true;
-    const after = await waitUntil('the gateway to serve the route changed during the outage', async () => {
-      const d = await routesDump();
-      return d.routes.some((x) => x.route === `${ns}/split` && x.hostnames.includes(`moved.${ns}.lab`)) ? d : undefined;
-    }, 60_000, 250);
+    const after = await waitUntil(
+      'the gateway to serve the route changed during the outage',
+      async () => {
+        const d = await routesDump();
+        return d.routes.some((x) => x.route === `${ns}/split` && x.hostnames.includes(`moved.${ns}.lab`))
+          ? d
+          : undefined;
+      },
+      60_000,
+      250,
+    );
     const restarts = (d: RoutesDump): number => Object.values(d.watchRestarts).reduce((a, b) => a + b, 0);
     expect(restarts(after)).toBeGreaterThan(restarts(before));
     expect(Object.values(after.watches).every(Boolean)).toBe(true);
@@ -194,7 +263,8 @@ describe('lab gateway against the lab API server', () => {
   }, 90_000);
 
   test('a steady state makes no status writes', async () => {
-    const writes = async (): Promise<number> => ((await (await fetch(`${gatewayUrl}/_lab/routes`)).json()) as { statusWrites: number }).statusWrites;
+    const writes = async (): Promise<number> =>
+      ((await (await fetch(`${gatewayUrl}/_lab/routes`)).json()) as { statusWrites: number }).statusWrites;
     await new Promise((r) => setTimeout(r, 2_500)); // let the post-outage pass settle
     const a = await writes();
     await new Promise((r) => setTimeout(r, 4_500)); // spans two periodic resyncs (--resync-ms 2000)

@@ -22,7 +22,12 @@ export interface HardenedInformerOptions<T extends KubernetesObject> {
 }
 
 /** Capped exponential backoff with ±50% jitter (pure, for tests). */
-export function backoffDelay(failures: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  failures: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const raw = Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1));
   return Math.round(raw * (0.5 + random() / 2));
 }
@@ -56,11 +61,17 @@ export class HardenedInformer<T extends KubernetesObject> {
     this.#stopped = false;
     this.#launch();
     const watchdogMs = this.#o.watchdogMs ?? 120_000;
-    this.#watchdog = setInterval(() => {
-      if (this.#restartTimer || Date.now() - this.#lastActivity <= watchdogMs) return;
-      this.#o.log.warn({ resource: this.#o.resource, silentMs: Date.now() - this.#lastActivity }, 'watch silent; restarting it');
-      this.#restart(0);
-    }, Math.max(50, Math.floor(watchdogMs / 4)));
+    this.#watchdog = setInterval(
+      () => {
+        if (this.#restartTimer || Date.now() - this.#lastActivity <= watchdogMs) return;
+        this.#o.log.warn(
+          { resource: this.#o.resource, silentMs: Date.now() - this.#lastActivity },
+          'watch silent; restarting it',
+        );
+        this.#restart(0);
+      },
+      Math.max(50, Math.floor(watchdogMs / 4)),
+    );
     this.#watchdog.unref();
   }
 
@@ -91,7 +102,8 @@ export class HardenedInformer<T extends KubernetesObject> {
           this.#active = lw;
           if (old && old !== lw) void old.stop();
         }
-        if (!this.#synced) this.#o.log.info({ resource: this.#o.resource, count: lw.list().length }, 'initial list done');
+        if (!this.#synced)
+          this.#o.log.info({ resource: this.#o.resource, count: lw.list().length }, 'initial list done');
         this.#synced = true;
         this.#o.onChange();
       });
@@ -112,9 +124,17 @@ export class HardenedInformer<T extends KubernetesObject> {
     lw.on('error', (err: unknown) => {
       if (!isCurrent()) return; // a replaced or stopped instance reporting its abort
       this.#failures += 1;
-      const delay = backoffDelay(this.#failures, this.#o.baseBackoffMs ?? 500, this.#o.maxBackoffMs ?? 30_000);
+      const delay = backoffDelay(
+        this.#failures,
+        this.#o.baseBackoffMs ?? 500,
+        this.#o.maxBackoffMs ?? 30_000,
+      );
       this.#o.log.warn(
-        { resource: this.#o.resource, err: { message: (err as Error)?.message, statusCode: (err as { statusCode?: number })?.statusCode }, retryInMs: delay },
+        {
+          resource: this.#o.resource,
+          err: { message: (err as Error)?.message, statusCode: (err as { statusCode?: number })?.statusCode },
+          retryInMs: delay,
+        },
         'watch failed; restarting with backoff',
       );
       this.#restart(delay);
@@ -122,8 +142,13 @@ export class HardenedInformer<T extends KubernetesObject> {
     lw.start().catch((err: unknown) => {
       if (!isCurrent()) return;
       this.#failures += 1;
-      this.#restart(backoffDelay(this.#failures, this.#o.baseBackoffMs ?? 500, this.#o.maxBackoffMs ?? 30_000));
-      this.#o.log.warn({ resource: this.#o.resource, err: { message: (err as Error)?.message } }, 'watch start failed');
+      this.#restart(
+        backoffDelay(this.#failures, this.#o.baseBackoffMs ?? 500, this.#o.maxBackoffMs ?? 30_000),
+      );
+      this.#o.log.warn(
+        { resource: this.#o.resource, err: { message: (err as Error)?.message } },
+        'watch start failed',
+      );
     });
   }
 

@@ -17,7 +17,10 @@ import { StatusWriter } from './status-writer.ts';
 
 const args = (() => {
   try {
-    return parseGatewayArgs(process.argv.slice(2), { port: labPorts.gateway, kubeconfig: labPaths.kubeconfig });
+    return parseGatewayArgs(process.argv.slice(2), {
+      port: labPorts.gateway,
+      kubeconfig: labPaths.kubeconfig,
+    });
   } catch (err) {
     process.stderr.write(`lab-gateway: ${(err as Error).message}\n`);
     process.exit(2);
@@ -37,7 +40,10 @@ const kc = new KubeConfig();
 try {
   kc.loadFromFile(args.kubeconfig);
 } catch (err) {
-  log.fatal({ err: { message: (err as Error).message }, kubeconfig: args.kubeconfig }, 'cannot read the kubeconfig; start the lab control plane first or pass --kubeconfig');
+  log.fatal(
+    { err: { message: (err as Error).message }, kubeconfig: args.kubeconfig },
+    'cannot read the kubeconfig; start the lab control plane first or pass --kubeconfig',
+  );
   process.exit(2);
 }
 const core = kc.makeApiClient(CoreV1Api);
@@ -48,7 +54,8 @@ const custom = kc.makeApiClient(CustomObjectsApi);
 const allowAddress = (ip: string): boolean => inCidr(ip, labNetwork.podNetwork);
 let bridgeCheck = { at: 0, up: false };
 function bridgeUp(): boolean {
-  if (Date.now() - bridgeCheck.at > 2_000) bridgeCheck = { at: Date.now(), up: fs.existsSync(`/sys/class/net/${labNetwork.bridge}`) };
+  if (Date.now() - bridgeCheck.at > 2_000)
+    bridgeCheck = { at: Date.now(), up: fs.existsSync(`/sys/class/net/${labNetwork.bridge}`) };
   return bridgeCheck.up;
 }
 
@@ -60,15 +67,43 @@ const scheduleRebuild = (): void => {
 };
 
 type Listed<T> = () => Promise<KubernetesListObject<T & KubernetesObject>>;
-function informer<T>(resource: string, path: string, list: Listed<T>): HardenedInformer<T & KubernetesObject> {
-  return new HardenedInformer<T & KubernetesObject>({ kc, resource, path, list, onChange: scheduleRebuild, log, watchdogMs: args.watchdogMs });
+function informer<T>(
+  resource: string,
+  path: string,
+  list: Listed<T>,
+): HardenedInformer<T & KubernetesObject> {
+  return new HardenedInformer<T & KubernetesObject>({
+    kc,
+    resource,
+    path,
+    list,
+    onChange: scheduleRebuild,
+    log,
+    watchdogMs: args.watchdogMs,
+  });
 }
-const routes = informer<HTTPRoute>('httproutes', '/apis/gateway.networking.k8s.io/v1/httproutes', async () =>
-  (await custom.listClusterCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' })) as KubernetesListObject<HTTPRoute & KubernetesObject>,
+const routes = informer<HTTPRoute>(
+  'httproutes',
+  '/apis/gateway.networking.k8s.io/v1/httproutes',
+  async () =>
+    (await custom.listClusterCustomObject({
+      group: 'gateway.networking.k8s.io',
+      version: 'v1',
+      plural: 'httproutes',
+    })) as KubernetesListObject<HTTPRoute & KubernetesObject>,
 );
-const services = informer<Service>('services', '/api/v1/services', async () => (await core.listServiceForAllNamespaces()) as KubernetesListObject<Service & KubernetesObject>);
-const slices = informer<EndpointSlice>('endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', async () =>
-  (await discovery.listEndpointSliceForAllNamespaces()) as unknown as KubernetesListObject<EndpointSlice & KubernetesObject>,
+const services = informer<Service>(
+  'services',
+  '/api/v1/services',
+  async () => (await core.listServiceForAllNamespaces()) as KubernetesListObject<Service & KubernetesObject>,
+);
+const slices = informer<EndpointSlice>(
+  'endpointslices',
+  '/apis/discovery.k8s.io/v1/endpointslices',
+  async () =>
+    (await discovery.listEndpointSliceForAllNamespaces()) as unknown as KubernetesListObject<
+      EndpointSlice & KubernetesObject
+    >,
 );
 const informers = [routes, services, slices];
 
@@ -96,8 +131,21 @@ async function syncStatus(): Promise<void> {
 function rebuild(): void {
   rebuildTimer = undefined;
   const started = performance.now();
-  table = buildRouteTable({ gateway: gw, routes: routes.list(), services: services.list(), slices: slices.list(), allowAddress });
-  log.debug({ entries: table.entries.length, services: table.services.size, ms: +(performance.now() - started).toFixed(2) }, 'route table rebuilt');
+  table = buildRouteTable({
+    gateway: gw,
+    routes: routes.list(),
+    services: services.list(),
+    slices: slices.list(),
+    allowAddress,
+  });
+  log.debug(
+    {
+      entries: table.entries.length,
+      services: table.services.size,
+      ms: +(performance.now() - started).toFixed(2),
+    },
+    'route table rebuilt',
+  );
   if (services.synced && slices.synced) void syncStatus();
 }
 
@@ -109,13 +157,18 @@ const { server, agent } = createProxyServer({
     gateway: `${gw.namespace}/${gw.name}`,
     controllerName: gw.controllerName,
     watches: { httproutes: routes.synced, services: services.synced, endpointslices: slices.synced },
-    watchRestarts: { httproutes: routes.restarts, services: services.restarts, endpointslices: slices.restarts },
+    watchRestarts: {
+      httproutes: routes.restarts,
+      services: services.restarts,
+      endpointslices: slices.restarts,
+    },
     statusWrites: statusWriter.writes,
     labBridgeUp: bridgeUp(),
     ...(describeTable(table) as object),
   }),
   mayContact: (ip) => {
-    if (!allowAddress(ip)) return { ok: false, reason: `${ip} is outside the lab pod network ${labNetwork.podNetwork}` };
+    if (!allowAddress(ip))
+      return { ok: false, reason: `${ip} is outside the lab pod network ${labNetwork.podNetwork}` };
     if (!bridgeUp()) return { ok: false, reason: `the lab bridge ${labNetwork.bridge} does not exist` };
     return { ok: true };
   },
@@ -123,11 +176,21 @@ const { server, agent } = createProxyServer({
 });
 
 server.on('error', (err) => {
-  log.fatal({ err: { message: err.message, code: (err as NodeJS.ErrnoException).code }, port: args.port }, 'cannot listen; is another gateway running? (see .lab/run/gateway.pid)');
+  log.fatal(
+    { err: { message: err.message, code: (err as NodeJS.ErrnoException).code }, port: args.port },
+    'cannot listen; is another gateway running? (see .lab/run/gateway.pid)',
+  );
   process.exit(1);
 });
 server.listen(args.port, args.host, () => {
-  log.info({ address: `${args.host}:${args.port}`, kubeconfig: args.kubeconfig, gateway: `${gw.namespace}/${gw.name}` }, 'lab gateway listening');
+  log.info(
+    {
+      address: `${args.host}:${args.port}`,
+      kubeconfig: args.kubeconfig,
+      gateway: `${gw.namespace}/${gw.name}`,
+    },
+    'lab gateway listening',
+  );
   for (const i of informers) i.start();
 });
 // Gateway/GatewayClass are not watched; a periodic pass also retries failed writes.

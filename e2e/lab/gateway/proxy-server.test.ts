@@ -69,7 +69,9 @@ beforeAll(async () => {
   deadPort = (dead.address() as AddressInfo).port;
   await new Promise((r) => dead.close(r));
 
-  const services = ['stable', 'canary', 'dead', 'dark', 'slow', 'flaky'].map((n) => service(n, [{ name: 'http', port: 80 }]));
+  const services = ['stable', 'canary', 'dead', 'dark', 'slow', 'flaky'].map((n) =>
+    service(n, [{ name: 'http', port: 80 }]),
+  );
   const slices = [
     // Two endpoints of one Service: same IP, different ports, via two slices.
     slice('stable', [{ name: 'http', port: a.port }], [{ ip: '127.0.0.1' }], { name: 'stable-1' }),
@@ -83,7 +85,18 @@ beforeAll(async () => {
     slice('flaky', [{ name: 'http', port: c.port }], [{ ip: '127.0.0.1' }], { name: 'flaky-2' }),
   ];
   const routes = [
-    route('split', [{ backendRefs: [{ name: 'stable', port: 80, weight: 70 }, { name: 'canary', port: 80, weight: 30 }] }], { hostnames: ['split.test'] }),
+    route(
+      'split',
+      [
+        {
+          backendRefs: [
+            { name: 'stable', port: 80, weight: 70 },
+            { name: 'canary', port: 80, weight: 30 },
+          ],
+        },
+      ],
+      { hostnames: ['split.test'] },
+    ),
     route('dead', [{ backendRefs: [{ name: 'dead', port: 80 }] }], { hostnames: ['dead.test'] }),
     route('dark', [{ backendRefs: [{ name: 'dark', port: 80 }] }], { hostnames: ['dark.test'] }),
     route('missing', [{ backendRefs: [{ name: 'missing', port: 80 }] }], { hostnames: ['missing.test'] }),
@@ -111,14 +124,22 @@ afterAll(async () => {
   }
 });
 
-function get(path: string, host: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function get(
+  path: string,
+  host: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${url}${path}`, { method: init.method ?? 'GET', headers: { host, ...init.headers } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = http.request(
+      `${url}${path}`,
+      { method: init.method ?? 'GET', headers: { host, ...init.headers } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     req.end(init.body);
   });
@@ -131,8 +152,16 @@ describe('lab paths', () => {
     expect((await get('/_lab/readyz', 'anything')).status).toBe(503);
     ready = true;
     expect((await get('/_lab/readyz', 'anything')).status).toBe(200);
-    const routes = JSON.parse((await get('/_lab/routes', 'x')).body) as { routes: Array<{ route: string }>; stats: unknown };
-    expect(routes.routes.map((r) => r.route).sort()).toEqual(['models/dark', 'models/dead', 'models/missing', 'models/split']);
+    const routes = JSON.parse((await get('/_lab/routes', 'x')).body) as {
+      routes: Array<{ route: string }>;
+      stats: unknown;
+    };
+    expect(routes.routes.map((r) => r.route).sort()).toEqual([
+      'models/dark',
+      'models/dead',
+      'models/missing',
+      'models/split',
+    ]);
     expect(routes.stats).toBeDefined();
     expect((await get('/_lab/nope', 'x')).status).toBe(404);
   });
@@ -141,7 +170,9 @@ describe('lab paths', () => {
 describe('proxying', () => {
   it('forwards path, query and Host, says where it went, strips hop-by-hop headers', async () => {
     const before = a.seen.length + b.seen.length + c.seen.length;
-    const res = await get('/v2/models/m/infer?x=1', 'stable.models.svc', { headers: { connection: 'keep-alive, x-private', 'x-private': 'no', 'x-keep': 'yes' } });
+    const res = await get('/v2/models/m/infer?x=1', 'stable.models.svc', {
+      headers: { connection: 'keep-alive, x-private', 'x-private': 'no', 'x-keep': 'yes' },
+    });
     expect(res.status).toBe(200);
     expect(res.headers['x-lab-backend']).toBe('models/stable');
     expect(res.headers['x-lab-endpoint']).toMatch(new RegExp(`^127\\.0\\.0\\.1:(${a.port}|${b.port})$`));
@@ -158,14 +189,18 @@ describe('proxying', () => {
 
   it('round-robins across the ready endpoints of a Service', async () => {
     const endpoints = [];
-    for (let i = 0; i < 6; i += 1) endpoints.push((await get('/', 'stable.models.svc')).headers['x-lab-endpoint']);
+    for (let i = 0; i < 6; i += 1)
+      endpoints.push((await get('/', 'stable.models.svc')).headers['x-lab-endpoint']);
     expect(new Set(endpoints).size).toBe(2);
     expect(endpoints[0]).not.toBe(endpoints[1]);
     expect(endpoints[0]).toBe(endpoints[2]);
   });
 
   it('streams the request body through', async () => {
-    const res = await get('/upload', 'canary.models.svc', { method: 'POST', body: 'x'.repeat(3 * 1024 * 1024) });
+    const res = await get('/upload', 'canary.models.svc', {
+      method: 'POST',
+      body: 'x'.repeat(3 * 1024 * 1024),
+    });
     expect(JSON.parse(res.body)).toEqual({ name: 'c', bodyLength: 3 * 1024 * 1024 });
   });
 
@@ -187,7 +222,13 @@ describe('proxying', () => {
   });
 
   it('splits by HTTPRoute weights (70/30 over 1,000 requests, via the load generator)', async () => {
-    const r = await runLoad({ url: `${url}/`, headers: { host: 'split.test' }, concurrency: 8, maxRequests: 1000, durationMs: 20_000 });
+    const r = await runLoad({
+      url: `${url}/`,
+      headers: { host: 'split.test' },
+      concurrency: 8,
+      maxRequests: 1000,
+      durationMs: 20_000,
+    });
     expect(r.total.ok).toBe(1000);
     const stable = r.byGroup['models/stable']?.ok ?? 0;
     const canary = r.byGroup['models/canary']?.ok ?? 0;
@@ -204,7 +245,9 @@ describe('retries', () => {
       results.push([res.status, res.headers['x-lab-endpoint'], i % 2 ? JSON.parse(res.body).bodyLength : 0]);
     }
     expect(results).toEqual(Array.from({ length: 4 }, (_, i) => [200, `127.0.0.1:${c.port}`, i % 2 ? 7 : 0]));
-    const stats = JSON.parse((await get('/_lab/routes', 'x')).body) as { stats: { byOutcome: Record<string, number> } };
+    const stats = JSON.parse((await get('/_lab/routes', 'x')).body) as {
+      stats: { byOutcome: Record<string, number> };
+    };
     expect(stats.stats.byOutcome.Retried).toBeGreaterThanOrEqual(2);
   });
 });
@@ -213,10 +256,34 @@ describe('failures', () => {
   it.each([
     { name: 'no route', host: 'nothing.test', status: 404, code: 'NoRoute', backend: undefined },
     { name: 'unknown Service', host: 'nope.models.svc', status: 404, code: 'NoRoute', backend: undefined },
-    { name: 'no ready endpoint', host: 'dark.test', status: 503, code: 'NoReadyEndpoints', backend: 'models/dark' },
-    { name: 'unresolved backendRef', host: 'missing.test', status: 500, code: 'InvalidBackend', backend: 'models/missing' },
-    { name: 'connection refused', host: 'dead.test', status: 502, code: 'UpstreamUnavailable', backend: 'models/dead' },
-    { name: 'address the lab did not create', host: 'slow.models.svc', status: 502, code: 'AddressRefused', backend: 'models/slow' },
+    {
+      name: 'no ready endpoint',
+      host: 'dark.test',
+      status: 503,
+      code: 'NoReadyEndpoints',
+      backend: 'models/dark',
+    },
+    {
+      name: 'unresolved backendRef',
+      host: 'missing.test',
+      status: 500,
+      code: 'InvalidBackend',
+      backend: 'models/missing',
+    },
+    {
+      name: 'connection refused',
+      host: 'dead.test',
+      status: 502,
+      code: 'UpstreamUnavailable',
+      backend: 'models/dead',
+    },
+    {
+      name: 'address the lab did not create',
+      host: 'slow.models.svc',
+      status: 502,
+      code: 'AddressRefused',
+      backend: 'models/slow',
+    },
   ])('$name → $status $code', async ({ host, status, code, backend }) => {
     const res = await get('/x', host);
     expect(res.status).toBe(status);

@@ -27,7 +27,17 @@ export interface ProxyOptions {
 }
 
 // RFC 9110 §7.6.1: connection-specific headers are not forwarded.
-const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const hopByHop = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 
 function stripHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   const named = new Set(
@@ -48,9 +58,18 @@ function backendValue(d: Destination): string {
   return `${d.namespace}/${d.service}`;
 }
 
-function sendJson(res: http.ServerResponse, status: number, body: unknown, extra: http.OutgoingHttpHeaders = {}): void {
+function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  extra: http.OutgoingHttpHeaders = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...extra });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...extra,
+  });
   res.end(text);
 }
 
@@ -61,8 +80,14 @@ export interface ProxyStats {
 }
 
 /** The HTTP server; `stats` counts outcomes for `/_lab/routes`. */
-export function createProxyServer(opts: ProxyOptions): { server: http.Server; stats: ProxyStats; agent: http.Agent } {
-  const agent = opts.agent ?? new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 64, scheduling: 'lifo' });
+export function createProxyServer(opts: ProxyOptions): {
+  server: http.Server;
+  stats: ProxyStats;
+  agent: http.Agent;
+} {
+  const agent =
+    opts.agent ??
+    new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 64, scheduling: 'lifo' });
   const upstreamTimeoutMs = opts.upstreamTimeoutMs ?? 30_000;
   const random = opts.random ?? Math.random;
   const counters = new Map<string, number>();
@@ -79,16 +104,24 @@ export function createProxyServer(opts: ProxyOptions): { server: http.Server; st
 
   function reserved(req: http.IncomingMessage, res: http.ServerResponse, path: string): void {
     if (path === '/_lab/healthz') return sendJson(res, 200, { status: 'ok' });
-    if (path === '/_lab/readyz') return opts.isReady() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { error: 'watches have not listed yet', code: 'NotReady' });
-    if (path === '/_lab/routes' && (req.method === 'GET' || req.method === 'HEAD')) return sendJson(res, 200, { ...(opts.describe() as object), stats });
-    sendJson(res, 404, { error: `unknown lab path ${path}; known: /_lab/healthz, /_lab/readyz, /_lab/routes`, code: 'UnknownLabPath' });
+    if (path === '/_lab/readyz')
+      return opts.isReady()
+        ? sendJson(res, 200, { status: 'ready' })
+        : sendJson(res, 503, { error: 'watches have not listed yet', code: 'NotReady' });
+    if (path === '/_lab/routes' && (req.method === 'GET' || req.method === 'HEAD'))
+      return sendJson(res, 200, { ...(opts.describe() as object), stats });
+    sendJson(res, 404, {
+      error: `unknown lab path ${path}; known: /_lab/healthz, /_lab/readyz, /_lab/routes`,
+      code: 'UnknownLabPath',
+    });
   }
 
   function reject(res: http.ServerResponse, s: Exclude<Selection, { kind: 'forward' }>): void {
     const extra: http.OutgoingHttpHeaders = {};
     if ('destination' in s && s.destination) extra[backendHeader] = backendValue(s.destination);
     const status = s.kind === 'notFound' ? 404 : s.kind === 'noEndpoints' ? 503 : 500;
-    const code = s.kind === 'notFound' ? 'NoRoute' : s.kind === 'noEndpoints' ? 'NoReadyEndpoints' : 'InvalidBackend';
+    const code =
+      s.kind === 'notFound' ? 'NoRoute' : s.kind === 'noEndpoints' ? 'NoReadyEndpoints' : 'InvalidBackend';
     count(code, extra[backendHeader] as string | undefined);
     sendJson(res, status, { error: s.message, code }, extra);
   }
@@ -99,22 +132,41 @@ export function createProxyServer(opts: ProxyOptions): { server: http.Server; st
    * was sent, or a reused keep-alive socket was reset under a bodiless request — the races a
    * terminating pod causes. Timeouts and anything after the response started are never retried.
    */
-  function forward(req: http.IncomingMessage, res: http.ServerResponse, s: Extract<Selection, { kind: 'forward' }>, retriesLeft = 1): void {
+  function forward(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    s: Extract<Selection, { kind: 'forward' }>,
+    retriesLeft = 1,
+  ): void {
     const backend = backendValue(s.destination);
     const endpoint = `${s.endpoint.ip}:${s.endpoint.port}`;
     const where = { [backendHeader]: backend, [endpointHeader]: endpoint };
     const guard = opts.mayContact(s.endpoint.ip);
     if (!guard.ok) {
       count('Refused', backend);
-      sendJson(res, 502, { error: `refusing to contact ${endpoint}: ${guard.reason}`, code: 'AddressRefused' }, where);
+      sendJson(
+        res,
+        502,
+        { error: `refusing to contact ${endpoint}: ${guard.reason}`, code: 'AddressRefused' },
+        where,
+      );
       return;
     }
     const headers = stripHopByHop(req.headers);
     const xff = req.headers['x-forwarded-for'];
     headers['x-forwarded-for'] = `${xff ? `${String(xff)}, ` : ''}${req.socket.remoteAddress ?? ''}`;
     headers['x-forwarded-proto'] = 'http';
-    const bodyless = req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] ?? '0') === '0';
-    const upstream = http.request({ host: s.endpoint.ip, port: s.endpoint.port, method: req.method, path: req.url, headers, agent, timeout: upstreamTimeoutMs });
+    const bodyless =
+      req.headers['transfer-encoding'] === undefined && (req.headers['content-length'] ?? '0') === '0';
+    const upstream = http.request({
+      host: s.endpoint.ip,
+      port: s.endpoint.port,
+      method: req.method,
+      path: req.url,
+      headers,
+      agent,
+      timeout: upstreamTimeoutMs,
+    });
     let timedOut = false;
     let bodyStarted = false;
     const sendBody = (): void => {
@@ -135,7 +187,8 @@ export function createProxyServer(opts: ProxyOptions): { server: http.Server; st
       res.writeHead(ures.statusCode ?? 502, ures.statusMessage, { ...stripHopByHop(ures.headers), ...where });
       count(`Upstream${Math.floor((ures.statusCode ?? 0) / 100)}xx`, backend);
       pipeline(ures, res, (err) => {
-        if (err && !res.writableFinished) opts.log.debug({ err: { message: err.message }, backend, endpoint }, 'response stream ended early');
+        if (err && !res.writableFinished)
+          opts.log.debug({ err: { message: err.message }, backend, endpoint }, 'response stream ended early');
       });
     });
     upstream.on('error', (err) => {
@@ -145,10 +198,14 @@ export function createProxyServer(opts: ProxyOptions): { server: http.Server; st
         !timedOut &&
         !res.headersSent &&
         !res.destroyed &&
-        ((errno === 'ECONNREFUSED' && !bodyStarted) || (errno === 'ECONNRESET' && upstream.reusedSocket && bodyless));
+        ((errno === 'ECONNREFUSED' && !bodyStarted) ||
+          (errno === 'ECONNRESET' && upstream.reusedSocket && bodyless));
       if (retriable) {
         count('Retried', backend);
-        opts.log.info({ err: { message: err.message, code: errno }, backend, endpoint }, 'upstream connection failed before the request reached it; retrying once');
+        opts.log.info(
+          { err: { message: err.message, code: errno }, backend, endpoint },
+          'upstream connection failed before the request reached it; retrying once',
+        );
         const again = select(opts.getTable(), requestInfo(req), { random, nextIndex });
         if (again.kind === 'forward') forward(req, res, again, retriesLeft - 1);
         else reject(res, again);
@@ -156,8 +213,17 @@ export function createProxyServer(opts: ProxyOptions): { server: http.Server; st
       }
       const code = timedOut ? 'UpstreamTimeout' : 'UpstreamUnavailable';
       count(code, backend);
-      opts.log.warn({ err: { message: err.message, code: errno }, backend, endpoint }, 'upstream request failed');
-      if (!res.headersSent) sendJson(res, timedOut ? 504 : 502, { error: `${backend} at ${endpoint}: ${err.message}`, code }, where);
+      opts.log.warn(
+        { err: { message: err.message, code: errno }, backend, endpoint },
+        'upstream request failed',
+      );
+      if (!res.headersSent)
+        sendJson(
+          res,
+          timedOut ? 504 : 502,
+          { error: `${backend} at ${endpoint}: ${err.message}`, code },
+          where,
+        );
       else res.destroy(err);
     });
     // A client that goes away aborts the upstream request too.
@@ -168,7 +234,13 @@ export function createProxyServer(opts: ProxyOptions): { server: http.Server; st
 
   function requestInfo(req: http.IncomingMessage): RequestInfo {
     const url = new URL(req.url ?? '/', 'http://gateway.invalid');
-    return { host: req.headers.host ?? '', path: url.pathname, query: url.searchParams, method: req.method ?? 'GET', headers: req.headers };
+    return {
+      host: req.headers.host ?? '',
+      path: url.pathname,
+      query: url.searchParams,
+      method: req.method ?? 'GET',
+      headers: req.headers,
+    };
   }
 
   const server = http.createServer({ keepAliveTimeout: 5_000 }, (req, res) => {

@@ -21,10 +21,15 @@ function timeString(t: string | Date | undefined): string | undefined {
 }
 
 /** Desired conditions with lastTransitionTime kept from `current` unless the status flipped. */
-export function mergeConditions(current: Condition[] | undefined, desired: Condition[], now: string): Condition[] {
+export function mergeConditions(
+  current: Condition[] | undefined,
+  desired: Condition[],
+  now: string,
+): Condition[] {
   return desired.map((d) => {
     const prev = current?.find((c) => c.type === d.type);
-    const lastTransitionTime = prev && prev.status === d.status ? (timeString(prev.lastTransitionTime) ?? now) : now;
+    const lastTransitionTime =
+      prev && prev.status === d.status ? (timeString(prev.lastTransitionTime) ?? now) : now;
     return { ...d, lastTransitionTime };
   });
 }
@@ -61,7 +66,11 @@ export function mergeRouteParents(
   const oursBefore = current.filter((p) => p.controllerName === controllerName);
   const oursAfter: RouteParentStatus[] = desired.map((d) => {
     const prev = oursBefore.find((p) => sameParentRef(p.parentRef, d.parentRef, ns));
-    return { parentRef: d.parentRef, controllerName, conditions: mergeConditions(prev?.conditions, d.conditions, now) };
+    return {
+      parentRef: d.parentRef,
+      controllerName,
+      conditions: mergeConditions(prev?.conditions, d.conditions, now),
+    };
   });
   const changed =
     oursBefore.length !== oursAfter.length ||

@@ -12,13 +12,35 @@ describe('resolveServices', () => {
     {
       name: 'ready endpoints only; nil ready counts as ready',
       svc: service('m', [{ name: 'http', port: 80, targetPort: 'http' }]),
-      slices: [slice('m', [{ name: 'http', port: 8080 }], [{ ip: '10.244.1.5', ready: true }, { ip: '10.244.1.6', ready: false }, { ip: '10.244.1.7', ready: null }])],
+      slices: [
+        slice(
+          'm',
+          [{ name: 'http', port: 8080 }],
+          [
+            { ip: '10.244.1.5', ready: true },
+            { ip: '10.244.1.6', ready: false },
+            { ip: '10.244.1.7', ready: null },
+          ],
+        ),
+      ],
       want: { 80: ['10.244.1.5:8080', '10.244.1.7:8080'] },
     },
     {
       name: 'named target port resolves to the slice port of the same name',
-      svc: service('m', [{ name: 'http', port: 80 }, { name: 'metrics', port: 9090 }]),
-      slices: [slice('m', [{ name: 'metrics', port: 9100 }, { name: 'http', port: 8080 }], [{ ip: '10.244.1.5' }])],
+      svc: service('m', [
+        { name: 'http', port: 80 },
+        { name: 'metrics', port: 9090 },
+      ]),
+      slices: [
+        slice(
+          'm',
+          [
+            { name: 'metrics', port: 9100 },
+            { name: 'http', port: 8080 },
+          ],
+          [{ ip: '10.244.1.5' }],
+        ),
+      ],
       want: { 80: ['10.244.1.5:8080'], 9090: ['10.244.1.5:9100'] },
     },
     {
@@ -31,8 +53,12 @@ describe('resolveServices', () => {
       name: 'endpoints merge across slices, duplicates removed, sorted',
       svc: service('m', [{ name: 'http', port: 80 }]),
       slices: [
-        slice('m', [{ name: 'http', port: 8080 }], [{ ip: '10.244.2.1' }, { ip: '10.244.1.1' }], { name: 'a' }),
-        slice('m', [{ name: 'http', port: 8080 }], [{ ip: '10.244.1.1' }, { ip: '10.244.3.1' }], { name: 'b' }),
+        slice('m', [{ name: 'http', port: 8080 }], [{ ip: '10.244.2.1' }, { ip: '10.244.1.1' }], {
+          name: 'a',
+        }),
+        slice('m', [{ name: 'http', port: 8080 }], [{ ip: '10.244.1.1' }, { ip: '10.244.3.1' }], {
+          name: 'b',
+        }),
       ],
       want: { 80: ['10.244.1.1:8080', '10.244.2.1:8080', '10.244.3.1:8080'] },
     },
@@ -56,7 +82,9 @@ describe('resolveServices', () => {
   it.each(cases)('$name', ({ svc, slices, allow, want }) => {
     const got = resolveServices([svc], slices, allow).get(`models/${svc.metadata.name}`);
     expect(got).toBeDefined();
-    const byPort = Object.fromEntries((got?.ports ?? []).map((p) => [p.port, p.endpoints.map((e) => `${e.ip}:${e.port}`)]));
+    const byPort = Object.fromEntries(
+      (got?.ports ?? []).map((p) => [p.port, p.endpoints.map((e) => `${e.ip}:${e.port}`)]),
+    );
     expect(byPort).toEqual(want);
   });
 
@@ -71,15 +99,26 @@ describe('resolveServices', () => {
 });
 
 describe('buildRouteTable', () => {
-  const svcs = [service('stable', [{ name: 'http', port: 80 }]), service('canary', [{ name: 'http', port: 80 }])];
-  const slices = [slice('stable', [{ name: 'http', port: 8080 }], [{ ip: '10.244.1.2' }]), slice('canary', [{ name: 'http', port: 8080 }], [{ ip: '10.244.2.2' }])];
+  const svcs = [
+    service('stable', [{ name: 'http', port: 80 }]),
+    service('canary', [{ name: 'http', port: 80 }]),
+  ];
+  const slices = [
+    slice('stable', [{ name: 'http', port: 8080 }], [{ ip: '10.244.1.2' }]),
+    slice('canary', [{ name: 'http', port: 8080 }], [{ ip: '10.244.2.2' }]),
+  ];
   const backends = [
     { name: 'stable', port: 80, weight: 90 },
     { name: 'canary', port: 80, weight: 10 },
   ];
 
   it('attaches routes whose parentRef names the lab Gateway and resolves backends', () => {
-    const t = buildRouteTable({ gateway: gw, routes: [route('r', [{ backendRefs: backends }])], services: svcs, slices });
+    const t = buildRouteTable({
+      gateway: gw,
+      routes: [route('r', [{ backendRefs: backends }])],
+      services: svcs,
+      slices,
+    });
     expect(t.entries).toHaveLength(1);
     expect(t.entries[0]?.backends.map((b) => [b.service, b.weight, b.endpoints.length])).toEqual([
       ['stable', 90, 1],
@@ -92,17 +131,27 @@ describe('buildRouteTable', () => {
     ]);
   });
 
-  const rejectCases: Array<{ name: string; r: ReturnType<typeof route>; accepted: string; resolved: string; entries: number }> = [
+  const rejectCases: Array<{
+    name: string;
+    r: ReturnType<typeof route>;
+    accepted: string;
+    resolved: string;
+    entries: number;
+  }> = [
     {
       name: 'unknown sectionName is NoMatchingParent',
-      r: route('r', [{ backendRefs: backends }], { parentRefs: [{ namespace: 'lab-system', name: 'lab', sectionName: 'https' }] }),
+      r: route('r', [{ backendRefs: backends }], {
+        parentRefs: [{ namespace: 'lab-system', name: 'lab', sectionName: 'https' }],
+      }),
       accepted: 'False/NoMatchingParent',
       resolved: 'True/ResolvedRefs',
       entries: 0,
     },
     {
       name: 'wrong port is NoMatchingParent',
-      r: route('r', [{ backendRefs: backends }], { parentRefs: [{ namespace: 'lab-system', name: 'lab', port: 8443 }] }),
+      r: route('r', [{ backendRefs: backends }], {
+        parentRefs: [{ namespace: 'lab-system', name: 'lab', port: 8443 }],
+      }),
       accepted: 'False/NoMatchingParent',
       resolved: 'True/ResolvedRefs',
       entries: 0,
@@ -144,7 +193,9 @@ describe('buildRouteTable', () => {
     },
     {
       name: 'an invalid regular expression is UnsupportedValue',
-      r: route('r', [{ matches: [{ path: { type: 'RegularExpression', value: '(' } }], backendRefs: backends }]),
+      r: route('r', [
+        { matches: [{ path: { type: 'RegularExpression', value: '(' } }], backendRefs: backends },
+      ]),
       accepted: 'False/UnsupportedValue',
       resolved: 'True/ResolvedRefs',
       entries: 0,
@@ -158,7 +209,9 @@ describe('buildRouteTable', () => {
   });
 
   it('ignores routes attached to other Gateways and writes no conditions for them', () => {
-    const r = route('r', [{ backendRefs: backends }], { parentRefs: [{ namespace: 'lab-system', name: 'other' }] });
+    const r = route('r', [{ backendRefs: backends }], {
+      parentRefs: [{ namespace: 'lab-system', name: 'other' }],
+    });
     const r2 = route('r2', [{ backendRefs: backends }], { parentRefs: [{ name: 'lab' }] }); // namespace defaults to the route's: models
     const t = buildRouteTable({ gateway: gw, routes: [r, r2], services: svcs, slices });
     expect(t.entries).toHaveLength(0);
@@ -168,23 +221,49 @@ describe('buildRouteTable', () => {
   it('orders entries by match precedence: Exact, longest prefix, method, headers, query, age, name', () => {
     const b = [{ name: 'stable', port: 80 }];
     const routes = [
-      route('z-old', [{ matches: [{ path: { type: 'PathPrefix', value: '/v2' } }], backendRefs: b }], { created: '2024-01-01T00:00:00Z' }),
-      route('a-new', [{ matches: [{ path: { type: 'PathPrefix', value: '/v2' } }], backendRefs: b }], { created: '2025-06-01T00:00:00Z' }),
-      route('b-new', [{ matches: [{ path: { type: 'PathPrefix', value: '/v2' } }], backendRefs: b }], { created: '2025-06-01T00:00:00Z' }),
-      route('prefix-long', [{ matches: [{ path: { type: 'PathPrefix', value: '/v2/models' } }], backendRefs: b }]),
+      route('z-old', [{ matches: [{ path: { type: 'PathPrefix', value: '/v2' } }], backendRefs: b }], {
+        created: '2024-01-01T00:00:00Z',
+      }),
+      route('a-new', [{ matches: [{ path: { type: 'PathPrefix', value: '/v2' } }], backendRefs: b }], {
+        created: '2025-06-01T00:00:00Z',
+      }),
+      route('b-new', [{ matches: [{ path: { type: 'PathPrefix', value: '/v2' } }], backendRefs: b }], {
+        created: '2025-06-01T00:00:00Z',
+      }),
+      route('prefix-long', [
+        { matches: [{ path: { type: 'PathPrefix', value: '/v2/models' } }], backendRefs: b },
+      ]),
       route('exact', [{ matches: [{ path: { type: 'Exact', value: '/v2' } }], backendRefs: b }]),
       route('method', [{ matches: [{ path: { value: '/v2' }, method: 'POST' }], backendRefs: b }]),
-      route('headers', [{ matches: [{ path: { value: '/v2' }, headers: [{ name: 'X-A', value: '1' }] }], backendRefs: b }]),
-      route('query', [{ matches: [{ path: { value: '/v2' }, queryParams: [{ name: 'q', value: '1' }] }], backendRefs: b }]),
+      route('headers', [
+        { matches: [{ path: { value: '/v2' }, headers: [{ name: 'X-A', value: '1' }] }], backendRefs: b },
+      ]),
+      route('query', [
+        { matches: [{ path: { value: '/v2' }, queryParams: [{ name: 'q', value: '1' }] }], backendRefs: b },
+      ]),
     ];
     const t = buildRouteTable({ gateway: gw, routes, services: svcs, slices });
-    expect(t.entries.map((e) => e.route.split('/')[1])).toEqual(['exact', 'prefix-long', 'method', 'headers', 'query', 'z-old', 'a-new', 'b-new']);
+    expect(t.entries.map((e) => e.route.split('/')[1])).toEqual([
+      'exact',
+      'prefix-long',
+      'method',
+      'headers',
+      'query',
+      'z-old',
+      'a-new',
+      'b-new',
+    ]);
   });
 
   it('a rule without matches gets the default PathPrefix "/" match, and one entry per match', () => {
     const t = buildRouteTable({
       gateway: gw,
-      routes: [route('r', [{ backendRefs: backends }, { matches: [{ path: { value: '/a/' } }, { path: { value: '/b' } }], backendRefs: backends }])],
+      routes: [
+        route('r', [
+          { backendRefs: backends },
+          { matches: [{ path: { value: '/a/' } }, { path: { value: '/b' } }], backendRefs: backends },
+        ]),
+      ],
       services: svcs,
       slices,
     });

@@ -100,7 +100,8 @@ export interface BuildInput {
   allowAddress?: (ip: string) => boolean;
 }
 
-const keyOf = (namespace: string | undefined, name: string | undefined): string => `${namespace ?? ''}/${name ?? ''}`;
+const keyOf = (namespace: string | undefined, name: string | undefined): string =>
+  `${namespace ?? ''}/${name ?? ''}`;
 
 function epKey(e: Endpoint): string {
   return `${e.ip}:${e.port}`;
@@ -165,7 +166,9 @@ function compileHeaders(list: HTTPHeaderMatch[] | undefined, lowerNames: boolean
   return (list ?? []).map((h) => {
     const type = h.type ?? 'Exact';
     const name = lowerNames ? h.name.toLowerCase() : h.name;
-    return type === 'RegularExpression' ? { name, type, value: h.value, regex: new RegExp(h.value) } : { name, type, value: h.value };
+    return type === 'RegularExpression'
+      ? { name, type, value: h.value, regex: new RegExp(h.value) }
+      : { name, type, value: h.value };
   });
 }
 
@@ -174,7 +177,8 @@ export function compileMatch(m: HTTPRouteMatch | undefined): CompiledMatch {
   const type = m?.path?.type ?? 'PathPrefix';
   let value = m?.path?.value ?? '/';
   // "When specified, a trailing / is ignored" for PathPrefix.
-  if (type === 'PathPrefix' && value.length > 1 && value.endsWith('/')) value = value.replace(/\/+$/, '') || '/';
+  if (type === 'PathPrefix' && value.length > 1 && value.endsWith('/'))
+    value = value.replace(/\/+$/, '') || '/';
   const path: CompiledMatch['path'] =
     type === 'RegularExpression' ? { type, value, regex: new RegExp(`^(?:${value})$`) } : { type, value };
   const out: CompiledMatch = {
@@ -203,8 +207,10 @@ export function comparePrecedence(a: RouteEntry, b: RouteEntry): number {
   const ma = a.match.method ? 1 : 0;
   const mb = b.match.method ? 1 : 0;
   if (ma !== mb) return mb - ma;
-  if (a.match.headers.length !== b.match.headers.length) return b.match.headers.length - a.match.headers.length;
-  if (a.match.queryParams.length !== b.match.queryParams.length) return b.match.queryParams.length - a.match.queryParams.length;
+  if (a.match.headers.length !== b.match.headers.length)
+    return b.match.headers.length - a.match.headers.length;
+  if (a.match.queryParams.length !== b.match.queryParams.length)
+    return b.match.queryParams.length - a.match.queryParams.length;
   if (a.createdAt !== b.createdAt) return a.createdAt - b.createdAt;
   if (a.route !== b.route) return a.route < b.route ? -1 : 1;
   if (a.ruleIndex !== b.ruleIndex) return a.ruleIndex - b.ruleIndex;
@@ -227,24 +233,61 @@ function resolveBackend(
 ): BackendTarget {
   const namespace = ref.namespace ?? routeNamespace;
   const port = ref.port ?? 0;
-  const base = { key: `${namespace}/${ref.name}:${port}`, namespace, service: ref.name, port, weight: ref.weight ?? 1, endpoints: [] };
+  const base = {
+    key: `${namespace}/${ref.name}:${port}`,
+    namespace,
+    service: ref.name,
+    port,
+    weight: ref.weight ?? 1,
+    endpoints: [],
+  };
   if ((ref.group ?? '') !== '' || (ref.kind ?? 'Service') !== 'Service') {
-    return { ...base, invalid: { reason: 'InvalidKind', message: `backendRef ${ref.name}: only core Services are supported (got ${ref.group ?? ''}/${ref.kind})` } };
+    return {
+      ...base,
+      invalid: {
+        reason: 'InvalidKind',
+        message: `backendRef ${ref.name}: only core Services are supported (got ${ref.group ?? ''}/${ref.kind})`,
+      },
+    };
   }
   if (namespace !== routeNamespace) {
     // The lab does not watch ReferenceGrants, so it permits no cross-namespace reference at all.
-    return { ...base, invalid: { reason: 'RefNotPermitted', message: `backendRef ${namespace}/${ref.name}: cross-namespace references are not permitted by the lab gateway` } };
+    return {
+      ...base,
+      invalid: {
+        reason: 'RefNotPermitted',
+        message: `backendRef ${namespace}/${ref.name}: cross-namespace references are not permitted by the lab gateway`,
+      },
+    };
   }
   if (!ref.port) {
-    return { ...base, invalid: { reason: 'UnsupportedValue', message: `backendRef ${ref.name}: port is required for a Service` } };
+    return {
+      ...base,
+      invalid: {
+        reason: 'UnsupportedValue',
+        message: `backendRef ${ref.name}: port is required for a Service`,
+      },
+    };
   }
   const svc = services.get(`${namespace}/${ref.name}`);
   if (!svc) {
-    return { ...base, invalid: { reason: 'BackendNotFound', message: `backendRef ${namespace}/${ref.name}: Service not found` } };
+    return {
+      ...base,
+      invalid: {
+        reason: 'BackendNotFound',
+        message: `backendRef ${namespace}/${ref.name}: Service not found`,
+      },
+    };
   }
   const sp = svc.ports.find((p) => p.port === ref.port);
   if (!sp) {
-    return { ...base, invalid: { reason: 'BackendNotFound', message: `backendRef ${namespace}/${ref.name}: Service has no port ${ref.port}` } };
+    return {
+      ...base,
+      invalid: {
+        reason: 'BackendNotFound',
+        message: `backendRef ${namespace}/${ref.name}: Service has no port ${ref.port}`,
+      },
+    };
   }
   return { ...base, endpoints: sp.endpoints };
 }
@@ -255,7 +298,13 @@ function timeOf(t: string | Date | undefined): number {
   return Number.isNaN(n) ? 0 : n;
 }
 
-function cond(type: string, ok: boolean, reason: string, message: string, generation: number | undefined): Condition {
+function cond(
+  type: string,
+  ok: boolean,
+  reason: string,
+  message: string,
+  generation: number | undefined,
+): Condition {
   const c: Condition = { type, status: ok ? 'True' : 'False', reason, message };
   if (generation !== undefined) c.observedGeneration = generation;
   return c;
@@ -281,7 +330,8 @@ export function buildRouteTable(input: BuildInput): RouteTable {
     const invalid: Array<{ reason: string; message: string }> = [];
     const hostnames = (route.spec?.hostnames ?? []).map((h) => h.toLowerCase());
     (route.spec?.rules ?? []).forEach((rule, ruleIndex) => {
-      if ((rule.filters ?? []).length > 0) unsupported = `rule ${ruleIndex}: filters are not supported by the lab gateway`;
+      if ((rule.filters ?? []).length > 0)
+        unsupported = `rule ${ruleIndex}: filters are not supported by the lab gateway`;
       const backends = (rule.backendRefs ?? []).map((b) => resolveBackend(b, ns, services));
       for (const b of backends) if (b.invalid) invalid.push(b.invalid);
       const matches = rule.matches && rule.matches.length > 0 ? rule.matches : [undefined];
@@ -306,16 +356,34 @@ export function buildRouteTable(input: BuildInput): RouteTable {
     const perParent = ours.map((parentRef) => {
       let accepted = cond('Accepted', true, 'Accepted', 'Route is attached to the lab gateway', generation);
       if (parentRef.sectionName !== undefined && parentRef.sectionName !== gw.listenerName) {
-        accepted = cond('Accepted', false, 'NoMatchingParent', `Gateway ${gw.namespace}/${gw.name} has no listener named "${parentRef.sectionName}"`, generation);
+        accepted = cond(
+          'Accepted',
+          false,
+          'NoMatchingParent',
+          `Gateway ${gw.namespace}/${gw.name} has no listener named "${parentRef.sectionName}"`,
+          generation,
+        );
       } else if (parentRef.port !== undefined && parentRef.port !== gw.listenerPort) {
-        accepted = cond('Accepted', false, 'NoMatchingParent', `Gateway ${gw.namespace}/${gw.name} has no listener on port ${parentRef.port}`, generation);
+        accepted = cond(
+          'Accepted',
+          false,
+          'NoMatchingParent',
+          `Gateway ${gw.namespace}/${gw.name} has no listener on port ${parentRef.port}`,
+          generation,
+        );
       } else if (problem) {
         accepted = cond('Accepted', false, 'UnsupportedValue', problem, generation);
       }
       const resolved =
         invalid.length === 0
           ? cond('ResolvedRefs', true, 'ResolvedRefs', 'All backend references are resolved', generation)
-          : cond('ResolvedRefs', false, invalid[0]?.reason ?? 'BackendNotFound', invalid.map((i) => i.message).join('; '), generation);
+          : cond(
+              'ResolvedRefs',
+              false,
+              invalid[0]?.reason ?? 'BackendNotFound',
+              invalid.map((i) => i.message).join('; '),
+              generation,
+            );
       return { parentRef, conditions: [accepted, resolved] };
     });
     routeConditions.set(routeKey, perParent);
@@ -347,7 +415,12 @@ export function describeTable(table: RouteTable): unknown {
     })),
     services: [...table.services.values()].map((s) => ({
       service: `${s.namespace}/${s.name}`,
-      ports: s.ports.map((p) => ({ name: p.name, port: p.port, endpoints: p.endpoints.map(epKey), refused: p.refused.map(epKey) })),
+      ports: s.ports.map((p) => ({
+        name: p.name,
+        port: p.port,
+        endpoints: p.endpoints.map(epKey),
+        refused: p.refused.map(epKey),
+      })),
     })),
     routeConditions: Object.fromEntries(table.routeConditions),
   };

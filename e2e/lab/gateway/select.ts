@@ -1,6 +1,13 @@
 // The gateway's pure core, part 2: given a route table and a request, decide where it goes. The
 // random source and the round-robin counters are passed in, so tests drive them exactly.
-import type { BackendTarget, CompiledHeaderMatch, CompiledMatch, Endpoint, RouteEntry, RouteTable } from './route-table.ts';
+import type {
+  BackendTarget,
+  CompiledHeaderMatch,
+  CompiledMatch,
+  Endpoint,
+  RouteEntry,
+  RouteTable,
+} from './route-table.ts';
 
 export interface RequestInfo {
   /** Host header as sent (may carry a port). */
@@ -44,12 +51,16 @@ export function parseHost(host: string): ParsedHost {
   if (h.startsWith('[')) {
     const end = h.indexOf(']');
     const port = Number(h.slice(end + 2));
-    return end > 0 && h[end + 1] === ':' && Number.isInteger(port) ? { hostname: h.slice(0, end + 1), port } : { hostname: h };
+    return end > 0 && h[end + 1] === ':' && Number.isInteger(port)
+      ? { hostname: h.slice(0, end + 1), port }
+      : { hostname: h };
   }
   const i = h.lastIndexOf(':');
   if (i < 0) return { hostname: h.replace(/\.$/, '') };
   const port = Number(h.slice(i + 1));
-  return Number.isInteger(port) && port > 0 ? { hostname: h.slice(0, i).replace(/\.$/, ''), port } : { hostname: h };
+  return Number.isInteger(port) && port > 0
+    ? { hostname: h.slice(0, i).replace(/\.$/, ''), port }
+    : { hostname: h };
 }
 
 /**
@@ -63,7 +74,8 @@ export function hostnameScore(routeHostnames: readonly string[], hostname: strin
   let best = -1;
   for (const h of routeHostnames) {
     if (h === hostname) best = Math.max(best, 20_000 + h.length);
-    else if (h.startsWith('*.') && hostname.endsWith(h.slice(1)) && hostname.length > h.length - 1) best = Math.max(best, 10_000 + h.length);
+    else if (h.startsWith('*.') && hostname.endsWith(h.slice(1)) && hostname.length > h.length - 1)
+      best = Math.max(best, 10_000 + h.length);
   }
   return best;
 }
@@ -99,7 +111,10 @@ export function matches(m: CompiledMatch, req: RequestInfo): boolean {
 }
 
 /** Weighted random choice; weight 0 (or less) is never chosen. Undefined when no weight is positive. */
-export function pickWeighted<T extends { weight: number }>(items: readonly T[], random: () => number): T | undefined {
+export function pickWeighted<T extends { weight: number }>(
+  items: readonly T[],
+  random: () => number,
+): T | undefined {
   let total = 0;
   for (const it of items) if (it.weight > 0) total += it.weight;
   if (total <= 0) return undefined;
@@ -121,7 +136,9 @@ export function pickEndpoint(endpoints: readonly Endpoint[], counter: number): E
 
 /** `NAME.NAMESPACE.svc` or `NAME.NAMESPACE.svc.cluster.local`. */
 export function parseServiceHost(hostname: string): { name: string; namespace: string } | undefined {
-  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc(\.cluster\.local)?$/.exec(hostname);
+  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc(\.cluster\.local)?$/.exec(
+    hostname,
+  );
   return m ? { name: m[1] ?? '', namespace: m[3] ?? '' } : undefined;
 }
 
@@ -129,18 +146,43 @@ function fromBackend(b: BackendTarget, route: string, deps: SelectDeps): Selecti
   const destination = { namespace: b.namespace, service: b.service, port: b.port };
   if (b.invalid) return { kind: 'invalidBackend', message: b.invalid.message, route, destination };
   const endpoint = pickEndpoint(b.endpoints, b.endpoints.length > 1 ? deps.nextIndex(b.key) : 0);
-  if (!endpoint) return { kind: 'noEndpoints', message: `no ready endpoint for ${b.namespace}/${b.service}:${b.port}`, destination, route };
+  if (!endpoint)
+    return {
+      kind: 'noEndpoints',
+      message: `no ready endpoint for ${b.namespace}/${b.service}:${b.port}`,
+      destination,
+      route,
+    };
   return { kind: 'forward', destination, endpoint, route };
 }
 
-function selectService(table: RouteTable, svcHost: { name: string; namespace: string }, port: number | undefined, deps: SelectDeps): Selection {
+function selectService(
+  table: RouteTable,
+  svcHost: { name: string; namespace: string },
+  port: number | undefined,
+  deps: SelectDeps,
+): Selection {
   const svc = table.services.get(`${svcHost.namespace}/${svcHost.name}`);
   if (!svc) return { kind: 'notFound', message: `Service ${svcHost.namespace}/${svcHost.name} not found` };
   // An explicit port picks that Service port; otherwise port 80, else the first one.
-  const sp = port !== undefined ? svc.ports.find((p) => p.port === port) : (svc.ports.find((p) => p.port === 80) ?? svc.ports[0]);
-  if (!sp) return { kind: 'notFound', message: `Service ${svc.namespace}/${svc.name} has no port ${port ?? '(none)'}` };
+  const sp =
+    port !== undefined
+      ? svc.ports.find((p) => p.port === port)
+      : (svc.ports.find((p) => p.port === 80) ?? svc.ports[0]);
+  if (!sp)
+    return {
+      kind: 'notFound',
+      message: `Service ${svc.namespace}/${svc.name} has no port ${port ?? '(none)'}`,
+    };
   return fromBackend(
-    { key: `${svc.namespace}/${svc.name}:${sp.port}`, namespace: svc.namespace, service: svc.name, port: sp.port, weight: 1, endpoints: sp.endpoints },
+    {
+      key: `${svc.namespace}/${svc.name}:${sp.port}`,
+      namespace: svc.namespace,
+      service: svc.name,
+      port: sp.port,
+      weight: 1,
+      endpoints: sp.endpoints,
+    },
     '',
     deps,
   );
@@ -171,6 +213,11 @@ export function select(table: RouteTable, req: RequestInfo, deps: SelectDeps): S
   const entry = candidates ? firstMatch(candidates, req) : undefined;
   if (!entry) return { kind: 'notFound', message: `no route for host "${hostname}" path "${req.path}"` };
   const backend = pickWeighted(entry.backends, deps.random);
-  if (!backend) return { kind: 'invalidBackend', message: `route ${entry.route} rule ${entry.ruleIndex} has no backend with a positive weight`, route: entry.route };
+  if (!backend)
+    return {
+      kind: 'invalidBackend',
+      message: `route ${entry.route} rule ${entry.ruleIndex} has no backend with a positive weight`,
+      route: entry.route,
+    };
   return fromBackend(backend, entry.route, deps);
 }

@@ -48,18 +48,40 @@ export class StatusWriter {
       if (!changed) continue;
       try {
         await this.#api.patchNamespacedCustomObjectStatus(
-          { group, version, plural: 'httproutes', namespace, name, body: { metadata: { resourceVersion: route.metadata.resourceVersion }, status: { parents } } },
+          {
+            group,
+            version,
+            plural: 'httproutes',
+            namespace,
+            name,
+            body: { metadata: { resourceVersion: route.metadata.resourceVersion }, status: { parents } },
+          },
           merge,
         );
         this.writes += 1;
-        this.#log.info({ namespace, name, parents: parents.filter((p) => p.controllerName === this.#gw.controllerName).map((p) => p.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}`)) }, 'HTTPRoute status written');
+        this.#log.info(
+          {
+            namespace,
+            name,
+            parents: parents
+              .filter((p) => p.controllerName === this.#gw.controllerName)
+              .map((p) => p.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}`)),
+          },
+          'HTTPRoute status written',
+        );
       } catch (err) {
         const code = statusCode(err);
         if (code === 409 || code === 404) {
-          this.#log.debug({ namespace, name, code }, 'HTTPRoute changed or went away under us; the next event retries');
+          this.#log.debug(
+            { namespace, name, code },
+            'HTTPRoute changed or went away under us; the next event retries',
+          );
         } else {
           ok = false;
-          this.#log.warn({ namespace, name, err: { message: (err as Error).message, code } }, 'writing HTTPRoute status failed');
+          this.#log.warn(
+            { namespace, name, err: { message: (err as Error).message, code } },
+            'writing HTTPRoute status failed',
+          );
         }
       }
     }
@@ -68,25 +90,48 @@ export class StatusWriter {
 
   async #syncGateway(table: RouteTable, merge: ReturnType<typeof setHeaderOptions>): Promise<boolean> {
     try {
-      const gc = (await this.#api.getClusterCustomObject({ group, version, plural: 'gatewayclasses', name: this.#className })) as StatusObject;
+      const gc = (await this.#api.getClusterCustomObject({
+        group,
+        version,
+        plural: 'gatewayclasses',
+        name: this.#className,
+      })) as StatusObject;
       const c = gatewayClassStatus(gc, nowString());
       if (c.changed) {
-        await this.#api.patchClusterCustomObjectStatus({ group, version, plural: 'gatewayclasses', name: this.#className, body: { status: c.status } }, merge);
+        await this.#api.patchClusterCustomObjectStatus(
+          { group, version, plural: 'gatewayclasses', name: this.#className, body: { status: c.status } },
+          merge,
+        );
         this.writes += 1;
         this.#log.info({ name: this.#className }, 'GatewayClass status written');
       }
       const { namespace, name } = this.#gw;
-      const g = (await this.#api.getNamespacedCustomObject({ group, version, plural: 'gateways', namespace, name })) as StatusObject;
+      const g = (await this.#api.getNamespacedCustomObject({
+        group,
+        version,
+        plural: 'gateways',
+        namespace,
+        name,
+      })) as StatusObject;
       const s = gatewayStatus(g, this.#gw, attachedRoutes(table), this.#address, nowString());
       if (s.changed) {
-        await this.#api.patchNamespacedCustomObjectStatus({ group, version, plural: 'gateways', namespace, name, body: { status: s.status } }, merge);
+        await this.#api.patchNamespacedCustomObjectStatus(
+          { group, version, plural: 'gateways', namespace, name, body: { status: s.status } },
+          merge,
+        );
         this.writes += 1;
-        this.#log.info({ namespace, name, attachedRoutes: s.status.listeners[0]?.attachedRoutes }, 'Gateway status written');
+        this.#log.info(
+          { namespace, name, attachedRoutes: s.status.listeners[0]?.attachedRoutes },
+          'Gateway status written',
+        );
       }
       return true;
     } catch (err) {
       // Before the lab applied the Gateway API objects this fails; the periodic resync retries.
-      this.#log.debug({ err: { message: (err as Error).message, code: statusCode(err) } }, 'Gateway/GatewayClass status not written');
+      this.#log.debug(
+        { err: { message: (err as Error).message, code: statusCode(err) } },
+        'Gateway/GatewayClass status not written',
+      );
       return statusCode(err) === 404;
     }
   }

@@ -10,12 +10,23 @@ export const gw: GatewayIdentity = {
   controllerName: 'onnxop.io/lab-gateway',
 };
 
-export const labParent: ParentReference = { group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace: 'lab-system', name: 'lab' };
+export const labParent: ParentReference = {
+  group: 'gateway.networking.k8s.io',
+  kind: 'Gateway',
+  namespace: 'lab-system',
+  name: 'lab',
+};
 
 export function route(
   name: string,
   rules: HTTPRouteRule[],
-  opts: { namespace?: string; hostnames?: string[]; parentRefs?: ParentReference[]; created?: string; generation?: number } = {},
+  opts: {
+    namespace?: string;
+    hostnames?: string[];
+    parentRefs?: ParentReference[];
+    created?: string;
+    generation?: number;
+  } = {},
 ): HTTPRoute {
   const spec: NonNullable<HTTPRoute['spec']> = { parentRefs: opts.parentRefs ?? [labParent], rules };
   if (opts.hostnames) spec.hostnames = opts.hostnames;
@@ -32,7 +43,11 @@ export function route(
   };
 }
 
-export function service(name: string, ports: Array<{ name?: string; port: number; targetPort?: number | string }>, namespace = 'models'): Service {
+export function service(
+  name: string,
+  ports: Array<{ name?: string; port: number; targetPort?: number | string }>,
+  namespace = 'models',
+): Service {
   return { metadata: { name, namespace }, spec: { ports: ports.map((p) => ({ protocol: 'TCP', ...p })) } };
 }
 
@@ -50,7 +65,10 @@ export function slice(
     },
     addressType: 'IPv4',
     ports: ports.map((p) => ({ name: p.name ?? '', port: p.port, protocol: 'TCP' })),
-    endpoints: endpoints.map((e) => ({ addresses: [e.ip], conditions: e.ready === undefined ? {} : { ready: e.ready } })),
+    endpoints: endpoints.map((e) => ({
+      addresses: [e.ip],
+      conditions: e.ready === undefined ? {} : { ready: e.ready },
+    })),
   };
 }
 

@@ -11,12 +11,24 @@ export interface LabResponse {
 
 export function labRequest(
   url: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string | Uint8Array; timeoutMs?: number } = {},
+  init: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Uint8Array;
+    timeoutMs?: number;
+  } = {},
 ): Promise<LabResponse> {
   const target = validateTarget(url); // same guard as the load generator: loopback or lab pods only
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: target.hostname, port: target.port || 80, path: `${target.pathname}${target.search}`, method: init.method ?? 'GET', headers: init.headers, agent: false },
+      {
+        host: target.hostname,
+        port: target.port || 80,
+        path: `${target.pathname}${target.search}`,
+        method: init.method ?? 'GET',
+        headers: init.headers,
+        agent: false,
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -25,7 +37,9 @@ export function labRequest(
         res.on('error', reject);
       },
     );
-    req.setTimeout(init.timeoutMs ?? 10_000, () => req.destroy(new Error(`no answer from ${url} within ${init.timeoutMs ?? 10_000}ms`)));
+    req.setTimeout(init.timeoutMs ?? 10_000, () =>
+      req.destroy(new Error(`no answer from ${url} within ${init.timeoutMs ?? 10_000}ms`)),
+    );
     req.on('error', reject);
     req.end(init.body);
   });

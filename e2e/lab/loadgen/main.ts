@@ -24,7 +24,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`loadgen: ${err instanceof LoadgenError ? `${err.code}: ` : ''}${(err as Error).message}\n`);
+    process.stderr.write(
+      `loadgen: ${err instanceof LoadgenError ? `${err.code}: ` : ''}${(err as Error).message}\n`,
+    );
     process.exit(2);
   },
 );

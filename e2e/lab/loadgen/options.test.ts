@@ -3,9 +3,12 @@ import { parseCli, parseDuration, validateOptions, validateTarget } from './opti
 const base = { maxRequests: 10, durationMs: 1000 };
 
 describe('validateTarget', () => {
-  it.each(['http://127.0.0.1:17081/', 'http://127.1.2.3/x?y=1', 'http://10.244.1.5:8080/v2'])('accepts %s', (u) => {
-    expect(validateTarget(u).href).toBe(new URL(u).href);
-  });
+  it.each(['http://127.0.0.1:17081/', 'http://127.1.2.3/x?y=1', 'http://10.244.1.5:8080/v2'])(
+    'accepts %s',
+    (u) => {
+      expect(validateTarget(u).href).toBe(new URL(u).href);
+    },
+  );
   it.each([
     ['http://localhost:17081/', 'UrlNotAllowed'],
     ['http://10.245.0.1/', 'UrlNotAllowed'],
@@ -17,17 +20,29 @@ describe('validateTarget', () => {
     expect(() => validateTarget(u)).toThrow(expect.objectContaining({ code }));
   });
   it('says how to fix a refused host', () => {
-    expect(() => validateTarget('http://example.com/')).toThrow(/outside 127\.0\.0\.0\/8 and 10\.244\.0\.0\/16.*Host header/);
+    expect(() => validateTarget('http://example.com/')).toThrow(
+      /outside 127\.0\.0\.0\/8 and 10\.244\.0\.0\/16.*Host header/,
+    );
   });
 });
 
 describe('validateOptions', () => {
   it('defaults to one closed-loop worker, GET, x-lab-backend, 10 s timeout', () => {
     const v = validateOptions({ url: 'http://127.0.0.1/', ...base });
-    expect(v).toMatchObject({ method: 'GET', mode: { kind: 'closed', concurrency: 1 }, groupByHeader: 'x-lab-backend', timeoutMs: 10_000 });
+    expect(v).toMatchObject({
+      method: 'GET',
+      mode: { kind: 'closed', concurrency: 1 },
+      groupByHeader: 'x-lab-backend',
+      timeoutMs: 10_000,
+    });
   });
   it('a body makes the default method POST; header names are lower-cased', () => {
-    const v = validateOptions({ url: 'http://127.0.0.1/', ...base, body: '{}', headers: { Host: 'a.b.svc' } });
+    const v = validateOptions({
+      url: 'http://127.0.0.1/',
+      ...base,
+      body: '{}',
+      headers: { Host: 'a.b.svc' },
+    });
     expect(v.method).toBe('POST');
     expect(v.headers).toEqual({ host: 'a.b.svc' });
     expect(v.body).toEqual(new TextEncoder().encode('{}'));
@@ -54,19 +69,45 @@ describe('parseDuration', () => {
     ['1.5s', 1500],
     ['2m', 120_000],
   ])('%s → %d ms', (t, ms) => expect(parseDuration('duration', t)).toBe(ms));
-  it.each(['10', '10h', '', 's'])('refuses "%s"', (t) => expect(() => parseDuration('duration', t)).toThrow(/needs a unit/));
+  it.each(['10', '10h', '', 's'])('refuses "%s"', (t) =>
+    expect(() => parseDuration('duration', t)).toThrow(/needs a unit/),
+  );
 });
 
 describe('parseCli', () => {
   it('maps flags to runLoad options', () => {
-    const got = parseCli(['--url', 'http://127.0.0.1:17081/v2', '-H', 'Host: m.ns.svc', '--header', 'x-a: b:c', '--rate', '50/s', '--duration', '10s', '--requests', '1000', '--json']);
+    const got = parseCli([
+      '--url',
+      'http://127.0.0.1:17081/v2',
+      '-H',
+      'Host: m.ns.svc',
+      '--header',
+      'x-a: b:c',
+      '--rate',
+      '50/s',
+      '--duration',
+      '10s',
+      '--requests',
+      '1000',
+      '--json',
+    ]);
     expect(got).toEqual({
       json: true,
-      load: { url: 'http://127.0.0.1:17081/v2', headers: { host: 'm.ns.svc', 'x-a': 'b:c' }, rate: 50, durationMs: 10_000, maxRequests: 1000, timeoutMs: 10_000 },
+      load: {
+        url: 'http://127.0.0.1:17081/v2',
+        headers: { host: 'm.ns.svc', 'x-a': 'b:c' },
+        rate: 50,
+        durationMs: 10_000,
+        maxRequests: 1000,
+        timeoutMs: 10_000,
+      },
     });
   });
   it('has bounded defaults', () => {
-    expect(parseCli(['--url', 'http://127.0.0.1/']).load).toMatchObject({ maxRequests: 1000, durationMs: 10_000 });
+    expect(parseCli(['--url', 'http://127.0.0.1/']).load).toMatchObject({
+      maxRequests: 1000,
+      durationMs: 10_000,
+    });
   });
   it.each([
     [[], /--url is required/],

@@ -59,8 +59,17 @@ export interface ValidatedOptions {
 }
 
 function bounded(field: string, value: number | undefined, max: number, integer: boolean): number {
-  if (value === undefined || !Number.isFinite(value) || value <= 0 || value > max || (integer && !Number.isInteger(value))) {
-    throw new LoadgenError('InvalidOption', `${field} must be ${integer ? 'an integer' : 'a number'} in (0, ${max}] (got ${String(value)})`);
+  if (
+    value === undefined ||
+    !Number.isFinite(value) ||
+    value <= 0 ||
+    value > max ||
+    (integer && !Number.isInteger(value))
+  ) {
+    throw new LoadgenError(
+      'InvalidOption',
+      `${field} must be ${integer ? 'an integer' : 'a number'} in (0, ${max}] (got ${String(value)})`,
+    );
   }
   return value;
 }
@@ -71,9 +80,12 @@ export function validateTarget(raw: string): URL {
   try {
     url = new URL(raw);
   } catch (err) {
-    throw new LoadgenError('InvalidUrl', `url "${raw}" is not a URL; use e.g. http://127.0.0.1:17081/`, { cause: err });
+    throw new LoadgenError('InvalidUrl', `url "${raw}" is not a URL; use e.g. http://127.0.0.1:17081/`, {
+      cause: err,
+    });
   }
-  if (url.protocol !== 'http:') throw new LoadgenError('InvalidUrl', `url must use http:// (got ${url.protocol})`);
+  if (url.protocol !== 'http:')
+    throw new LoadgenError('InvalidUrl', `url must use http:// (got ${url.protocol})`);
   if (!inAnyCidr(url.hostname, allowedTargets)) {
     throw new LoadgenError(
       'UrlNotAllowed',
@@ -86,12 +98,18 @@ export function validateTarget(raw: string): URL {
 export function validateOptions(o: RunLoadOptions): ValidatedOptions {
   const url = validateTarget(o.url);
   if (o.rate !== undefined && o.concurrency !== undefined) {
-    throw new LoadgenError('InvalidOption', 'set either rate (open loop) or concurrency (closed loop), not both');
+    throw new LoadgenError(
+      'InvalidOption',
+      'set either rate (open loop) or concurrency (closed loop), not both',
+    );
   }
   const mode: ValidatedOptions['mode'] =
-    o.rate !== undefined ? { kind: 'open', rate: bounded('rate', o.rate, limits.rate, false) } : { kind: 'closed', concurrency: bounded('concurrency', o.concurrency ?? 1, limits.concurrency, true) };
+    o.rate !== undefined
+      ? { kind: 'open', rate: bounded('rate', o.rate, limits.rate, false) }
+      : { kind: 'closed', concurrency: bounded('concurrency', o.concurrency ?? 1, limits.concurrency, true) };
   const method = (o.method ?? (o.body !== undefined ? 'POST' : 'GET')).toUpperCase();
-  if (!/^[A-Z]+$/.test(method)) throw new LoadgenError('InvalidOption', `method "${method}" is not an HTTP method`);
+  if (!/^[A-Z]+$/.test(method))
+    throw new LoadgenError('InvalidOption', `method "${method}" is not an HTTP method`);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(o.headers ?? {})) headers[k.toLowerCase()] = v;
   return {

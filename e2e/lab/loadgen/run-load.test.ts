@@ -20,7 +20,9 @@ beforeAll(async () => {
     if (u.pathname === '/echo') {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => res.writeHead(200, { 'x-lab-backend': `len-${Buffer.concat(chunks).length}` }).end());
+      req.on('end', () =>
+        res.writeHead(200, { 'x-lab-backend': `len-${Buffer.concat(chunks).length}` }).end(),
+      );
       return;
     }
     // Alternate backends, one in five fails, to check grouping and classification.
@@ -42,7 +44,13 @@ beforeEach(() => {
 
 describe('runLoad', () => {
   it('closed loop stops at maxRequests and groups by x-lab-backend', async () => {
-    const r = await runLoad({ url: `${base}/`, headers: { host: 'm.ns.svc' }, concurrency: 4, maxRequests: 100, durationMs: 10_000 });
+    const r = await runLoad({
+      url: `${base}/`,
+      headers: { host: 'm.ns.svc' },
+      concurrency: 4,
+      maxRequests: 100,
+      durationMs: 10_000,
+    });
     expect(r).toMatchObject({ mode: 'closed', sent: 100, stoppedBy: 'maxRequests' });
     expect(served).toBe(100);
     expect(new Set(hosts)).toEqual(new Set(['m.ns.svc']));
@@ -69,7 +77,13 @@ describe('runLoad', () => {
 
   it('counts timeouts as network errors and never waits past durationMs + timeoutMs', async () => {
     const started = Date.now();
-    const r = await runLoad({ url: `${base}/slow`, concurrency: 2, maxRequests: 100, durationMs: 300, timeoutMs: 100 });
+    const r = await runLoad({
+      url: `${base}/slow`,
+      concurrency: 2,
+      maxRequests: 100,
+      durationMs: 300,
+      timeoutMs: 100,
+    });
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(r.total.networkError).toBe(r.sent);
     expect(r.total.timeouts).toBe(r.sent);
@@ -81,24 +95,43 @@ describe('runLoad', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
-    const r = await runLoad({ url: `http://127.0.0.1:${port}/`, concurrency: 1, maxRequests: 3, durationMs: 2_000 });
+    const r = await runLoad({
+      url: `http://127.0.0.1:${port}/`,
+      concurrency: 1,
+      maxRequests: 3,
+      durationMs: 2_000,
+    });
     expect(r.total).toMatchObject({ count: 3, networkError: 3, timeouts: 0 });
   });
 
   it('sends the body with a POST by default', async () => {
-    const r = await runLoad({ url: `${base}/echo`, body: 'x'.repeat(1234), concurrency: 1, maxRequests: 2, durationMs: 2_000 });
+    const r = await runLoad({
+      url: `${base}/echo`,
+      body: 'x'.repeat(1234),
+      concurrency: 1,
+      maxRequests: 2,
+      durationMs: 2_000,
+    });
     expect(Object.keys(r.byGroup)).toEqual(['len-1234']);
   });
 
   it('stops when aborted', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 200);
-    const r = await runLoad({ url: `${base}/`, rate: 50, maxRequests: 10_000, durationMs: 10_000, signal: ac.signal });
+    const r = await runLoad({
+      url: `${base}/`,
+      rate: 50,
+      maxRequests: 10_000,
+      durationMs: 10_000,
+      signal: ac.signal,
+    });
     expect(r.stoppedBy).toBe('aborted');
     expect(r.sent).toBeLessThan(20);
   });
 
   it('refuses a target outside the lab before sending anything', async () => {
-    await expect(runLoad({ url: 'http://192.0.2.1/', maxRequests: 1, durationMs: 100 })).rejects.toMatchObject({ code: 'UrlNotAllowed' });
+    await expect(
+      runLoad({ url: 'http://192.0.2.1/', maxRequests: 1, durationMs: 100 }),
+    ).rejects.toMatchObject({ code: 'UrlNotAllowed' });
   });
 });

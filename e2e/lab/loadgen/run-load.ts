@@ -53,7 +53,9 @@ function sendOne(o: ValidatedOptions, agent: http.Agent, startedAt: number): Pro
       const raw = res.headers[o.groupByHeader];
       const group = (Array.isArray(raw) ? raw.join(',') : raw) || noGroup;
       res.on('data', () => undefined); // drain; the body itself is not kept
-      res.on('end', () => done({ group, status: res.statusCode ?? 0, latencyMs: performance.now() - startedAt }));
+      res.on('end', () =>
+        done({ group, status: res.statusCode ?? 0, latencyMs: performance.now() - startedAt }),
+      );
       res.on('error', () => done({ group, timedOut: false }));
     });
     req.on('error', () => done({ group: noGroup }));
@@ -73,7 +75,8 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
   let dropped = 0;
   let inFlight = 0;
   const aborted = (): boolean => options.signal?.aborted === true;
-  const sendingOpen = (): boolean => sent + dropped < o.maxRequests && performance.now() < deadline && !aborted();
+  const sendingOpen = (): boolean =>
+    sent + dropped < o.maxRequests && performance.now() < deadline && !aborted();
 
   try {
     if (o.mode.kind === 'closed') {

@@ -42,10 +42,22 @@ describe('aggregate', () => {
   ];
   const got = aggregate(samples);
   it('counts outcomes per group and in total', () => {
-    expect(got.byGroup['ns/a']).toMatchObject({ count: 3, ok: 2, serverError: 1, statusCodes: { 200: 2, 503: 1 } });
+    expect(got.byGroup['ns/a']).toMatchObject({
+      count: 3,
+      ok: 2,
+      serverError: 1,
+      statusCodes: { 200: 2, 503: 1 },
+    });
     expect(got.byGroup['ns/b']).toMatchObject({ count: 1, clientError: 1 });
     expect(got.byGroup[noGroup]).toMatchObject({ count: 2, networkError: 2, timeouts: 1 });
-    expect(got.total).toMatchObject({ count: 6, ok: 2, clientError: 1, serverError: 1, networkError: 2, timeouts: 1 });
+    expect(got.total).toMatchObject({
+      count: 6,
+      ok: 2,
+      clientError: 1,
+      serverError: 1,
+      networkError: 2,
+      timeouts: 1,
+    });
   });
   it('takes latency only from answered requests', () => {
     expect(got.byGroup['ns/a']?.latencyMs).toEqual({ p50: 10, p90: 30, p99: 30, max: 30, mean: 13.667 });

@@ -61,7 +61,16 @@ export function summarizeLatencies(values: readonly number[]): LatencySummary {
 }
 
 function statsOf(samples: readonly Sample[]): GroupStats {
-  const s: GroupStats = { count: 0, ok: 0, clientError: 0, serverError: 0, networkError: 0, timeouts: 0, statusCodes: {}, latencyMs: summarizeLatencies([]) };
+  const s: GroupStats = {
+    count: 0,
+    ok: 0,
+    clientError: 0,
+    serverError: 0,
+    networkError: 0,
+    timeouts: 0,
+    statusCodes: {},
+    latencyMs: summarizeLatencies([]),
+  };
   const lat: number[] = [];
   for (const x of samples) {
     s.count += 1;
@@ -74,7 +83,10 @@ function statsOf(samples: readonly Sample[]): GroupStats {
   return s;
 }
 
-export function aggregate(samples: readonly Sample[]): { byGroup: Record<string, GroupStats>; total: GroupStats } {
+export function aggregate(samples: readonly Sample[]): {
+  byGroup: Record<string, GroupStats>;
+  total: GroupStats;
+} {
   const groups = new Map<string, Sample[]>();
   for (const x of samples) {
     const list = groups.get(x.group) ?? [];
@@ -86,7 +98,10 @@ export function aggregate(samples: readonly Sample[]): { byGroup: Record<string,
   return { byGroup, total: statsOf(samples) };
 }
 
-export function formatTable(result: { byGroup: Record<string, GroupStats>; total: GroupStats }, groupHeader: string): string {
+export function formatTable(
+  result: { byGroup: Record<string, GroupStats>; total: GroupStats },
+  groupHeader: string,
+): string {
   const head = [groupHeader, 'count', 'ok', '4xx', '5xx', 'net', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'];
   const row = (name: string, s: GroupStats): string[] => [
     name,
@@ -100,7 +115,13 @@ export function formatTable(result: { byGroup: Record<string, GroupStats>; total
     s.latencyMs.p99.toFixed(1),
     s.latencyMs.max.toFixed(1),
   ];
-  const rows = [head, ...Object.entries(result.byGroup).map(([k, s]) => row(k, s)), row('total', result.total)];
+  const rows = [
+    head,
+    ...Object.entries(result.byGroup).map(([k, s]) => row(k, s)),
+    row('total', result.total),
+  ];
   const widths = head.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ')).join('\n');
+  return rows
+    .map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  '))
+    .join('\n');
 }

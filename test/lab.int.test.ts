@@ -13,6 +13,7 @@ import {
   type PodJson,
 } from './lab-helpers.ts';
 import { runLoad } from '../e2e/lab/loadgen/run-load.ts';
+import { labRequest } from '../e2e/lab/loadgen/lab-request.ts';
 import { labPorts } from '../e2e/lab/lab-config.ts';
 
 const prometheusUrl = `http://127.0.0.1:${labPorts.prometheus}`;
@@ -139,9 +140,9 @@ describe('lab', () => {
   test('requests through the gateway reach both pods', async () => {
     const seen = new Set<string>();
     for (let i = 0; i < 40; i++) {
-      const res = await fetch(`${gatewayUrl}/hello`, { headers: { host: `echo.${ns}.svc` } });
+      const res = await labRequest(`${gatewayUrl}/hello`, { headers: { host: `echo.${ns}.svc` } });
       expect(res.status).toBe(200);
-      seen.add(res.headers.get('x-lab-pod') ?? '');
+      seen.add(String(res.headers['x-lab-pod'] ?? ''));
     }
     expect([...seen].sort()).toEqual(echoPods.map((p) => p.metadata.name).sort());
   });
@@ -163,7 +164,7 @@ describe('lab', () => {
     await kubectl(['-n', ns, 'apply', '-f', '-'], yamlDocs(route));
     // The route is live once the gateway answers for its host from both backends' endpoints.
     await waitUntil('the gateway to serve the HTTPRoute', async () => {
-      const res = await fetch(`${gatewayUrl}/`, { headers: { host } });
+      const res = await labRequest(`${gatewayUrl}/`, { headers: { host } });
       return res.status === 200 ? true : undefined;
     });
     const result = await runLoad({ url: `${gatewayUrl}/`, headers: { host }, maxRequests: 1000, concurrency: 16, durationMs: 60_000, groupByHeader: 'x-lab-backend' });

@@ -49,9 +49,34 @@ export function apiserverSpec(bin: string, pki: LabPki): DaemonSpec {
       '--allow-privileged=true',
       '--profiling=false',
       '--endpoint-reconciler-type=lease',
+      // Every write is audited, so tests can count the requests a component sent.
+      `--audit-policy-file=${writeAuditPolicy()}`,
+      `--audit-log-path=${labPaths.auditLog}`,
+      '--audit-log-format=json',
+      '--audit-log-maxsize=200',
+      '--audit-log-maxbackup=1',
       '--v=1',
     ],
   };
+}
+
+/** Metadata-level audit of write requests only; reads are not logged. */
+export function writeAuditPolicy(): string {
+  fs.mkdirSync(labPaths.dir, { recursive: true });
+  fs.writeFileSync(
+    labPaths.auditPolicy,
+    [
+      'apiVersion: audit.k8s.io/v1',
+      'kind: Policy',
+      'omitStages: [RequestReceived, ResponseStarted, Panic]',
+      'rules:',
+      '- level: Metadata',
+      '  verbs: [create, update, patch, delete, deletecollection]',
+      '- level: None',
+      '',
+    ].join('\n'),
+  );
+  return labPaths.auditPolicy;
 }
 
 export function controllerManagerSpec(bin: string, pki: LabPki, kubeconfig: string): DaemonSpec {

@@ -9,6 +9,9 @@ export const labDir = process.env.ONNXOP_LAB_DIR ?? path.join(repoRoot, '.lab');
 export const labPaths = {
   dir: labDir,
   kubeconfig: path.join(labDir, 'kubeconfig'),
+  operatorKubeconfig: path.join(labDir, 'operator.kubeconfig'),
+  auditLog: path.join(labDir, 'logs', 'audit.log'),
+  auditPolicy: path.join(labDir, 'audit-policy.yaml'),
   env: path.join(labDir, 'env'),
   bin: path.join(labDir, 'bin'),
   logs: path.join(labDir, 'logs'),

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { labPaths, labPorts, repoRoot } from './lab-config.ts';
 import { adminGet, apiserverUrl, startControlPlane, waitFor } from './control-plane.ts';
 import { checkNamespacesWork, deleteNamespace, ensureBridge, labNamespaces, labVeths, removeBridge } from './network.ts';
-import { adminKubeconfig, ensurePki, pkiFiles } from './pki.ts';
+import { adminKubeconfig, ensurePki, operatorKubeconfig, pkiFiles } from './pki.ts';
 import { runningPid, startDaemon, stopDaemon } from './processes.ts';
 import { prometheusSpec, prometheusUrl } from './prometheus.ts';
 import { tryRun } from './run-command.ts';
@@ -45,6 +45,7 @@ function checkTools(): void {
 function writeClientFiles(binDir: string): void {
   const pki = pkiFiles();
   fs.writeFileSync(labPaths.kubeconfig, adminKubeconfig(pki, apiserverUrl), { mode: 0o600 });
+  fs.writeFileSync(labPaths.operatorKubeconfig, operatorKubeconfig(pki, apiserverUrl), { mode: 0o600 });
   fs.mkdirSync(labPaths.bin, { recursive: true });
   const kubectl = path.join(labPaths.bin, 'kubectl');
   fs.writeFileSync(kubectl, `#!/bin/sh\nexec "${path.join(binDir, 'kubectl')}" --kubeconfig "${labPaths.kubeconfig}" "$@"\n`, { mode: 0o755 });
@@ -107,7 +108,7 @@ export async function up(log: Log): Promise<void> {
     args: [path.join(repoRoot, 'e2e/lab/gateway/main.ts'), '--port', String(labPorts.gateway), '--kubeconfig', labPaths.kubeconfig],
     cwd: repoRoot,
   });
-  await waitFor('gateway', () => httpOk(`${gatewayUrl}/_lab/healthz`), 30_000);
+  await waitFor('gateway', () => httpOk(`${gatewayUrl}/_lab/readyz`), 30_000);
 
   // Pods are refused until the service-account controller made the namespace's default account.
   await waitFor('kube-controller-manager', async () => kubectl(['get', 'serviceaccount', 'default', '-o', 'name']).trim() !== '', 60_000);

@@ -12,6 +12,9 @@ export interface LabPki {
   apiserverKey: string;
   adminCert: string;
   adminKey: string;
+  /** The operator's own identity, so the API server's audit log tells its requests apart. */
+  operatorCert: string;
+  operatorKey: string;
   serviceAccountKey: string;
   serviceAccountPub: string;
 }
@@ -25,6 +28,8 @@ export function pkiFiles(dir = labPaths.pki): LabPki {
     apiserverKey: f('apiserver.key'),
     adminCert: f('admin.crt'),
     adminKey: f('admin.key'),
+    operatorCert: f('operator.crt'),
+    operatorKey: f('operator.key'),
     serviceAccountKey: f('sa.key'),
     serviceAccountPub: f('sa.pub'),
   };
@@ -84,6 +89,12 @@ export async function ensurePki(dir = labPaths.pki): Promise<LabPki> {
       'keyUsage=critical,digitalSignature,keyEncipherment',
     ]);
   }
+  if (!fs.existsSync(pki.operatorCert)) {
+    await signedCert(pki, pki.operatorKey, pki.operatorCert, '/O=system:masters/CN=onnx-operator', [
+      'extendedKeyUsage=clientAuth',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+    ]);
+  }
   if (!fs.existsSync(pki.serviceAccountKey)) {
     await run('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', pki.serviceAccountKey]);
     await run('openssl', ['pkey', '-in', pki.serviceAccountKey, '-pubout', '-out', pki.serviceAccountPub]);
@@ -93,6 +104,15 @@ export async function ensurePki(dir = labPaths.pki): Promise<LabPki> {
 
 /** A kubeconfig that authenticates with the admin client certificate. */
 export function adminKubeconfig(pki: LabPki, server: string): string {
+  return kubeconfig(pki, server, pki.adminCert, pki.adminKey, 'onnxop-lab-admin');
+}
+
+/** A kubeconfig for the operator's own identity (user `onnx-operator`). */
+export function operatorKubeconfig(pki: LabPki, server: string): string {
+  return kubeconfig(pki, server, pki.operatorCert, pki.operatorKey, 'onnx-operator');
+}
+
+function kubeconfig(pki: LabPki, server: string, cert: string, key: string, user: string): string {
   const b64 = (file: string): string => fs.readFileSync(file).toString('base64');
   return [
     'apiVersion: v1',
@@ -103,15 +123,15 @@ export function adminKubeconfig(pki: LabPki, server: string): string {
     `    server: ${server}`,
     `    certificate-authority-data: ${b64(pki.caCert)}`,
     'users:',
-    '- name: onnxop-lab-admin',
+    `- name: ${user}`,
     '  user:',
-    `    client-certificate-data: ${b64(pki.adminCert)}`,
-    `    client-key-data: ${b64(pki.adminKey)}`,
+    `    client-certificate-data: ${b64(cert)}`,
+    `    client-key-data: ${b64(key)}`,
     'contexts:',
     '- name: onnxop-lab',
     '  context:',
     '    cluster: onnxop-lab',
-    '    user: onnxop-lab-admin',
+    `    user: ${user}`,
     '    namespace: default',
     'current-context: onnxop-lab',
     '',

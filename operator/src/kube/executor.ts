@@ -68,6 +68,7 @@ function microTime(d: Date): string {
 
 export class Executor {
   readonly #o: ExecutorOptions;
+  #eventSeq = 0;
 
   constructor(opts: ExecutorOptions) {
     this.#o = opts;
@@ -140,7 +141,8 @@ export class Executor {
         body: {
           apiVersion: apiVersionOf(resources.event),
           kind: 'Event',
-          metadata: { generateName: `${owner.metadata.name}.`, namespace: owner.metadata.namespace },
+          // Named as client-go's recorder names events: <object>.<hex time>, unique enough per object.
+          metadata: { name: `${owner.metadata.name}.${(BigInt(Date.now()) * 1_000_000n + BigInt(++this.#eventSeq)).toString(16)}`, namespace: owner.metadata.namespace },
           eventTime: microTime(new Date()),
           reportingController: this.#o.reportingController,
           reportingInstance: this.#o.reportingInstance,

@@ -20,7 +20,7 @@ import { deploymentHealth, isOwnedBy, revisionOf, type DeploymentHealth } from '
 import { computeRevision } from './revision.ts';
 import type { EventSpec, KubeObject, ObjectRef, ReconcileInput, ReconcileOutput, RolloutOutcome } from './types.ts';
 
-type Gate = { state: 'ok'; status?: VerificationStatus } | { state: 'pending' } | { state: 'failed'; status: VerificationStatus; reason: string; message: string };
+type Gate = { state: 'ok'; status?: VerificationStatus; pending?: boolean } | { state: 'pending' } | { state: 'failed'; status: VerificationStatus; reason: string; message: string };
 
 /** Can pods of spec.model.digest be created? Reuses a verdict recorded in status for the same digest. */
 function verificationGate(input: ReconcileInput): Gate {
@@ -33,7 +33,8 @@ function verificationGate(input: ReconcileInput): Gate {
   if (v && v.state === 'verified' && v.digest === digest) rec = { digest, verified: true, mode, signer: v.signer, time: v.time };
   else if (v && v.state === 'failed' && v.digest === digest) rec = { digest, verified: false, mode, reason: v.reason, time: v.time };
   else if (status.verification?.digest === digest && status.verification.mode === mode) rec = status.verification;
-  if (!rec) return { state: 'pending' };
+  // Audit never holds a rollout back, not even while the verifier has not answered yet.
+  if (!rec) return mode === 'Audit' ? { state: 'ok', pending: true } : { state: 'pending' };
   // Keep the recorded value itself when the verdict did not change, so the status stays deep-equal.
   const prev = status.verification;
   if (prev && prev.digest === rec.digest && prev.verified === rec.verified && prev.mode === rec.mode && prev.signer === rec.signer && prev.reason === rec.reason) rec = prev;
@@ -223,7 +224,7 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
   const c: Record<Condition['type'], ConditionUpdate> = {
     ArtifactVerified: !model.spec.signature
       ? { status: 'True', reason: 'NotRequired', message: 'spec.signature is not set; the digest alone pins the artifact' }
-      : gate.state === 'pending'
+      : gate.state === 'pending' || (gate.state === 'ok' && gate.pending)
         ? { status: 'Unknown', reason: 'VerificationPending', message: `waiting for the signature verification of ${digest}` }
         : gate.state === 'failed'
           ? { status: 'False', reason: gate.reason, message: gate.message }

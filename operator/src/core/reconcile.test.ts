@@ -1,0 +1,367 @@
+import { ANNOTATION_ACTION, LABEL_MODEL, LABEL_REVISION } from '../api/constants.ts';
+import type { Condition, OnnxModel } from '../api/types.ts';
+import { computeRevision } from './revision.ts';
+import { DIGEST_A, DIGEST_B, T0, UID, at, config, makeModel, none, run, settle, withStatus } from './test-fixtures.ts';
+import type { KubeObject, ObservedChildren, ReconcileOutput } from './types.ts';
+
+const cond = (out: ReconcileOutput, type: Condition['type']) => out.status.conditions?.find((c) => c.type === type);
+const condSummary = (out: ReconcileOutput) => Object.fromEntries((out.status.conditions ?? []).map((c) => [c.type, `${c.status}/${c.reason}`]));
+const kinds = (out: ReconcileOutput) => out.apply.map((o) => `${o.kind}/${o.metadata.name}`);
+
+/** Drives a model to Stable on DIGEST_A; returns the model with its status and the settled children. */
+function stableOn(spec: Record<string, unknown> = {}): { model: OnnxModel; children: ObservedChildren; out: ReconcileOutput } {
+  let model = makeModel(spec);
+  const first = run(model, none, T0);
+  model = withStatus(model, first);
+  const children = settle(first, () => true);
+  const out = run(model, children, at(10));
+  return { model: withStatus(model, out), children: settle(out, () => true), out };
+}
+
+function changeDigest(model: OnnxModel, digest: string): OnnxModel {
+  return { ...model, metadata: { ...model.metadata, generation: model.metadata.generation + 1 }, spec: { ...model.spec, model: { ...model.spec.model, digest } } };
+}
+
+describe('reconcile: a new model', () => {
+  const model = makeModel();
+  const rev = computeRevision(model, config);
+  const out = run(model, none, T0);
+
+  it('deploys the first revision as stable and is Deploying', () => {
+    expect(out.status.phase).toBe('Deploying');
+    expect(out.status.stable).toEqual({ revision: rev, digest: DIGEST_A, since: T0.toISOString() });
+    expect(out.status.canary).toBeUndefined();
+    expect(out.status.observedGeneration).toBe(1);
+    expect(condSummary(out)).toEqual({
+      ArtifactVerified: 'True/NotRequired',
+      Available: 'False/StableUnavailable',
+      Progressing: 'True/RevisionDeploying',
+      Degraded: 'False/AsExpected',
+      Ready: 'False/Deploying',
+    });
+  });
+
+  it('applies Deployment, Service per revision, stable Service and HTTPRoute, all owned and labelled', () => {
+    expect(kinds(out)).toEqual([`Deployment/iris-${rev}`, `Service/iris-${rev}`, 'Service/iris', 'HTTPRoute/iris']);
+    for (const o of out.apply) {
+      expect(o.metadata.namespace).toBe('ml');
+      expect(o.metadata.labels?.[LABEL_MODEL]).toBe('iris');
+      expect(o.metadata.ownerReferences).toEqual([{ apiVersion: 'serving.onnxop.io/v1alpha1', kind: 'OnnxModel', name: 'iris', uid: UID, controller: true, blockOwnerDeletion: true }]);
+    }
+    expect(out.apply[0]?.metadata.labels?.[LABEL_REVISION]).toBe(rev);
+    const route = out.apply[3]?.spec as { parentRefs: unknown; rules: { matches: unknown; backendRefs: unknown }[] };
+    expect(route.parentRefs).toEqual(config.defaultGatewayParentRefs);
+    expect(route.rules[0]?.backendRefs).toEqual([{ group: '', kind: 'Service', name: `iris-${rev}`, port: 80, weight: 100 }]);
+    expect(route.rules[0]?.matches).toEqual([{ path: { type: 'PathPrefix', value: '/v2/models/iris' } }]);
+  });
+
+  it('emits RevisionCreated once, and requeues at the progress deadline', () => {
+    expect(out.events.map((e) => e.reason)).toEqual(['RevisionCreated']);
+    expect(out.requeueAfterMs).toBe(600_000);
+    expect(out.delete).toEqual([]);
+  });
+
+  it('becomes Stable and Ready when the Deployment is available, with one Available event', () => {
+    const next = run(withStatus(model, out), settle(out, () => true), at(20));
+    expect(next.status.phase).toBe('Stable');
+    expect(condSummary(next)).toEqual({
+      ArtifactVerified: 'True/NotRequired',
+      Available: 'True/StableAvailable',
+      Progressing: 'False/RolloutComplete',
+      Degraded: 'False/AsExpected',
+      Ready: 'True/Serving',
+    });
+    expect(next.events.map((e) => e.reason)).toEqual(['Available']);
+    expect(next.requeueAfterMs).toBeUndefined();
+    expect(next.status.url).toBe('http://iris.ml.svc.cluster.local');
+    // Conditions that did not flip keep their transition time; flipped ones take the new time.
+    expect(cond(next, 'Degraded')?.lastTransitionTime).toBe(T0.toISOString());
+    expect(cond(next, 'Ready')?.lastTransitionTime).toBe(at(20).toISOString());
+  });
+});
+
+describe('reconcile: converged input', () => {
+  it('returns the very same status, the same apply set, no events and no requeue', () => {
+    const { model, children, out } = stableOn();
+    const again = run(model, children, at(3600));
+    expect(again.status).toBe(model.status);
+    expect(again.status).toEqual(out.status);
+    expect(again.apply).toEqual(out.apply);
+    expect(again.events).toEqual([]);
+    expect(again.delete).toEqual([]);
+    expect(again.requeueAfterMs).toBeUndefined();
+  });
+
+  it('is insensitive to the JSON round trip of the status (as read back from the API server)', () => {
+    const { model, children } = stableOn();
+    const roundTripped = { ...model, status: JSON.parse(JSON.stringify(model.status)) as OnnxModel['status'] };
+    expect(run(roundTripped, children, at(7200)).status).toBe(roundTripped.status);
+  });
+});
+
+describe('reconcile: a new digest', () => {
+  const { model: stableModel, children } = stableOn();
+  const oldRev = stableModel.status.stable?.revision ?? '';
+  const model = changeDigest(stableModel, DIGEST_B);
+  const newRev = computeRevision(model, config);
+  const out = run(model, children, at(100));
+
+  it('creates the new revision as a canary at weight 0 while stable keeps serving', () => {
+    expect(newRev).not.toBe(oldRev);
+    expect(out.status.phase).toBe('Progressing');
+    expect(out.status.stable?.revision).toBe(oldRev);
+    expect(out.status.canary).toEqual({ revision: newRev, digest: DIGEST_B, since: at(100).toISOString() });
+    expect(out.status.currentWeight).toBe(0);
+    expect(kinds(out)).toContain(`Deployment/iris-${newRev}`);
+    expect(kinds(out)).toContain(`Deployment/iris-${oldRev}`);
+    const stableSvc = out.apply.find((o) => o.kind === 'Service' && o.metadata.name === 'iris');
+    expect((stableSvc?.spec as { selector: Record<string, string> }).selector[LABEL_REVISION]).toBe(oldRev);
+    const route = out.apply.find((o) => o.kind === 'HTTPRoute')?.spec as { rules: { backendRefs: { name: string; weight: number }[] }[] };
+    expect(route.rules[0]?.backendRefs.map((b) => [b.name, b.weight])).toEqual([
+      [`iris-${oldRev}`, 100],
+      [`iris-${newRev}`, 0],
+    ]);
+    expect(condSummary(out)).toMatchObject({ Available: 'True/StableAvailable', Progressing: 'True/CanaryDeploying', Ready: 'False/Progressing' });
+    expect(cond(out, 'Progressing')?.observedGeneration).toBe(2);
+  });
+
+  it('promotes the canary once available, keeps the old revision for scaleDownDelay, then deletes it', () => {
+    const promoted = run(withStatus(model, out), settle(out, () => true), at(130));
+    expect(promoted.status.phase).toBe('Stable');
+    expect(promoted.status.stable).toEqual({ revision: newRev, digest: DIGEST_B, since: at(130).toISOString() });
+    expect(promoted.status.canary).toBeUndefined();
+    expect(promoted.status.scalingDown).toEqual([{ revision: oldRev, digest: DIGEST_A, deleteAfter: at(160).toISOString() }]);
+    expect(promoted.rolloutOutcome).toBe('promoted');
+    expect(promoted.events.map((e) => e.reason)).toContain('Promoted');
+    expect(promoted.delete).toEqual([]);
+    expect(promoted.requeueAfterMs).toBe(30_000);
+    expect(condSummary(promoted)).toMatchObject({ Ready: 'True/Serving', Progressing: 'False/RolloutComplete' });
+
+    const observed = { ...children, deployments: [...children.deployments, ...settle(out, () => true).deployments.filter((d) => d.metadata.name.endsWith(newRev))] };
+    const later = run(withStatus(model, promoted), observed, at(161));
+    expect(later.status.scalingDown).toBeUndefined();
+    expect(later.delete.map((r) => `${r.kind}/${r.name}`).sort()).toEqual([`Deployment/iris-${oldRev}`, `Service/iris-${oldRev}`]);
+    expect(later.delete.every((r) => r.uid && r.namespace === 'ml')).toBe(true);
+    expect(later.events.map((e) => e.reason)).toEqual(['ScaledDown']);
+  });
+
+  it('rolls back a canary that misses the progress deadline and does not retry it', () => {
+    const stuck = settle(out, (d) => !d.metadata.name.endsWith(newRev));
+    const waiting = run(withStatus(model, out), stuck, at(200));
+    expect(waiting.status.phase).toBe('Progressing');
+    expect(waiting.requeueAfterMs).toBe(500_000);
+
+    const rolled = run(withStatus(model, waiting), stuck, at(700));
+    expect(rolled.status.phase).toBe('RolledBack');
+    expect(rolled.status.canary).toBeUndefined();
+    expect(rolled.status.stable?.revision).toBe(oldRev);
+    expect(rolled.status.failedRevisions).toEqual([{ revision: newRev, digest: DIGEST_B, reason: 'ProgressDeadlineExceeded', time: at(700).toISOString() }]);
+    expect(rolled.status.lastRollback).toMatchObject({ revision: newRev, digest: DIGEST_B, reason: 'ProgressDeadlineExceeded' });
+    expect(rolled.rolloutOutcome).toBe('rolled-back');
+    expect(condSummary(rolled)).toMatchObject({ Available: 'True/StableAvailable', Degraded: 'True/RolledBack', Progressing: 'False/RolledBack', Ready: 'False/RolledBack' });
+    expect(rolled.events.find((e) => e.reason === 'RolledBack')?.type).toBe('Warning');
+
+    // Remembered: the next reconcile does not recreate the failed revision.
+    const after = run(withStatus(model, rolled), stuck, at(800));
+    expect(after.status.canary).toBeUndefined();
+    expect(after.events.map((e) => e.reason)).not.toContain('RevisionCreated');
+
+    // A retry action clears it once; the same annotation value is not handled twice.
+    const annotated = { ...withStatus(model, after), metadata: { ...model.metadata, annotations: { [ANNOTATION_ACTION]: 'retry/1' } } };
+    const retried = run(annotated, stuck, at(900));
+    expect(retried.status.lastAction).toMatchObject({ value: 'retry/1', action: 'retry', nonce: '1', outcome: 'Applied' });
+    expect(retried.status.canary?.revision).toBe(newRev);
+    expect(retried.events.map((e) => e.reason)).toEqual(expect.arrayContaining(['ActionApplied', 'RevisionCreated']));
+    const again = run({ ...annotated, status: retried.status }, stuck, at(901));
+    expect(again.status.lastAction).toBe(retried.status.lastAction);
+    expect(again.events.map((e) => e.reason)).not.toContain('ActionApplied');
+  });
+
+  it('rolls back at once when the Deployment reports ProgressDeadlineExceeded', () => {
+    const rolled = run(withStatus(model, out), settle(out, (d) => (d.metadata.name.endsWith(newRev) ? 'deadline' : true)), at(150));
+    expect(rolled.status.phase).toBe('RolledBack');
+    expect(rolled.status.lastRollback?.message).toMatch(/timed out progressing/);
+  });
+
+  it('aborts on the abort action', () => {
+    const annotated = { ...withStatus(model, out), metadata: { ...model.metadata, annotations: { [ANNOTATION_ACTION]: 'abort' } } };
+    const aborted = run(annotated, settle(out, (d) => !d.metadata.name.endsWith(newRev)), at(150));
+    expect(aborted.status.phase).toBe('RolledBack');
+    expect(aborted.rolloutOutcome).toBe('aborted');
+    expect(condSummary(aborted)).toMatchObject({ Degraded: 'True/Aborted', Progressing: 'False/Aborted' });
+    expect(aborted.status.lastAction?.outcome).toBe('Applied');
+  });
+
+  it('records an unknown action as Invalid and acts on nothing', () => {
+    const annotated = { ...withStatus(model, out), metadata: { ...model.metadata, annotations: { [ANNOTATION_ACTION]: 'yolo' } } };
+    const r = run(annotated, settle(out, (d) => !d.metadata.name.endsWith(newRev)), at(150));
+    expect(r.status.lastAction).toMatchObject({ outcome: 'Invalid', value: 'yolo' });
+    expect(r.status.lastAction?.message).toMatch(/use promote, abort or retry/);
+    expect(r.status.canary?.revision).toBe(newRev);
+  });
+
+  it('drops the canary when the spec goes back to the stable digest', () => {
+    const back = changeDigest(withStatus(model, out), DIGEST_A);
+    const r = run(back, settle(out, () => false), at(150));
+    expect(r.status.canary).toBeUndefined();
+    expect(r.events.map((e) => e.reason)).toContain('CanarySuperseded');
+    expect(r.delete.map((d) => d.name)).toEqual(expect.arrayContaining([`iris-${newRev}`]));
+  });
+});
+
+describe('reconcile: failing pods', () => {
+  it('is Degraded with ReplicaFailure when the Deployment cannot create pods, and says so once', () => {
+    const model = makeModel();
+    const first = run(model, none, T0);
+    const failing = settle(first, () => 'failing');
+    const out = run(withStatus(model, first), failing, at(30));
+    expect(condSummary(out)).toMatchObject({ Degraded: 'True/ReplicaFailure', Ready: 'False/Deploying', Available: 'False/StableUnavailable' });
+    expect(cond(out, 'Degraded')?.message).toMatch(/exceeded quota/);
+    expect(out.events.map((e) => e.reason)).toEqual(['ReplicaFailure']);
+    const again = run(withStatus(model, out), failing, at(40));
+    expect(again.events).toEqual([]);
+    expect(again.status).toBe(out.status);
+  });
+
+  it('fails the first revision after the progress deadline (nothing to roll back to)', () => {
+    const model = makeModel();
+    const first = run(model, none, T0);
+    const out = run(withStatus(model, first), settle(first, () => false), at(601));
+    expect(out.status.phase).toBe('Failed');
+    expect(condSummary(out)).toMatchObject({ Degraded: 'True/ProgressDeadlineExceeded', Progressing: 'False/ProgressDeadlineExceeded' });
+    expect(out.requeueAfterMs).toBeUndefined();
+  });
+
+  it('reports a stable revision that lost all pods as Unavailable and Degraded', () => {
+    const { model, children } = stableOn();
+    const down = { ...children, deployments: children.deployments.map((d) => ({ ...d, status: { ...(d.status as object), availableReplicas: 0, readyReplicas: 0 } })) };
+    const out = run(model, down, at(5000));
+    expect(out.status.phase).toBe('Stable');
+    expect(condSummary(out)).toMatchObject({ Available: 'False/StableUnavailable', Degraded: 'True/StableUnavailable', Ready: 'False/Unavailable' });
+    expect(out.events.map((e) => e.reason)).toEqual(['Unavailable']);
+  });
+});
+
+describe('reconcile: signature gate', () => {
+  const signature = { authorities: [{ key: { secretRef: { name: 'k' } } }] };
+
+  it('waits in Verifying without creating pods when no verification result is available (Enforce)', () => {
+    const out = run(makeModel({ signature }), none, T0);
+    expect(out.status.phase).toBe('Verifying');
+    expect(out.apply).toEqual([]);
+    expect(condSummary(out)).toMatchObject({ ArtifactVerified: 'Unknown/VerificationPending', Progressing: 'True/Verifying' });
+  });
+
+  it('deploys once verified and records the signer', () => {
+    const out = run(makeModel({ signature }), none, T0, { verification: { state: 'verified', digest: DIGEST_A, signer: 'k', mode: 'Enforce', time: T0.toISOString() } });
+    expect(out.status.phase).toBe('Deploying');
+    expect(out.status.verification).toMatchObject({ digest: DIGEST_A, verified: true, signer: 'k' });
+    expect(condSummary(out)).toMatchObject({ ArtifactVerified: 'True/Verified' });
+  });
+
+  it('keeps the stable revision serving and starts no canary when a new digest fails verification', () => {
+    const { model, children } = stableOn({ signature: { ...signature, mode: 'Audit' } });
+    const enforce = { ...model, spec: { ...model.spec, signature: { ...model.spec.signature!, mode: 'Enforce' as const } } };
+    const m2 = changeDigest(enforce, DIGEST_B);
+    const out = run(m2, children, at(100), { verification: { state: 'failed', digest: DIGEST_B, reason: 'UntrustedSigner', message: 'signed by someone@else', mode: 'Enforce', time: at(100).toISOString() } });
+    expect(out.status.phase).toBe('Failed');
+    expect(out.status.canary).toBeUndefined();
+    expect(condSummary(out)).toMatchObject({ ArtifactVerified: 'False/UntrustedSigner', Available: 'True/StableAvailable', Degraded: 'True/VerificationFailed' });
+    expect(out.events.map((e) => e.reason)).toContain('VerificationFailed');
+  });
+
+  it('deploys anyway in Audit mode and reports the failure', () => {
+    const out = run(makeModel({ signature: { ...signature, mode: 'Audit' } }), none, T0, {
+      verification: { state: 'failed', digest: DIGEST_A, reason: 'SignatureInvalid', message: 'bad', mode: 'Audit', time: T0.toISOString() },
+    });
+    expect(out.status.phase).toBe('Deploying');
+    expect(condSummary(out)).toMatchObject({ ArtifactVerified: 'False/SignatureInvalid' });
+  });
+});
+
+describe('reconcile: children details', () => {
+  it('places GPU models on GPU nodes with the GPU limit, and lets the user override', () => {
+    const out = run(makeModel({ runtime: { accelerator: 'gpu', gpu: { count: 2 }, resources: { limits: { cpu: '2' } } } }), none, T0);
+    const pod = (out.apply[0]?.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+    expect(pod['nodeSelector']).toEqual({ 'nvidia.com/gpu.present': 'true' });
+    expect(pod['tolerations']).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+    const container = (pod['containers'] as Record<string, unknown>[])[0] ?? {};
+    expect(container['resources']).toEqual({ limits: { cpu: '2', 'nvidia.com/gpu': 2 } });
+    expect(container['env']).toEqual(expect.arrayContaining([{ name: 'ONNXOP_EXECUTION_PROVIDER', value: 'cuda' }, { name: 'ONNXOP_CPU_FALLBACK', value: 'false' }]));
+
+    const custom = run(makeModel({ runtime: { accelerator: 'gpu', gpu: { resourceName: 'amd.com/gpu', nodeSelector: { pool: 'mi300' }, tolerations: [] }, nodeSelector: { zone: 'a' } } }), none, T0);
+    const pod2 = (custom.apply[0]?.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+    expect(pod2['nodeSelector']).toEqual({ pool: 'mi300', zone: 'a' });
+    expect(pod2['tolerations']).toEqual([]);
+  });
+
+  it('runs CPU models hardened, probed and scraped, configured through the runtime environment', () => {
+    const model = makeModel({ runtime: { batching: {}, env: [{ name: 'LOG', value: 'x' }] } });
+    const rev = computeRevision(model, config);
+    const dep = run(model, none, T0).apply[0] as KubeObject;
+    const tpl = (dep.spec as { template: { metadata: { annotations: Record<string, string> }; spec: Record<string, unknown> } }).template;
+    expect(tpl.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080', 'prometheus.io/path': '/metrics' });
+    expect(tpl.spec['nodeSelector']).toBeUndefined();
+    const c = (tpl.spec['containers'] as Record<string, unknown>[])[0] ?? {};
+    expect(c['securityContext']).toEqual({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(c['ports']).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+    expect((c['readinessProbe'] as { httpGet: { path: string } }).httpGet.path).toBe('/v2/health/ready');
+    expect((c['livenessProbe'] as { httpGet: { path: string } }).httpGet.path).toBe('/v2/health/live');
+    expect(c['startupProbe']).toBeDefined();
+    expect(c['volumeMounts']).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
+    const env = Object.fromEntries((c['env'] as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({
+      ONNXOP_MODEL_NAME: 'iris',
+      ONNXOP_REVISION: rev,
+      ONNXOP_MODEL_URI: 'https://models.example.com/iris.onnx',
+      ONNXOP_MODEL_DIGEST: DIGEST_A,
+      PORT: '8080',
+      ONNXOP_EXECUTION_PROVIDER: 'cpu',
+      ONNXOP_MAX_BATCH_SIZE: '8',
+      ONNXOP_MAX_QUEUE_DELAY_MS: '2',
+      LOG: 'x',
+    });
+    expect(env['ONNXOP_CPU_FALLBACK']).toBeUndefined();
+  });
+
+  it('mounts pvc:// models read-only and hands the runtime a file:// URI', () => {
+    const dep = run(makeModel({ model: { uri: 'pvc://models/iris/v1/model.onnx', digest: DIGEST_A } }), none, T0).apply[0] as KubeObject;
+    const pod = (dep.spec as { template: { spec: { volumes: unknown[]; containers: { env: { name: string; value: string }[] }[] } } }).template.spec;
+    expect(pod.volumes).toContainEqual({ name: 'model', persistentVolumeClaim: { claimName: 'models', readOnly: true } });
+    expect(pod.containers[0]?.env.find((e) => e.name === 'ONNXOP_MODEL_URI')?.value).toBe('file:///mnt/models/iris/v1/model.onnx');
+  });
+
+  it('adds an HPA and leaves replicas to it with autoscaling', () => {
+    const out = run(makeModel({ runtime: { autoscaling: { minReplicas: 2, maxReplicas: 5, targetCPUUtilization: 70 } } }), none, T0);
+    expect(kinds(out).some((k) => k.startsWith('HorizontalPodAutoscaler/'))).toBe(true);
+    expect((out.apply[0]?.spec as Record<string, unknown>)['replicas']).toBeUndefined();
+  });
+
+  it('creates no HTTPRoute with provider none, and deletes one left from before', () => {
+    const { model, children } = stableOn();
+    const none2 = { ...model, spec: { ...model.spec, traffic: { provider: 'none' as const } } };
+    const out = run(none2, children, at(50));
+    expect(kinds(out).some((k) => k.startsWith('HTTPRoute'))).toBe(false);
+    expect(out.delete.map((d) => `${d.kind}/${d.name}`)).toEqual(['HTTPRoute/iris']);
+  });
+
+  it('never deletes objects it does not own', () => {
+    const { model, children } = stableOn();
+    const foreign: KubeObject = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'iris-zzz', labels: { [LABEL_MODEL]: 'iris', [LABEL_REVISION]: 'zzz' }, ownerReferences: [] } };
+    const out = run(model, { ...children, deployments: [...children.deployments, foreign] }, at(50));
+    expect(out.delete).toEqual([]);
+  });
+
+  it('keeps every child name within 63 characters for the longest model name', () => {
+    const long = 'm'.repeat(63);
+    const out = run(makeModel({}, { name: long }), none, T0);
+    for (const o of out.apply) expect(o.metadata.name.length).toBeLessThanOrEqual(63);
+    expect(new Set(out.apply.map((o) => `${o.kind}/${o.metadata.name}`)).size).toBe(out.apply.length);
+  });
+
+  it('writes nothing while the model is being deleted', () => {
+    const model = makeModel({}, { deletionTimestamp: T0.toISOString() });
+    const out = run(model, none, T0);
+    expect(out).toEqual({ apply: [], delete: [], status: model.status, events: [] });
+  });
+});

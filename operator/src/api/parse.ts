@@ -160,8 +160,8 @@ class Parser {
   // ------------------------------------------------------------ the object
 
   model(u: unknown): OnnxModel | undefined {
-    const root = this.obj(u, '', true);
-    if (!root) return undefined;
+    if (!isObj(u)) return this.fail('SPEC_NOT_OBJECT', '', `an OnnxModel must be a JSON object (got ${Array.isArray(u) ? 'an array' : typeof u})`);
+    const root = u;
     const meta = this.metadata(root['metadata']);
     const specObj = this.obj(root['spec'], 'spec', true);
     const spec = specObj && this.spec(specObj);

@@ -82,7 +82,9 @@ describe('onnx-runtime CLI', () => {
           });
         });
         req.on('error', (err: NodeJS.ErrnoException) => {
-          if (err.code === 'ECONNREFUSED') resolve('refused');
+          // Refused, or reset during connect (the listener closed with the connection still in the
+          // accept backlog): either way the server never accepted this request.
+          if (err.code === 'ECONNREFUSED' || (err.code === 'ECONNRESET' && err.syscall === 'connect')) resolve('refused');
           // A keep-alive socket closed by the server as the request was sent was never read by it:
           // HTTP clients retry those (Node's documented `reusedSocket` pattern).
           else if (req.reusedSocket && err.code === 'ECONNRESET') resolve('retry');

@@ -1,0 +1,208 @@
+// Runtime benchmark: one closed-loop load generator (keep-alive http.Agent, fixed concurrency)
+// against (a) onnxruntime in-process — the limit, (b) a bare node:http handler — the floor,
+// (c) our runtime, (d) KServe's Python model server with onnxruntime — the peer; then dynamic
+// batching vs none on the MLP at concurrency 64. Prints ratios, writes bench/out/runtime.json.
+//   npm run bench:runtime            (BENCH_SECONDS=5 per run by default)
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { ensureTestModels } from '../runtime/test-models/build.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const LR_CONCURRENCY = 16;
+const MLP_CONCURRENCY = 64;
+const models = ensureTestModels();
+
+interface Result {
+  name: string;
+  concurrency: number;
+  seconds: number;
+  requests: number;
+  errors: number;
+  throughput: number;
+  p50_ms: number;
+  p99_ms: number;
+  note?: string;
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+
+function summarize(name: string, concurrency: number, latencies: number[], errors: number, seconds: number): Result {
+  latencies.sort((a, b) => a - b);
+  return { name, concurrency, seconds, requests: latencies.length, errors, throughput: latencies.length / seconds, p50_ms: pct(latencies, 0.5), p99_ms: pct(latencies, 0.99) };
+}
+
+/** Closed loop: `concurrency` workers, each sends the next request when its last one is answered. */
+async function load(name: string, port: number, path: string, body: string, concurrency: number, seconds = SECONDS): Promise<Result> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const once = () =>
+    new Promise<boolean>((resolve) => {
+      const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode === 200));
+      });
+      req.on('error', () => resolve(false));
+      req.end(body);
+    });
+  // Warm-up: a second of traffic not counted.
+  const warmEnd = performance.now() + 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < warmEnd) await once();
+  }));
+  const latencies: number[] = [];
+  let errors = 0;
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < end) {
+      const t = performance.now();
+      if (await once()) latencies.push(performance.now() - t);
+      else errors++;
+    }
+  }));
+  agent.destroy();
+  const r = summarize(name, concurrency, latencies, errors, (performance.now() - start) / 1000);
+  console.log(`${name.padEnd(34)} c=${String(concurrency).padStart(2)}  ${r.throughput.toFixed(0).padStart(6)} req/s  p50 ${r.p50_ms.toFixed(2)} ms  p99 ${r.p99_ms.toFixed(2)} ms  errors ${errors}`);
+  return r;
+}
+
+async function inProcess(path: string, feeds: () => Record<string, ort.Tensor>): Promise<Result> {
+  const session = await ort.InferenceSession.create(path, { intraOpNumThreads: 1 });
+  for (let i = 0; i < 200; i++) await session.run(feeds());
+  const latencies: number[] = [];
+  const start = performance.now();
+  const end = start + SECONDS * 1000;
+  while (performance.now() < end) {
+    const t = performance.now();
+    await session.run(feeds());
+    latencies.push(performance.now() - t);
+  }
+  await session.release();
+  const r = summarize('(a) onnxruntime in-process', 1, latencies, 0, (performance.now() - start) / 1000);
+  console.log(`${r.name.padEnd(34)} c= 1  ${r.throughput.toFixed(0).padStart(6)} runs/s p50 ${r.p50_ms.toFixed(3)} ms  p99 ${r.p99_ms.toFixed(3)} ms`);
+  return r;
+}
+
+function startChild(cmd: string, args: string[], ready: (out: string) => number | undefined, env: Record<string, string> = {}, stdout: 'pipe' | 'ignore' = 'pipe'): Promise<{ child: ChildProcess; port: number }> {
+  // Our runtime's stdout (the prediction log) goes to /dev/null, as a container log would not be read by the loader.
+  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', stdout, 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.length > 1_000_000) out = out.slice(-100_000);
+      const port = ready(out);
+      if (port !== undefined) {
+        child.stdout?.off('data', onData);
+        child.stderr?.off('data', onData);
+        child.stdout?.resume();
+        child.stderr?.resume();
+        resolve({ child, port });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${cmd} exited with ${code}: ${out.slice(-2000)}`)));
+    setTimeout(() => reject(new Error(`${cmd} did not become ready in 60 s: ${out.slice(-2000)}`)), 60_000).unref();
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
+const freePort = () => 20000 + Math.floor(Math.random() * 20000);
+
+async function ourRuntime(model: 'logreg' | 'mlp', extra: string[]): Promise<{ child: ChildProcess; port: number }> {
+  const m = models[model];
+  return startChild(process.execPath, ['runtime/src/main.ts', 'serve', '--port=0', '--host=127.0.0.1', '--log-level=info', ...extra], (out) => {
+    const listen = /"port":(\d+)[^\n]*"msg":"listening"/.exec(out);
+    return listen && out.includes('"model ready"') ? Number(listen[1]) : undefined;
+  }, { ONNXOP_MODEL_NAME: model, ONNXOP_MODEL_URI: m.path, ONNXOP_MODEL_DIGEST: m.digest, ONNXOP_REVISION: 'bench' }, 'ignore');
+}
+
+function pythonPeer(): { python?: string; error?: string } {
+  const venv = join(process.env.ONNXOP_CACHE ?? join(homedir(), '.cache', 'onnx-operator'), 'kserve-venv');
+  const python = join(venv, 'bin', 'python');
+  if (!existsSync(python)) {
+    const mk = spawnSync('python3', ['-m', 'venv', venv], { encoding: 'utf8' });
+    if (mk.status !== 0) return { error: `python3 -m venv ${venv} failed: ${mk.stderr || mk.error?.message}` };
+  }
+  const check = spawnSync(python, ['-c', 'import kserve, onnxruntime, numpy'], { encoding: 'utf8' });
+  if (check.status !== 0) {
+    console.log('installing kserve, onnxruntime, numpy into', venv);
+    const pip = spawnSync(join(venv, 'bin', 'pip'), ['install', '-q', 'kserve', 'onnxruntime', 'numpy'], { encoding: 'utf8', timeout: 600_000 });
+    if (pip.status !== 0) return { error: `pip install kserve onnxruntime numpy failed: ${(pip.stderr || pip.error?.message || '').slice(-2000)}` };
+  }
+  return { python };
+}
+
+const results: Record<string, unknown> = { date: new Date().toISOString(), seconds_per_run: SECONDS, node: process.version, onnxruntime: ort.env.versions };
+const lrBody = JSON.stringify({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [0.1, 0.2, 0.3, 0.4] }] });
+const mlpBody = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 64], datatype: 'FP32', data: Array.from({ length: 64 }, (_, i) => Math.sin(i)) }] });
+const lrPath = '/v2/models/logreg/infer';
+
+console.log(`logistic regression, concurrency ${LR_CONCURRENCY}, ${SECONDS}s per run`);
+const a = await inProcess(models.logreg.path, () => ({ features: new ort.Tensor('float32', new Float32Array([0.1, 0.2, 0.3, 0.4]), [1, 4]) }));
+
+const bare = await startChild(process.execPath, ['bench/runtime-bare-server.ts', models.logreg.path, '0'], (out) => {
+  const m = /\{"port":(\d+)\}/.exec(out);
+  return m ? Number(m[1]) : undefined;
+});
+const b = await load('(b) bare node:http + onnxruntime', bare.port, lrPath, lrBody, LR_CONCURRENCY);
+await stop(bare.child);
+
+// Default settings: 2 session workers, opportunistic batching (max 32 rows, no added delay).
+const ours = await ourRuntime('logreg', []);
+const c = await load('(c) onnx-runtime', ours.port, lrPath, lrBody, LR_CONCURRENCY);
+await stop(ours.child);
+
+let d: Result | { error: string };
+const peer = pythonPeer();
+if (peer.python) {
+  try {
+    const port = freePort();
+    const py = await startChild(peer.python, ['bench/runtime_kserve_peer.py', '--model_name', 'logreg', '--model_path', models.logreg.path, '--http_port', String(port)], (out) => (/Uvicorn running|Application startup complete|Started server process/.test(out) ? port : undefined));
+    await new Promise((r) => setTimeout(r, 500));
+    d = await load('(d) KServe (Python) + onnxruntime', py.port, lrPath, lrBody, LR_CONCURRENCY);
+    await stop(py.child);
+  } catch (err) {
+    d = { error: (err as Error).message };
+  }
+} else d = { error: peer.error ?? 'unknown' };
+if ('error' in d) console.log(`(d) KServe peer unavailable: ${d.error}`);
+
+console.log(`\nMLP (64→1024→1024→8), concurrency ${MLP_CONCURRENCY}`);
+const unbatchedRt = await ourRuntime('mlp', ['--max-batch-size=1', '--max-concurrent-runs=1', '--threads=2']);
+const unbatched = await load('(c) onnx-runtime, no batching', unbatchedRt.port, '/v2/models/mlp/infer', mlpBody, MLP_CONCURRENCY);
+await stop(unbatchedRt.child);
+const batchedRt = await ourRuntime('mlp', ['--max-batch-size=64', '--max-queue-delay-ms=2', '--max-concurrent-runs=1', '--threads=2']);
+const batched = await load('(c) onnx-runtime, dynamic batching', batchedRt.port, '/v2/models/mlp/infer', mlpBody, MLP_CONCURRENCY);
+await stop(batchedRt.child);
+
+const ratios = {
+  ours_vs_bare_floor: c.throughput / b.throughput,
+  ours_vs_python_peer: 'error' in d ? null : c.throughput / d.throughput,
+  ours_vs_in_process_limit: c.throughput / a.throughput,
+  batching_speedup_mlp: batched.throughput / unbatched.throughput,
+};
+const targets = {
+  ours_vs_python_peer_at_least_3x: ratios.ours_vs_python_peer === null ? 'peer unavailable' : ratios.ours_vs_python_peer >= 3,
+  ours_at_least_70pct_of_floor: ratios.ours_vs_bare_floor >= 0.7,
+  batching_at_least_2x: ratios.batching_speedup_mlp >= 2,
+};
+Object.assign(results, { logistic_regression: { in_process: a, bare_node_http: b, onnx_runtime: c, kserve_python: d }, mlp: { unbatched, batched }, ratios, targets });
+console.log('\nratios', JSON.stringify(ratios, null, 2), '\ntargets', JSON.stringify(targets, null, 2));
+mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
+writeFileSync(join(ROOT, 'bench', 'out', 'runtime.json'), JSON.stringify(results, null, 2) + '\n');
+console.log('wrote bench/out/runtime.json');

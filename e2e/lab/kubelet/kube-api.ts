@@ -52,7 +52,8 @@ export class KubeApi {
 
   async request<T = Record<string, unknown>>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const opts = await this.options(method, path, payload ? { 'content-type': contentType } : {});
+    // An explicit content-length: Node does not chunk DELETE bodies, so without it the body is lost.
+    const opts = await this.options(method, path, payload ? { 'content-type': contentType, 'content-length': String(Buffer.byteLength(payload)) } : {});
     return await new Promise<T>((resolve, reject) => {
       const req = this.transport().request({ ...opts, timeout: 30000 }, (res) => {
         const chunks: Buffer[] = [];

@@ -289,7 +289,7 @@ export class PodWorker {
       if (opts.deletePod) {
         const { namespace, name } = this.pod.metadata;
         try {
-          await this.deps.api.request('DELETE', `/api/v1/namespaces/${namespace}/pods/${name}`, {
+          await this.deps.api.request('DELETE', `/api/v1/namespaces/${namespace}/pods/${name}?gracePeriodSeconds=0`, {
             apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: this.uid },
           });
           this.log.info('pod deleted');

@@ -38,7 +38,6 @@ ensure_packages() {
 ensure_lab_prereqs() {
   local missing=()
   command -v etcd >/dev/null || missing+=(etcd-server)
-  command -v prometheus >/dev/null || missing+=(prometheus)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v openssl >/dev/null || missing+=(openssl)
   command -v go >/dev/null || missing+=(golang-go)
@@ -51,8 +50,9 @@ ensure_lab_prereqs() {
     apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
   fi
-  # Kubernetes binaries: built once from the Go module proxy, cached per version.
+  # Kubernetes and Prometheus: built once from the Go module proxy, cached per version.
   bash e2e/lab/k8s/build.sh >/dev/null
+  bash e2e/lab/prometheus-build/build.sh >/dev/null
 }
 
 cmd="${1:-}"; shift || true

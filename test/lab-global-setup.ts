@@ -7,22 +7,28 @@ import path from 'node:path';
 const root = path.resolve(import.meta.dirname, '..');
 export const startedMarker = path.join(root, '.lab', 'run', 'started-by-tests');
 
-function labIsUp(): boolean {
+function labState(): 'up' | 'partial' | 'down' {
   try {
     const out = execFileSync(process.execPath, [path.join(root, 'e2e/lab/cli.ts'), 'status'], { encoding: 'utf8' });
-    return out.includes('api server ready: true') && !out.includes('stopped');
+    if (!out.includes('api server ready: true')) return 'down';
+    return out.includes('stopped') ? 'partial' : 'up';
   } catch {
-    return false;
+    return 'down';
   }
 }
 
 export default function globalSetup(): void {
-  if (labIsUp()) {
+  const state = labState();
+  if (state === 'up') {
     process.stderr.write('\n[lab] reusing the running lab\n');
     return;
   }
-  process.stderr.write('\n[lab] bringing the lab up for the integration tests\n');
+  process.stderr.write(`\n[lab] ${state === 'partial' ? 'completing the running lab' : 'bringing the lab up'} for the integration tests\n`);
+  // `up` is idempotent: it starts only the missing parts.
   execFileSync(process.execPath, [path.join(root, 'e2e/lab/cli.ts'), 'up'], { stdio: ['ignore', 'inherit', 'inherit'] });
-  fs.mkdirSync(path.dirname(startedMarker), { recursive: true });
-  fs.writeFileSync(startedMarker, `${process.pid}\n`);
+  // Only a lab this run created from nothing is taken down afterwards.
+  if (state === 'down') {
+    fs.mkdirSync(path.dirname(startedMarker), { recursive: true });
+    fs.writeFileSync(startedMarker, `${process.pid}\n`);
+  }
 }

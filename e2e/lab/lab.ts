@@ -28,17 +28,18 @@ export const components = [
 
 export type Log = (msg: string) => void;
 
-function k8sBinDir(): string {
-  const out = execFileSync('bash', [path.join(repoRoot, 'e2e/lab/k8s/build.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+/** Runs a cached build script (Kubernetes, Prometheus) and returns the path it prints last. */
+function buildOutput(script: string): string {
+  const out = execFileSync('bash', [path.join(repoRoot, script)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   return out.trim().split('\n').pop() ?? '';
 }
 
 function checkTools(): void {
-  const missing = ['etcd', 'prometheus', 'ip', 'openssl'].filter(
+  const missing = ['etcd', 'ip', 'openssl', 'go'].filter(
     (tool) => execFileSync('bash', ['-c', `command -v ${tool} || true`], { encoding: 'utf8' }).trim() === '',
   );
   if (missing.length > 0) {
-    throw new Error(`lab: missing tools: ${missing.join(', ')}. Run 'npm run setup' (installs Debian packages etcd-server, prometheus, iproute2, openssl).`);
+    throw new Error(`lab: missing tools: ${missing.join(', ')}. Run 'npm run setup' (installs Debian packages etcd-server, iproute2, openssl, golang-go).`);
   }
 }
 
@@ -82,7 +83,8 @@ export async function up(log: Log): Promise<void> {
   await checkNamespacesWork();
   for (const dir of [labPaths.dir, labPaths.logs, labPaths.podLogs, labPaths.run, labPaths.kubelet]) fs.mkdirSync(dir, { recursive: true });
   log('building/locating Kubernetes binaries');
-  const binDir = k8sBinDir();
+  const binDir = buildOutput('e2e/lab/k8s/build.sh');
+  const prometheusBin = buildOutput('e2e/lab/prometheus-build/build.sh');
   await ensureBridge();
   const pki = await ensurePki();
   writeClientFiles(binDir);
@@ -98,7 +100,7 @@ export async function up(log: Log): Promise<void> {
   await waitFor('kubelet', () => nodesReady(3), 60_000);
 
   log('starting Prometheus');
-  startDaemon(prometheusSpec(apiserverUrl, pki));
+  startDaemon(prometheusSpec(prometheusBin, apiserverUrl, pki));
   await waitFor('prometheus', () => httpOk(`${prometheusUrl}/-/ready`), 60_000);
 
   log('starting gateway');

@@ -1,5 +1,6 @@
-// Prometheus (Debian package) for the lab: discovers pods through the lab API server and scrapes
-// those that ask for it with the usual prometheus.io/* annotations, plus lab processes on loopback.
+// Prometheus for the lab: discovers pods through the lab API server and scrapes those that ask for
+// it with the usual prometheus.io/* annotations, plus lab processes on loopback. The binary is built
+// from the Go module proxy (e2e/lab/prometheus-build): Debian's package lacks Kubernetes discovery.
 import fs from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -53,13 +54,13 @@ export function prometheusConfig(apiserverUrl: string, pki: LabPki, scrapeInterv
   };
 }
 
-export function prometheusSpec(apiserverUrl: string, pki: LabPki): DaemonSpec {
+export function prometheusSpec(binary: string, apiserverUrl: string, pki: LabPki): DaemonSpec {
   fs.mkdirSync(labPaths.prometheusData, { recursive: true });
   fs.writeFileSync(prometheusConfigFile, stringify(prometheusConfig(apiserverUrl, pki)));
   if (!fs.existsSync(prometheusStaticTargetsFile)) fs.writeFileSync(prometheusStaticTargetsFile, '[]\n');
   return {
     name: 'prometheus',
-    command: 'prometheus',
+    command: binary,
     args: [
       `--config.file=${prometheusConfigFile}`,
       `--storage.tsdb.path=${labPaths.prometheusData}`,

@@ -30,7 +30,7 @@ export interface ControllerOptions {
 }
 
 const childKinds = (gatewayApi: boolean): ResourceType[] =>
-  gatewayApi ? [resources.deployment, resources.service, resources.httpRoute] : [resources.deployment, resources.service];
+  [resources.deployment, resources.service, resources.horizontalPodAutoscaler, ...(gatewayApi ? [resources.httpRoute] : [])];
 
 export class Controller {
   readonly #o: ControllerOptions;
@@ -107,6 +107,7 @@ export class Controller {
     return {
       deployments: mine(resources.deployment),
       services: mine(resources.service),
+      horizontalPodAutoscalers: mine(resources.horizontalPodAutoscaler),
       ...(this.#o.gatewayApi ? { httpRoutes: mine(resources.httpRoute) } : {}),
     };
   }

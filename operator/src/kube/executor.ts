@@ -2,7 +2,7 @@
 // (server-side apply, one field manager) only when the cluster's copy differs; the status is applied
 // only when it changed; Events are created as the core lists them. A converged model costs no write.
 import type { Logger } from 'pino';
-import { isNotFound } from '../errors.ts';
+import { isNotFound, KubeApiError } from '../errors.ts';
 import { appliedHashAnnotation, deepEqual, isSubset, manifestHash } from './object-diff.ts';
 import type { KubeObject } from './object-meta.ts';
 import { apiVersionOf, resourceForKind, resourcePath, resources } from './resources.ts';
@@ -13,6 +13,8 @@ export interface ChildRef {
   kind: string;
   namespace: string;
   name: string;
+  /** Delete only this incarnation: a same-named successor is never deleted by mistake. */
+  uid?: string;
 }
 
 export interface EventSpec {
@@ -90,12 +92,13 @@ export class Executor {
         await this.#o.client.request({
           method: 'DELETE',
           path: resourcePath(r, ref.namespace, ref.name),
-          body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
+          body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background', ...(ref.uid ? { preconditions: { uid: ref.uid } } : {}) },
           object: ref,
         });
         this.#o.onWrite?.('delete', ref.kind);
       } catch (err) {
-        if (!isNotFound(err)) throw err;
+        // Gone already, or replaced by a successor the uid precondition protects (409).
+        if (!isNotFound(err) && !(err instanceof KubeApiError && err.status === 409)) throw err;
       }
       result.deleted++;
     }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds Prometheus from the Go module proxy at one pinned version, with only the Kubernetes
+# service discovery compiled in. Debian's `prometheus` package is built without Kubernetes
+# discovery ("field kubernetes_sd_configs not found"), which the lab needs. The build runs in a
+# throwaway module that carries Prometheus's own replace/exclude lines (Go ignores them in a
+# dependency). Cached per version outside the repo tree; prints the binary's path.
+set -euo pipefail
+PROM_VERSION="${PROM_VERSION:-$(cat "$(dirname "$0")/VERSION")}"
+CACHE="${ONNXOP_CACHE:-$HOME/.cache/onnx-operator}/prometheus/${PROM_VERSION}"
+if [ -x "$CACHE/prometheus" ]; then echo "$CACHE/prometheus"; exit 0; fi
+command -v go >/dev/null || { echo "build-prometheus: Go is required (install golang)" >&2; exit 1; }
+mkdir -p "$CACHE/module"
+cd "$CACHE/module"
+echo "build-prometheus: building prometheus ${PROM_VERSION} (first time only; cached in $CACHE)" >&2
+go mod download -json "github.com/prometheus/prometheus@${PROM_VERSION}" >"$CACHE/prometheus.json"
+gomod=$(sed -n 's/.*"GoMod": "\(.*\)".*/\1/p' "$CACHE/prometheus.json")
+{
+  echo "module onnxop.local/labprometheus"
+  echo
+  grep -E '^go ' "$gomod" | head -1
+  echo
+  echo "require github.com/prometheus/prometheus ${PROM_VERSION}"
+  echo
+  # Carry the upstream module's exclude and replace blocks over verbatim.
+  awk '/^(exclude|replace) \(/{blk=1} blk{print} blk&&/^\)/{blk=0; next} /^(exclude|replace) [^(]/{print}' "$gomod"
+} >go.mod
+cat >tools.go <<'GO'
+//go:build tools
+
+package labprometheus
+
+import _ "github.com/prometheus/prometheus/cmd/prometheus"
+GO
+GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>&1 || true
+GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -tags remove_all_sd,enable_kubernetes_sd -ldflags "-s -w" \
+  -o "$CACHE/prometheus.tmp" github.com/prometheus/prometheus/cmd/prometheus
+mv "$CACHE/prometheus.tmp" "$CACHE/prometheus"
+echo "$CACHE/prometheus"

@@ -2,12 +2,16 @@
 import fs from 'node:fs';
 import { pino } from 'pino';
 import { errorMessage, KubeletError } from './errors.ts';
-import { parseFlags } from './flags.ts';
+import { parseFlags, usage } from './flags.ts';
 import { startHealthServer } from './health-server.ts';
 import { KubeApi } from './kube-api.ts';
 import { Kubelet } from './kubelet.ts';
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
   let flags;
   try {
     flags = parseFlags(process.argv.slice(2));

@@ -1,0 +1,17 @@
+// Signature verification before deployment (see docs/signing.md).
+export { verifyArtifact, parseBundle, pae, sha256Hex } from './verify.ts';
+export { VerifyError, VERIFY_REASONS, codeFor } from './types.ts';
+export type {
+  ArtifactInput,
+  Authority,
+  CertificateAuthority,
+  IdentityConstraint,
+  KeyAuthority,
+  KeylessAuthority,
+  SignatureFormatName,
+  VerifyErrorCode,
+  VerifyInput,
+  VerifyPolicy,
+  VerifyReason,
+  VerifyResult,
+} from './types.ts';

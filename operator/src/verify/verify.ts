@@ -1,0 +1,266 @@
+// The verifier: a bundle, an artifact (its sha256, or a file/directory on disk), the spec's digest
+// and a policy in; a verdict with a reason out. Offline: trust material comes only from the policy.
+import { statSync } from 'node:fs';
+import { createHash, type KeyObject, type X509Certificate as NodeX509 } from 'node:crypto';
+import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
+import { Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
+import { TrustedRoot } from '@sigstore/protobuf-specs';
+import { verifyEcdsaPrehashed } from './ecdsa.ts';
+import { describeCert, matchIdentity, parseCaPem, parseCertDer, publicKeyFromPem, spkiSha256, verifyChain, verifyOver } from './keys.ts';
+import { MODEL_SIGNING_PREDICATE, checkManifestOnDisk, parseModelManifest, sha256File, type Statement } from './manifest.ts';
+import { VerifyError, type Authority, type SignatureFormatName, type VerifyInput, type VerifyPolicy, type VerifyReason, type VerifyResult } from './types.ts';
+
+const DIGEST_RE = /^sha256:([0-9a-f]{64})$/;
+const INTOTO = 'application/vnd.in-toto+json';
+
+/** DSSE pre-authentication encoding. */
+export function pae(payloadType: string, payload: Buffer): Buffer {
+  const t = Buffer.from(payloadType, 'utf8');
+  return Buffer.concat([Buffer.from(`DSSEv1 ${t.length} `), t, Buffer.from(` ${payload.length} `), payload]);
+}
+
+/** A parsed bundle with what every authority check needs. */
+interface Parsed {
+  bundle: Bundle;
+  format: SignatureFormatName;
+  /** hex digest the signature binds (artifact sha256 for cosign; manifest digest for model_signing). */
+  signedDigest: string;
+  /** For model_signing: the manifest. */
+  manifest?: ReturnType<typeof parseModelManifest>;
+  /** Verifies one signature with a key; true if any signature in the bundle verifies. */
+  verifyWith(key: KeyObject): boolean;
+  hint?: string;
+  certs: NodeX509[];
+}
+
+export function parseBundle(raw: Uint8Array | string): Parsed {
+  const text = typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8');
+  if (text.trim() === '') throw new VerifyError('BundleNotFound', 'the signature bundle is empty');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new VerifyError('BundleInvalid', `bundle is not JSON (${(cause as Error).message})`, { cause });
+  }
+  if (json && typeof json === 'object' && 'base64Signature' in json) {
+    throw new VerifyError('BundleInvalid', 'legacy cosign bundle format; sign with `cosign sign-blob --new-bundle-format --bundle …`');
+  }
+  let bundle: Bundle;
+  try {
+    bundle = bundleFromJSON(json);
+  } catch (cause) {
+    throw new VerifyError('BundleInvalid', `not a Sigstore bundle: ${(cause as Error).message}`, { cause });
+  }
+  const vm = bundle.verificationMaterial.content;
+  const certs: NodeX509[] = [];
+  let hint: string | undefined;
+  if (vm.$case === 'publicKey') hint = vm.publicKey.hint;
+  else if (vm.$case === 'certificate') certs.push(parseCertDer(vm.certificate.rawBytes, 'bundle'));
+  else for (const c of vm.x509CertificateChain.certificates) certs.push(parseCertDer(c.rawBytes, 'bundle'));
+
+  const content = bundle.content;
+  if (content.$case === 'messageSignature') {
+    const md = content.messageSignature.messageDigest;
+    // HashAlgorithm.SHA2_256 = 1 in the protobuf enum.
+    if (!md || md.algorithm !== 1) throw new VerifyError('UnsupportedAlgorithm', `message digest algorithm ${md?.algorithm ?? 'missing'} (only SHA2_256)`);
+    if (md.digest.length !== 32) throw new VerifyError('BundleInvalid', 'message digest is not 32 bytes');
+    const digest = Buffer.from(md.digest);
+    const sig = Buffer.from(content.messageSignature.signature);
+    return {
+      bundle,
+      format: 'sigstore',
+      signedDigest: digest.toString('hex'),
+      hint,
+      certs,
+      verifyWith(key) {
+        if (key.asymmetricKeyType !== 'ec') throw new VerifyError('UnsupportedAlgorithm', `message signatures are verified over the digest: ${key.asymmetricKeyType} keys are not supported`);
+        return verifyEcdsaPrehashed(key, digest, sig);
+      },
+    };
+  }
+  const env = content.dsseEnvelope;
+  if (env.payloadType !== INTOTO) throw new VerifyError('BundleInvalid', `DSSE payload type ${env.payloadType} is not in-toto`);
+  let st: Statement;
+  try {
+    st = JSON.parse(Buffer.from(env.payload).toString('utf8')) as Statement;
+  } catch (cause) {
+    throw new VerifyError('BundleInvalid', 'DSSE payload is not JSON', { cause });
+  }
+  const signed = pae(env.payloadType, Buffer.from(env.payload));
+  const verifyWith = (key: KeyObject): boolean => env.signatures.some((s) => verifyOver(key, signed, s.sig));
+  if (st.predicateType === MODEL_SIGNING_PREDICATE) {
+    const manifest = parseModelManifest(st);
+    return { bundle, format: 'modelSigning', signedDigest: manifest.digest, manifest, hint, certs, verifyWith };
+  }
+  const d = st.subject?.[0]?.digest?.sha256;
+  if (st.subject?.length !== 1 || typeof d !== 'string') throw new VerifyError('UnsupportedAlgorithm', 'in-toto statement needs exactly one subject with a sha256 digest');
+  return { bundle, format: 'sigstore', signedDigest: d, hint, certs, verifyWith };
+}
+
+function keylessRoot(trustedRoot: unknown): TrustedRoot {
+  let obj = trustedRoot;
+  if (typeof obj === 'string') {
+    if (obj.trim() === '') throw new VerifyError('TrustRootMissing', 'the trusted root is empty');
+    try {
+      obj = JSON.parse(obj);
+    } catch (cause) {
+      throw new VerifyError('TrustRootMissing', 'the trusted root is not JSON', { cause });
+    }
+  }
+  if (!obj || typeof obj !== 'object') throw new VerifyError('TrustRootMissing', 'no trusted root configured');
+  let root: TrustedRoot;
+  try {
+    root = TrustedRoot.fromJSON(obj);
+  } catch (cause) {
+    throw new VerifyError('TrustRootMissing', 'the trusted root is malformed', { cause });
+  }
+  if (root.certificateAuthorities.length === 0) throw new VerifyError('TrustRootMissing', 'the trusted root has no certificate authorities');
+  return root;
+}
+
+/** Checks one authority; returns the signer string or throws why not. */
+function checkAuthority(a: Authority, p: Parsed, policy: VerifyPolicy, now: Date): string {
+  if ('key' in a) {
+    const key = publicKeyFromPem(a.key.pem, `authority ${a.name ?? 'key'}`);
+    const fp = spkiSha256(key);
+    if (p.certs.length > 0) {
+      // A certificate-bearing bundle against a bare key: the certificate's key must be that key.
+      if (spkiSha256(p.certs[0]!.publicKey) !== fp) throw new VerifyError('UntrustedKey', 'the bundle was signed by a certificate whose key is not the trusted key');
+    } else if (p.hint && p.hint !== fp && p.hint !== Buffer.from(fp, 'hex').toString('base64')) {
+      // model_signing and cosign put a hash of the signing key in the hint; try the key anyway, but
+      // a failure then means "someone else's key", not a broken signature.
+      if (!p.verifyWith(key)) throw new VerifyError('UntrustedKey', `the bundle was signed with another key (hint ${p.hint.slice(0, 16)}…, trusted key sha256:${fp.slice(0, 16)}…)`);
+      return `key:sha256:${fp}`;
+    }
+    if (!p.verifyWith(key)) throw new VerifyError(p.hint ? 'SignatureInvalid' : 'UntrustedKey', p.hint ? 'signature does not verify with the trusted key' : 'signature does not verify with the trusted key (wrong key or altered signature)');
+    return `key:sha256:${fp}`;
+  }
+  if ('certificate' in a) {
+    const anchors = parseCaPem(a.certificate.caPem);
+    const leaf = p.certs[0];
+    if (!leaf) throw new VerifyError('UntrustedSigner', 'the bundle carries no certificate (signed with a bare key?)');
+    verifyChain(leaf, p.certs.slice(1), anchors, now);
+    matchIdentity(leaf, a.certificate);
+    if (!p.verifyWith(leaf.publicKey)) throw new VerifyError('SignatureInvalid', 'signature does not verify with the certificate key');
+    return describeCert(leaf);
+  }
+  const k = a.keyless;
+  const root = keylessRoot(k.trustedRoot);
+  const leaf = p.certs[0];
+  if (!leaf) throw new VerifyError('UntrustedSigner', 'keyless authority: the bundle carries no certificate');
+  if (k.subject === undefined && k.subjectRegExp === undefined) throw new VerifyError('VerificationError', 'keyless authority needs subject or subjectRegExp');
+  matchIdentity(leaf, { issuer: k.issuer, subject: k.subject, subjectRegExp: k.subjectRegExp });
+  const verifier = new Verifier(toTrustMaterial(root), {
+    tlogThreshold: policy.tlogThreshold ?? 1,
+    ctlogThreshold: policy.ctlogThreshold ?? 1,
+    timestampThreshold: Math.max(1, policy.timestampThreshold ?? 1),
+  });
+  const entity = toSignedEntity(p.bundle, Buffer.alloc(0));
+  // Signature over the digest (message) or with the curve-matched hash (DSSE): ours, not the library's.
+  entity.signature.verifySignature = (key: KeyObject): boolean => p.verifyWith(key);
+  try {
+    verifier.verify(entity);
+  } catch (cause) {
+    const code = (cause as { code?: string }).code ?? '';
+    const reason: VerifyReason = code === 'SIGNATURE_ERROR' ? 'SignatureInvalid' : code === 'TLOG_ERROR' || code === 'TIMESTAMP_ERROR' || code === 'CERTIFICATE_ERROR' ? 'UntrustedSigner' : 'VerificationError';
+    throw new VerifyError(reason, `keyless verification: ${(cause as Error).message}`, { cause });
+  }
+  return describeCert(leaf);
+}
+
+function asError(err: unknown): VerifyError {
+  if (err instanceof VerifyError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const transient = typeof e?.code === 'string' && ['EIO', 'EAGAIN', 'EMFILE', 'ENFILE', 'EBUSY'].includes(e.code);
+  return new VerifyError('VerificationError', `verification failed: ${(err as Error)?.message ?? String(err)}`, { cause: err, transient });
+}
+
+/** Rank when several bundles/authorities fail: the most specific reason wins. */
+const RANK: VerifyReason[] = ['VerificationError', 'UntrustedKey', 'UntrustedSigner', 'SignatureInvalid', 'TrustRootMissing', 'UnsupportedAlgorithm'];
+
+export function verifyArtifact(input: VerifyInput): VerifyResult {
+  const mode = input.policy.mode ?? 'Enforce';
+  try {
+    const r = verifyOrThrow(input);
+    return { ok: true, mode, ...r };
+  } catch (err) {
+    const error = asError(err);
+    return { ok: false, reason: error.reason, message: error.message, transient: error.transient, code: error.code, mode, error };
+  }
+}
+
+function verifyOrThrow(input: VerifyInput): { digest: string; signer: string; signers: string[]; format: SignatureFormatName } {
+  const { policy } = input;
+  const now = input.now ?? new Date();
+  const threshold = policy.threshold ?? 1;
+  if (!Number.isInteger(threshold) || threshold < 1) throw new VerifyError('VerificationError', `threshold must be a positive integer, got ${threshold}`);
+  if (policy.authorities.length === 0) throw new VerifyError('TrustRootMissing', 'the policy names no authorities');
+  if (threshold > policy.authorities.length) throw new VerifyError('VerificationError', `threshold ${threshold} exceeds the ${policy.authorities.length} authorities`);
+  let spec: string | undefined;
+  if (input.specDigest !== undefined) {
+    const m = DIGEST_RE.exec(input.specDigest);
+    if (!m) throw new VerifyError(input.specDigest.includes(':') && !input.specDigest.startsWith('sha256:') ? 'UnsupportedAlgorithm' : 'DigestMismatch', `spec digest ${JSON.stringify(input.specDigest)} is not sha256:<64 hex>`);
+    spec = m[1];
+  }
+  const raws = input.bundle === undefined ? [] : Array.isArray(input.bundle) ? input.bundle : [input.bundle];
+  if (raws.length === 0) throw new VerifyError('BundleNotFound', 'no signature bundle');
+  const parsed = raws.map(parseBundle);
+  for (const p of parsed) if (input.format && p.format !== input.format) throw new VerifyError('BundleInvalid', `expected a ${input.format} bundle, got ${p.format}`);
+
+  // Digest binding before any signature work: the signature must be over the spec's digest.
+  const art = input.artifact;
+  const onDisk = 'path' in art ? statSync(art.path) : undefined;
+  const artifactSha = 'sha256' in art ? art.sha256.replace(/^sha256:/, '') : onDisk!.isFile() ? sha256File(art.path) : undefined;
+  if (spec !== undefined && artifactSha !== undefined && artifactSha !== spec) {
+    throw new VerifyError('DigestMismatch', `artifact sha256:${artifactSha} is not the spec digest sha256:${spec}`);
+  }
+  let digest = '';
+  for (const p of parsed) {
+    if (p.manifest) {
+      const m = p.manifest;
+      if (onDisk?.isDirectory()) {
+        if (spec !== undefined && m.digest !== spec) throw new VerifyError('DigestMismatch', `signed manifest digest sha256:${m.digest} is not the spec digest sha256:${spec}`);
+        checkManifestOnDisk((art as { path: string }).path, m);
+        digest = m.digest;
+      } else if (onDisk?.isFile()) {
+        checkManifestOnDisk((art as { path: string }).path, m);
+        digest = artifactSha!;
+      } else {
+        if (m.method !== 'files' || m.resources.length !== 1) {
+          throw new VerifyError('ManifestMismatch', `the manifest lists ${m.resources.length} ${m.method === 'shards' ? 'shards' : 'files'}; pass the model file or directory, not only its digest`);
+        }
+        if (m.resources[0]!.digest !== artifactSha) throw new VerifyError('DigestMismatch', `signed file digest sha256:${m.resources[0]!.digest} is not sha256:${artifactSha}`);
+        digest = artifactSha;
+      }
+    } else {
+      if (artifactSha === undefined) throw new VerifyError('ManifestMismatch', 'a Sigstore bundle signs one file; the artifact is a directory');
+      if (p.signedDigest !== artifactSha) throw new VerifyError('DigestMismatch', `the bundle signs sha256:${p.signedDigest}, not the artifact sha256:${artifactSha}`);
+      digest = artifactSha;
+    }
+  }
+
+  const signers: string[] = [];
+  const failures: VerifyError[] = [];
+  for (const a of policy.authorities) {
+    let ok: string | undefined;
+    for (const p of parsed) {
+      try {
+        ok = checkAuthority(a, p, policy, now);
+        break;
+      } catch (err) {
+        failures.push(asError(err));
+      }
+    }
+    if (ok !== undefined) signers.push(ok);
+  }
+  if (signers.length >= threshold) return { digest: `sha256:${digest}`, signer: signers[0]!, signers, format: parsed[0]!.format };
+  const worst = failures.reduce<VerifyError | undefined>((w, f) => (w === undefined || RANK.indexOf(f.reason) > RANK.indexOf(w.reason) ? f : w), undefined);
+  if (signers.length > 0 && worst) {
+    throw new VerifyError(worst.reason, `${signers.length} of ${threshold} required authorities verified; ${worst.message}`, { cause: worst, transient: worst.transient });
+  }
+  throw worst ?? new VerifyError('VerificationError', 'no authority verified the bundle');
+}
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}

@@ -45,6 +45,17 @@ export function parseBundle(raw: Uint8Array | string): Parsed {
   if (json && typeof json === 'object' && 'base64Signature' in json) {
     throw new VerifyError('BundleInvalid', 'legacy cosign bundle format; sign with `cosign sign-blob --new-bundle-format --bundle …`');
   }
+  // model_signing's certificate mode writes a v0.3 bundle with a whole x509CertificateChain, which
+  // the v0.3 schema no longer allows: keep the leaf as the certificate, the rest as intermediates.
+  const extra: NodeX509[] = [];
+  const vmj = (json as { mediaType?: string; verificationMaterial?: Record<string, unknown> } | null)?.verificationMaterial;
+  const chainJ = vmj?.x509CertificateChain as { certificates?: Array<{ rawBytes?: string }> } | undefined;
+  if (vmj && chainJ && Array.isArray(chainJ.certificates) && /v0\.3/.test(String((json as { mediaType?: string }).mediaType))) {
+    const [first, ...rest] = chainJ.certificates;
+    for (const c of rest) extra.push(parseCertDer(Buffer.from(c.rawBytes ?? '', 'base64'), 'bundle chain'));
+    delete vmj.x509CertificateChain;
+    vmj.certificate = first ?? {};
+  }
   let bundle: Bundle;
   try {
     bundle = bundleFromJSON(json);
@@ -57,6 +68,7 @@ export function parseBundle(raw: Uint8Array | string): Parsed {
   if (vm.$case === 'publicKey') hint = vm.publicKey.hint;
   else if (vm.$case === 'certificate') certs.push(parseCertDer(vm.certificate.rawBytes, 'bundle'));
   else for (const c of vm.x509CertificateChain.certificates) certs.push(parseCertDer(c.rawBytes, 'bundle'));
+  certs.push(...extra);
 
   const content = bundle.content;
   if (content.$case === 'messageSignature') {

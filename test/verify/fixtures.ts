@@ -80,7 +80,7 @@ export function makeCert(opts: {
   const now = Date.now();
   const tbs = seq(
     tlv(0xa0, int(2)),
-    int(createHash('sha256').update(opts.subjectCn + Math.random()).digest().subarray(0, 8)),
+    int(Buffer.from([0x40 | (createHash('sha256').update(opts.subjectCn + Math.random()).digest()[0]! & 0x3f), ...createHash('sha256').update(String(Math.random())).digest().subarray(0, 7)])),
     seq(oid(SIG_ALG[hash]!)),
     name(opts.issuer ? opts.issuerCn ?? 'issuer' : opts.subjectCn),
     seq(time(opts.notBefore ?? new Date(now - 3600_000)), time(opts.notAfter ?? new Date(now + 86400_000))),

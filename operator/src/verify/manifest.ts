@@ -45,14 +45,15 @@ export function parseModelManifest(st: Statement): ModelManifest {
   }
   const raw = pred.resources;
   if (!Array.isArray(raw) || raw.length === 0) throw new VerifyError('BundleInvalid', 'model_signing manifest lists no resources');
+  const shardSize = typeof ser.shard_size === 'number' ? ser.shard_size : undefined;
   const resources = raw.map((r: unknown) => {
     const o = (r ?? {}) as Record<string, unknown>;
-    if (o.algorithm !== 'sha256') throw new VerifyError('UnsupportedAlgorithm', `unsupported resource hash ${JSON.stringify(o.algorithm)}`);
+    // files: "sha256"; shards: "sha256-sharded-<shard size>".
+    if (o.algorithm !== 'sha256' && !(method === 'shards' && o.algorithm === `sha256-sharded-${shardSize}`)) throw new VerifyError('UnsupportedAlgorithm', `unsupported resource hash ${JSON.stringify(o.algorithm)}`);
     if (typeof o.name !== 'string' || typeof o.digest !== 'string' || !HEX64.test(o.digest)) throw new VerifyError('BundleInvalid', 'malformed manifest resource');
     return { name: o.name, digest: o.digest };
   });
-  resources.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  // The subject digest binds the list: sha256 over the resource digests in name order.
+  // The subject digest binds the list: sha256 over the resource digests in the signed order.
   const h = createHash('sha256');
   for (const r of resources) h.update(Buffer.from(r.digest, 'hex'));
   if (h.digest('hex') !== subjectDigest) throw new VerifyError('ManifestMismatch', 'statement subject digest does not match its resource list');

@@ -28,11 +28,14 @@ export interface RunningRuntime {
   shutdown(reason: string): Promise<{ drained: boolean }>;
 }
 
-/** A request synthesized from the input metadata: dynamic dimensions 1, every value one. */
-export function warmupFeeds(sig: ModelSignature): Map<string, HostTensor> {
+/**
+ * A request synthesized from the input metadata: dynamic dimensions 1 (a dynamic first dimension
+ * `rows`), every value one.
+ */
+export function warmupFeeds(sig: ModelSignature, rows = 1): Map<string, HostTensor> {
   const feeds = new Map<string, HostTensor>();
   for (const s of sig.inputs) {
-    const shape = s.shape.map((d) => (isDynamic(d) ? 1 : (d as number)));
+    const shape = s.shape.map((d, i) => (isDynamic(d) ? (i === 0 ? rows : 1) : (d as number)));
     const n = elementCount(shape);
     let data: HostTensor['data'];
     if (s.datatype === 'BYTES') data = new Array<string>(n).fill('a');
@@ -146,13 +149,33 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
         depth: (n) => metrics.queueDepth.set(n),
       },
     );
+    let executionMode = 'worker (no warm-up)';
     if (config.warmup) {
-      const w0 = performance.now();
+      // The warm-up run, then adaptive execution: runs of one row and of a full batch are measured,
+      // and a model that cheap runs inline on the event loop (model/execution-mode.ts).
+      const warmups = [warmupFeeds(model.signature)];
+      if (batchable && config.maxBatchSize > 1) warmups.push(warmupFeeds(model.signature, config.maxBatchSize));
       try {
-        await model.run(warmupFeeds(model.signature));
-        log.info({ ms: Math.round(performance.now() - w0) }, 'warm-up run done');
+        const decision = await model.calibrate({
+          bytes: artifact.bytes,
+          warmups,
+          thresholdMs: config.inlineRunMaxMs,
+          graphOptimization: config.graphOptimization,
+          onDemote: (reason) => {
+            metrics.inlineExecution.set(0);
+            log.warn({ reason }, 'inline runs got slow; running on the session workers from now on');
+          },
+        });
+        log.info({ ms: Number(decision.warmupMs.toFixed(3)) }, 'warm-up run done');
+        metrics.inlineExecution.set(decision.mode === 'inline' ? 1 : 0);
+        executionMode = decision.mode;
+        log.info(
+          { mode: decision.mode, reason: decision.reason, p95Ms: decision.percentileMs === undefined ? undefined : Number(decision.percentileMs.toFixed(4)), inlineMaxElements: decision.inlineMaxElements || undefined },
+          decision.mode === 'inline' ? 'runs execute inline on the event loop' : 'runs execute on session workers',
+        );
       } catch (err) {
         // The session loaded; a data-dependent model may reject synthetic values. Serve, but say so.
+        executionMode = 'worker (warm-up failed)';
         log.warn({ code: 'WARMUP_FAILED', err: errorMessage(err) }, 'warm-up run failed on synthesized inputs; serving anyway');
       }
     }
@@ -167,6 +190,7 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
         threads,
         threadsFrom: config.threads > 0 ? '--threads' : cpus.source,
         workers,
+        executionMode,
         batching: batchable && config.maxBatchSize > 1 ? { maxBatchSize: config.maxBatchSize, maxQueueDelayMs: config.maxQueueDelayMs } : 'off',
         task: health.plan.kind,
         inputs: model.signature.inputs,

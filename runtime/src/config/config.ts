@@ -24,6 +24,7 @@ export interface RuntimeConfig {
   maxQueueDelayMs: number;
   queueLimit: number;
   maxConcurrentRuns: number;
+  inlineRunMaxMs: number; // 0 = never run on the event loop
   requestTimeoutMs: number;
   maxBodyBytes: number;
   maxModelBytes: number;
@@ -43,7 +44,7 @@ export interface RuntimeConfig {
   drainTimeoutMs: number;
 }
 
-type Kind = 'string' | 'int' | 'bool' | 'enum';
+type Kind = 'string' | 'int' | 'number' | 'bool' | 'enum';
 
 export interface OptionSpec {
   key: keyof RuntimeConfig;
@@ -75,6 +76,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'maxQueueDelayMs', flag: 'max-queue-delay-ms', env: env('max-queue-delay-ms'), kind: 'int', min: 0, max: 10000, default: '0', help: 'Dynamic batching: longest a request waits for others to join its batch. 0 = opportunistic: merge only what is already waiting when a run slot frees (no added latency).' },
   { key: 'queueLimit', flag: 'queue-limit', env: env('queue-limit'), kind: 'int', min: 1, max: 1_000_000, default: '256', help: 'Requests waiting for a run beyond this are answered 429 at once.' },
   { key: 'maxConcurrentRuns', flag: 'max-concurrent-runs', env: env('max-concurrent-runs'), kind: 'int', min: 1, max: 64, default: '2', help: 'onnxruntime runs in flight at once: one session worker thread each, so the event loop never runs the graph. Intra-op threads default to CPUs / workers.' },
+  { key: 'inlineRunMaxMs', flag: 'inline-run-max-ms', env: env('inline-run-max-ms'), kind: 'number', min: 0, max: 1000, default: '1', help: 'Adaptive execution: a model whose warm-up runs take under this (p95) runs on the event loop instead of a session worker, saving the thread round trip; if served runs get slower (p99 over it) it moves back to the workers. 0 = always use the workers.' },
   { key: 'requestTimeoutMs', flag: 'request-timeout-ms', env: env('request-timeout-ms'), kind: 'int', min: 1, max: 3_600_000, default: '30000', help: 'A request not answered within this is answered 504 (outcome "timeout").' },
   { key: 'maxBodyBytes', flag: 'max-body-bytes', env: env('max-body-bytes'), kind: 'int', min: 1024, max: 2 ** 31 - 1, default: String(64 * 1024 * 1024), help: 'Largest request body accepted (413 above).' },
   { key: 'maxModelBytes', flag: 'max-model-bytes', env: env('max-model-bytes'), kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, default: String(2 * 1024 ** 3), help: 'Largest model artifact fetched.' },
@@ -102,7 +104,7 @@ metrics on /metrics. Every option can also be given by its environment variable;
 export function helpText(): string {
   const lines = [USAGE, '', 'Options:'];
   for (const o of OPTIONS) {
-    const value = o.kind === 'bool' ? '[=true|false]' : o.kind === 'enum' ? `=<${o.values?.join('|')}>` : o.kind === 'int' ? '=<n>' : '=<value>';
+    const value = o.kind === 'bool' ? '[=true|false]' : o.kind === 'enum' ? `=<${o.values?.join('|')}>` : o.kind === 'int' || o.kind === 'number' ? '=<n>' : '=<value>';
     const dflt = o.required ? ' (required)' : o.default !== undefined && o.default !== '' ? ` (default ${o.default})` : '';
     lines.push(`  --${o.flag}${value}`, `      ${o.help}`, `      env ${o.env}${dflt}`);
   }
@@ -131,6 +133,14 @@ function convert(o: OptionSpec, raw: string, source: string): string | number | 
       return raw;
     case 'int': {
       if (!/^-?\d+$/.test(raw.trim())) throw invalid(o, source, 'must be a whole number');
+      const n = Number(raw);
+      if ((o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
+        throw invalid(o, source, `must be between ${o.min} and ${o.max}`);
+      }
+      return n;
+    }
+    case 'number': {
+      if (!/^\d+(\.\d+)?$/.test(raw.trim())) throw invalid(o, source, 'must be a non-negative number, e.g. 0.5');
       const n = Number(raw);
       if ((o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
         throw invalid(o, source, `must be between ${o.min} and ${o.max}`);

@@ -44,6 +44,11 @@ export function createMetrics(model: string, revision: string) {
       labelNames: ['digest', 'ort_version', 'execution_provider', 'requested_execution_provider', 'opset'],
       registers: r,
     }),
+    inlineExecution: new Gauge({
+      name: 'onnxop_inline_execution',
+      help: 'Execution mode: 1 when onnxruntime runs inline on the event loop (warm-up runs measured under --inline-run-max-ms), 0 when runs go to session worker threads.',
+      registers: r,
+    }),
     providerFallbacks: new Counter({
       name: 'onnxop_execution_provider_fallback_total',
       help: 'Times the requested execution provider was unavailable and the CPU fallback policy applied.',
@@ -94,6 +99,7 @@ export function createMetrics(model: string, revision: string) {
   m.modelReady.set(0);
   m.inFlight.set(0);
   m.queueDepth.set(0);
+  m.inlineExecution.set(0);
   return m;
 }
 

@@ -7,6 +7,25 @@ import { signatureFromMetadata, type ModelSignature } from '../protocol/signatur
 import type { Feeds } from '../inference/scheduler.ts';
 import { describeOpsets, inspectOnnx, type OnnxHeader } from './onnx-inspect.ts';
 import type { InitReply, InitRequest, RunReply, RunRequest, WireTensor } from './worker-protocol.ts';
+import { InlineWatch, chooseExecutionMode, HARD_LIMIT_FACTOR, MIN_SAMPLES, type ExecutionMode, type ModeDecision, type WarmupMeasurement } from './execution-mode.ts';
+import { createInlineSession, type InlineSession } from './inline-session.ts';
+
+/** Models larger than this never get an inline session (creating one blocks the event loop). */
+export const INLINE_MAX_MODEL_BYTES = 64 * 1024 * 1024;
+/** Warm-up runs per input size: screened on a worker, then measured inline (after 2 uncounted). */
+const SCREEN_RUNS = 5;
+const INLINE_SAMPLE_RUNS = 20;
+
+export interface CalibrateOptions {
+  /** The verified model bytes (for the inline session). */
+  bytes: Uint8Array;
+  /** Synthesized requests of the sizes inline runs must cover (e.g. 1 row and a full batch). */
+  warmups: Feeds[];
+  thresholdMs: number;
+  graphOptimization: InitRequest['graphOptimization'];
+  /** Called when slow inline runs send the model back to the workers (for good). */
+  onDemote: (reason: string) => void;
+}
 
 export interface HostOptions {
   workers: number;
@@ -24,9 +43,19 @@ export interface LoadedModel {
   /** onnxruntime's reason when CUDA was requested but the CPU fallback applied. */
   providerFallbackReason: string | undefined;
   ortVersion: string;
+  /** Where runs happen now; 'worker' until calibrate() decides otherwise. */
+  readonly executionMode: ExecutionMode;
   run(feeds: Feeds): Promise<Feeds>;
+  /** Runs the warm-up (rejects when it fails), measures warm-up runs and switches to inline runs when they are cheap enough (execution-mode.ts). */
+  calibrate(opts: CalibrateOptions): Promise<ModeDecision & { warmupMs: number }>;
   close(): Promise<void>;
 }
+
+const elementsOf = (feeds: Feeds): number => {
+  let n = 0;
+  for (const t of feeds.values()) n += t.data.length;
+  return n;
+};
 
 export function mapLoadError(message: string, stage: 'load' | 'provider', header: OnnxHeader, source: string): RuntimeError {
   const opsets = describeOpsets(header);
@@ -59,7 +88,7 @@ export function mapLoadError(message: string, stage: 'load' | 'provider', header
 interface Slot {
   worker: Worker;
   busy: number;
-  pending: Map<number, { resolve: (f: Feeds) => void; reject: (e: Error) => void }>;
+  pending: Map<number, { resolve: (r: { outputs: Feeds; ms: number }) => void; reject: (e: Error) => void }>;
 }
 
 function toWire(t: HostTensor): WireTensor {
@@ -134,8 +163,8 @@ export async function loadModel(bytes: Uint8Array, opts: HostOptions): Promise<L
       if (!p) return;
       slot.pending.delete(m.id);
       slot.busy--;
-      if (m.ok) p.resolve(new Map(m.outputs.map(([name, t]) => [name, fromWire(t)])));
-      else p.reject(new RuntimeError('INFERENCE_FAILED', `onnxruntime failed to run the model: ${m.error.split('\n')[0]}`, { status: 500 }));
+      if (m.ok) p.resolve({ outputs: new Map(m.outputs.map(([name, t]) => [name, fromWire(t)])), ms: m.ms });
+      else p.reject(runFailed(m.error));
     });
     const failAll = (err: Error) => {
       fatal = err;
@@ -148,25 +177,123 @@ export async function loadModel(bytes: Uint8Array, opts: HostOptions): Promise<L
     });
   }
 
+  const workerRun = (feeds: Feeds): Promise<{ outputs: Feeds; ms: number }> => {
+    if (fatal) return Promise.reject(new RuntimeError('INFERENCE_FAILED', `the session worker died: ${fatal.message}`, { status: 500 }));
+    let slot = slots[0] as Slot;
+    for (const s of slots) if (s.busy < slot.busy) slot = s;
+    const id = nextId++;
+    slot.busy++;
+    const msg: RunRequest = { type: 'run', id, feeds: [...feeds].map(([n, t]) => [n, toWire(t)]) };
+    return new Promise((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.postMessage(msg);
+    });
+  };
+
+  let mode: ExecutionMode = 'worker';
+  let inline: InlineSession | undefined;
+  let inlineMaxElements = 0;
+  let watch: InlineWatch | undefined;
+  let onDemote: (reason: string) => void = () => {};
+  const toWireFeeds = (feeds: Feeds): [string, WireTensor][] => [...feeds].map(([n, t]) => [n, toWire(t)]);
+  const fromWireOutputs = (outputs: [string, WireTensor][]): Feeds => new Map(outputs.map(([name, t]) => [name, fromWire(t)]));
+
+  const inlineRun = async (session: InlineSession, feeds: Feeds): Promise<Feeds> => {
+    let r;
+    try {
+      r = await session.run(toWireFeeds(feeds));
+    } catch (err) {
+      throw runFailed((err as Error).message);
+    }
+    const why = watch?.record(r.ms);
+    if (why !== undefined && mode === 'inline') {
+      mode = 'worker';
+      onDemote(why);
+    }
+    return fromWireOutputs(r.outputs);
+  };
+
   return {
     signature,
     header,
     executionProvider: first.executionProvider,
     providerFallbackReason: first.providerError,
     ortVersion: first.ortVersion,
+    get executionMode() {
+      return mode;
+    },
     run(feeds: Feeds): Promise<Feeds> {
-      if (fatal) return Promise.reject(new RuntimeError('INFERENCE_FAILED', `the session worker died: ${fatal.message}`, { status: 500 }));
-      let slot = slots[0] as Slot;
-      for (const s of slots) if (s.busy < slot.busy) slot = s;
-      const id = nextId++;
-      slot.busy++;
-      const msg: RunRequest = { type: 'run', id, feeds: [...feeds].map(([n, t]) => [n, toWire(t)]) };
-      return new Promise((resolve, reject) => {
-        slot.pending.set(id, { resolve, reject });
-        slot.worker.postMessage(msg);
-      });
+      if (mode === 'inline' && inline && elementsOf(feeds) <= inlineMaxElements) return inlineRun(inline, feeds);
+      return workerRun(feeds).then((r) => r.outputs);
+    },
+    async calibrate(o: CalibrateOptions): Promise<ModeDecision & { warmupMs: number }> {
+      const sizes = [...o.warmups].sort((a, b) => elementsOf(a) - elementsOf(b));
+      // The warm-up run proper (cold: it allocates onnxruntime's buffers); its failure is the caller's WARMUP_FAILED.
+      const warmupMs = (await workerRun(sizes[0] as Feeds)).ms;
+      const worker = (reason: string): ModeDecision & { warmupMs: number } => ({ mode: 'worker', inlineMaxElements: 0, percentileMs: undefined, reason, warmupMs });
+      if (!(o.thresholdMs > 0)) return { ...chooseExecutionMode([], o.thresholdMs), warmupMs };
+      if (first.executionProvider !== 'cpu') return worker(`inline runs are for the CPU provider only (serving on ${first.executionProvider})`);
+      if (o.bytes.length > INLINE_MAX_MODEL_BYTES) return worker(`the model is larger than ${INLINE_MAX_MODEL_BYTES} bytes`);
+      const tooSlow = (ms: number) => `warm-up run time on a worker is ${ms.toFixed(3)} ms, not under --inline-run-max-ms=${o.thresholdMs}`;
+      if (warmupMs >= HARD_LIMIT_FACTOR * o.thresholdMs) return worker(tooSlow(warmupMs));
+      // 1. Screen on a worker (its own measurement, without the message round trip): a model that
+      //    is not cheap there never gets a main-thread session. A slow run ends the screening.
+      const screened: Feeds[] = [];
+      for (const feeds of sizes) {
+        let slow: number | undefined;
+        try {
+          for (let i = 0; i < SCREEN_RUNS && slow === undefined; i++) {
+            const { ms } = await workerRun(feeds);
+            if (ms >= o.thresholdMs) slow = ms;
+          }
+        } catch (err) {
+          if (screened.length === 0) return worker(`a warm-up run failed: ${(err as Error).message}`);
+          break;
+        }
+        if (slow !== undefined) {
+          if (screened.length === 0) return worker(tooSlow(slow));
+          break;
+        }
+        screened.push(feeds);
+      }
+      // 2. Measure inline.
+      let session: InlineSession;
+      try {
+        session = await createInlineSession(o.bytes, o.graphOptimization);
+      } catch (err) {
+        return worker(`the inline session could not be created: ${(err as Error).message.split('\n')[0]}`);
+      }
+      const measurements: WarmupMeasurement[] = [];
+      for (const feeds of screened) {
+        const wire = toWireFeeds(feeds);
+        const samples: number[] = [];
+        try {
+          for (let i = 0; i < 2 + INLINE_SAMPLE_RUNS; i++) {
+            const { ms } = await session.run(wire);
+            if (i >= 2) samples.push(ms);
+          }
+        } catch {
+          break;
+        }
+        measurements.push({ elements: elementsOf(feeds), samplesMs: samples });
+        if (samples.length < MIN_SAMPLES) break;
+      }
+      const decision = { ...chooseExecutionMode(measurements, o.thresholdMs), warmupMs };
+      if (decision.mode === 'inline') {
+        inline = session;
+        inlineMaxElements = decision.inlineMaxElements;
+        watch = new InlineWatch(o.thresholdMs);
+        onDemote = o.onDemote;
+        mode = 'inline';
+      } else {
+        await session.release();
+      }
+      return decision;
     },
     async close(): Promise<void> {
+      mode = 'worker';
+      await inline?.release().catch(() => {});
+      inline = undefined;
       await Promise.all(
         slots.map(
           (s) =>
@@ -179,4 +306,8 @@ export async function loadModel(bytes: Uint8Array, opts: HostOptions): Promise<L
       );
     },
   };
+}
+
+function runFailed(message: string): RuntimeError {
+  return new RuntimeError('INFERENCE_FAILED', `onnxruntime failed to run the model: ${message.split('\n')[0]}`, { status: 500 });
 }

@@ -5,23 +5,13 @@
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { InitRequest, InitReply, RunRequest, RunReply, WireTensor } from './worker-protocol.ts';
+import { fromOrtTensor, sessionOptions, toOrtFeeds } from './ort-tensors.ts';
 
 if (!parentPort) throw new Error('session-worker.ts must run as a worker thread');
 const port = parentPort;
 let session: ort.InferenceSession | undefined;
 // onnxruntime's own console logging would bypass the JSON logs; errors come back as messages.
 ort.env.logLevel = 'fatal';
-
-function sessionOptions(req: InitRequest, provider: 'cpu' | 'cuda'): ort.InferenceSession.SessionOptions {
-  return {
-    executionProviders: [provider],
-    intraOpNumThreads: req.threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: req.graphOptimization,
-    // onnxruntime would print its own errors to stderr; the runtime logs them as JSON instead.
-    logSeverityLevel: 4,
-  };
-}
 
 async function init(req: InitRequest): Promise<InitReply> {
   let providerError: string | undefined;
@@ -52,27 +42,20 @@ async function init(req: InitRequest): Promise<InitReply> {
 
 async function run(req: RunRequest): Promise<{ reply: RunReply; transfer: ArrayBuffer[] }> {
   if (!session) return { reply: { type: 'run', id: req.id, ok: false, error: 'session not initialized' }, transfer: [] };
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const [name, t] of req.feeds) {
-    const tensor = new ort.Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
-    // onnxruntime-common wraps float16 data in a Float16Array when the global exists (Node 24),
-    // which the native binding reads as empty ("not enough space"); hand it the raw bits instead.
-    if (t.type === 'float16') (tensor as unknown as { cpuData: unknown }).cpuData = t.data;
-    feeds[name] = tensor;
-  }
+  const feeds = toOrtFeeds(req.feeds);
   try {
+    const t0 = performance.now();
     const out = await session.run(feeds);
+    const ms = performance.now() - t0;
     const outputs: [string, WireTensor][] = [];
     const transfer: ArrayBuffer[] = [];
     for (const [name, v] of Object.entries(out)) {
-      const t = v as ort.Tensor;
-      let data = t.data as WireTensor['data'];
-      // float16 outputs arrive as Float16Array; the runtime carries FP16 as raw bits (Uint16Array).
-      if (t.type === 'float16' && !Array.isArray(data)) data = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
-      outputs.push([name, { type: t.type, dims: [...t.dims], data }]);
+      const w = fromOrtTensor(v as ort.Tensor);
+      outputs.push([name, w]);
+      const data = w.data;
       if (!Array.isArray(data) && data.buffer instanceof ArrayBuffer && !transfer.includes(data.buffer)) transfer.push(data.buffer);
     }
-    return { reply: { type: 'run', id: req.id, ok: true, outputs }, transfer };
+    return { reply: { type: 'run', id: req.id, ok: true, outputs, ms }, transfer };
   } catch (err) {
     return { reply: { type: 'run', id: req.id, ok: false, error: (err as Error).message }, transfer: [] };
   }

@@ -35,4 +35,5 @@ export interface RunRequest {
   feeds: [string, WireTensor][];
 }
 
-export type RunReply = { type: 'run'; id: number; ok: true; outputs: [string, WireTensor][] } | { type: 'run'; id: number; ok: false; error: string };
+/** `ms`: onnxruntime's run time measured in the worker (without the message round trip). */
+export type RunReply = { type: 'run'; id: number; ok: true; outputs: [string, WireTensor][]; ms: number } | { type: 'run'; id: number; ok: false; error: string };

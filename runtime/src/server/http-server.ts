@@ -66,8 +66,10 @@ export function startHttpServer(app: App, o: HttpOptions): Promise<HttpServer> {
   };
 
   const send = (res: ServerResponse, reply: Reply, head: boolean) => {
-    const body = Buffer.isBuffer(reply.body) ? reply.body : typeof reply.body === 'string' ? Buffer.from(reply.body) : Buffer.from(JSON.stringify(reply.body));
-    const headers: Record<string, string | number> = { 'content-type': 'application/json', ...reply.headers, [REVISION_HEADER]: o.revision, 'content-length': body.length };
+    // JSON stays a string: node:http then sends head and body in one write() instead of a writev()
+    // of two buffers, which costs about twice as much per small response.
+    const body = Buffer.isBuffer(reply.body) || typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+    const headers: Record<string, string | number> = { 'content-type': 'application/json', ...reply.headers, [REVISION_HEADER]: o.revision, 'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length };
     // During shutdown every response asks the client to reconnect elsewhere.
     if (closing) headers.connection = 'close';
     res.writeHead(reply.status, headers);

@@ -17,9 +17,10 @@ export default {
       testPathIgnorePatterns: ['/node_modules/'],
       globalSetup: '<rootDir>/test/lab-global-setup.ts',
       globalTeardown: '<rootDir>/test/lab-global-teardown.ts',
-      maxWorkers: 1,
-      testTimeout: 300000,
+      setupFilesAfterEnv: ['<rootDir>/test/integration-timeout.ts'],
     },
   ],
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
+  // Integration suites share one lab: run files one at a time.
+  maxWorkers: process.argv.includes('integration') ? 1 : '50%',
 };

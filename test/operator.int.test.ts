@@ -151,14 +151,16 @@ describe('operator', () => {
 
   test('the model answers v2 inference requests through the operator-owned HTTPRoute', async () => {
     const route = await kubectlJson<{ spec: { hostnames?: string[]; rules: { matches?: { path?: { value?: string } }[] }[] } }>(['-n', ns, 'get', 'httproute', 'iris']);
+    // The route matches the model's own v2 paths, so several models share one gateway host.
+    expect(route.spec.rules[0]?.matches?.[0]?.path?.value).toBe('/v2/models/iris');
     const host = route.spec.hostnames?.[0];
     const headers: Record<string, string> = { 'content-type': 'application/json', ...(host ? { host } : {}) };
-    const prefix = route.spec.rules[0]?.matches?.[0]?.path?.value ?? '';
     const body = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }] });
     const res = await waitUntil('an inference answer through the gateway', async () => {
-      const r = await labRequest(`${gatewayUrl}${prefix.replace(/\/$/, '')}/v2/models/iris/infer`, { method: 'POST', headers, body });
+      const r = await labRequest(`${gatewayUrl}/v2/models/iris/infer`, { method: 'POST', headers, body });
       return r.status === 200 ? r : undefined;
     }, 60_000);
+    expect(res.headers['x-onnxop-revision']).toBe((await readyModel('iris')).status?.stable?.revision);
     const answer = JSON.parse(res.body) as { model_name: string; outputs: { name: string }[] };
     expect(answer.model_name).toBe('iris');
     expect(answer.outputs.length).toBeGreaterThan(0);

@@ -38,7 +38,7 @@ export const configFlags = {
   'field-manager': { type: 'string', env: 'FIELD_MANAGER', help: 'server-side apply field manager (default onnx-operator)' },
   'cluster-domain': { type: 'string', env: 'CLUSTER_DOMAIN', help: 'cluster DNS domain (default cluster.local)' },
   'log-level': { type: 'string', env: 'LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace (default info)' },
-  'watchdog-seconds': { type: 'string', env: 'WATCHDOG_SECONDS', help: 'restart a watch silent for this long (default 120)' },
+  'watchdog-seconds': { type: 'string', env: 'WATCHDOG_SECONDS', help: 'restart a watch silent for this long (default 600; a watch the server has not closed 30 s past its timeout is restarted sooner)' },
 } as const;
 
 type FlagName = keyof typeof configFlags;
@@ -96,7 +96,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, hostname: st
     fieldManager: get('field-manager') || 'onnx-operator',
     clusterDomain: get('cluster-domain') || 'cluster.local',
     logLevel: oneOf('log-level', get('log-level'), 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
-    watchdogSeconds: intIn('watchdog-seconds', get('watchdog-seconds'), 120, 5, 3600),
+    watchdogSeconds: intIn('watchdog-seconds', get('watchdog-seconds'), 600, 5, 3600),
   };
 }
 

@@ -88,6 +88,7 @@ export class Controller {
   /** Starts every informer and resolves when all caches are synced. */
   async start(): Promise<void> {
     await Promise.all([this.#models.start(), ...[...this.#children.values()].map((i) => i.start())]);
+    this.#queue.start();
     this.#o.log.info({ models: this.#models.list().length }, 'caches synced');
   }
 

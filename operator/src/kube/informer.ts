@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { asKubeObject, isRecord, keyOf, type KubeObject } from './object-meta.ts';
-import { resourcePath, type ResourceType } from './resources.ts';
+import { apiVersionOf, resourcePath, type ResourceType } from './resources.ts';
 import type { KubeClient } from './rest-client.ts';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -16,8 +16,10 @@ export interface InformerOptions {
   resource: ResourceType;
   log: Logger;
   labelSelector?: string;
-  /** Restart a watch that sent nothing (bookmarks included) for this long. */
+  /** Restart a watch that sent nothing (bookmarks included) for this long (capped at the server timeout + 30 s). */
   watchdogMs?: number;
+  /** The server closes each watch after between this and twice this many seconds. */
+  watchTimeoutSeconds?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
   onRestart?: (reason: 'expired' | 'error' | 'watchdog' | 'closed') => void;
@@ -38,7 +40,7 @@ export class Informer {
   #loop: Promise<void> | undefined;
 
   constructor(opts: InformerOptions) {
-    this.#opts = { watchdogMs: 120_000, backoffInitialMs: 250, backoffMaxMs: 30_000, ...opts };
+    this.#opts = { watchdogMs: 600_000, watchTimeoutSeconds: 150, backoffInitialMs: 250, backoffMaxMs: 30_000, ...opts };
   }
 
   onChange(handler: ChangeHandler): void {
@@ -89,7 +91,8 @@ export class Informer {
         throw new Error(`list ${path}: the API server sent no items/metadata`);
       }
       for (const item of page.items) {
-        const obj = asKubeObject(item, `list ${path}`);
+        // Items of a list carry no apiVersion/kind; restore them so cached objects look like watched ones.
+        const obj = { ...asKubeObject(item, `list ${path}`), apiVersion: apiVersionOf(this.#opts.resource), kind: this.#opts.resource.kind };
         fresh.set(keyOf(obj), obj);
       }
       rv = typeof page.metadata.resourceVersion === 'string' ? page.metadata.resourceVersion : '';
@@ -116,6 +119,10 @@ export class Informer {
   }
 
   async #watchOnce(): Promise<void> {
+    // The server ends each watch after a spread-out while, as client-go's reflector asks; a stream
+    // still open and silent past that (plus a margin) is dead, whatever TCP says.
+    const timeoutSeconds = this.#opts.watchTimeoutSeconds + Math.floor(Math.random() * this.#opts.watchTimeoutSeconds);
+    const silentAfterMs = Math.min(this.#opts.watchdogMs, (timeoutSeconds + 30) * 1000);
     const attempt = new AbortController();
     const signal = AbortSignal.any([this.#abort.signal, attempt.signal]);
     let silent = false;
@@ -125,7 +132,7 @@ export class Informer {
       timer = setTimeout(() => {
         silent = true;
         attempt.abort();
-      }, this.#opts.watchdogMs);
+      }, silentAfterMs);
     };
     arm();
     try {
@@ -137,8 +144,7 @@ export class Informer {
           allowWatchBookmarks: true,
           resourceVersion: this.#resourceVersion,
           labelSelector: this.#opts.labelSelector,
-          // The server ends each watch after a spread-out while, as client-go's reflector asks.
-          timeoutSeconds: 300 + Math.floor(Math.random() * 300),
+          timeoutSeconds,
         },
         signal,
       });
@@ -171,9 +177,14 @@ export class Informer {
       if (status.code === 410) throw new WatchExpired(String(status.message ?? 'resource version too old'));
       throw new Error(`watch error: ${String(status.message ?? JSON.stringify(status))}`);
     }
+    if (event.type === 'BOOKMARK') {
+      // A bookmark's object carries only metadata.resourceVersion: progress, no change.
+      const meta = isRecord(event.object) && isRecord(event.object.metadata) ? event.object.metadata : {};
+      if (typeof meta.resourceVersion === 'string') this.#resourceVersion = meta.resourceVersion;
+      return;
+    }
     const obj = asKubeObject(event.object, 'watch event');
     if (obj.metadata.resourceVersion) this.#resourceVersion = obj.metadata.resourceVersion;
-    if (event.type === 'BOOKMARK') return;
     const key = keyOf(obj);
     if (event.type === 'DELETED') {
       this.#store.delete(key);

@@ -15,6 +15,18 @@ describe('backoffDelay', () => {
 });
 
 describe('WorkQueue', () => {
+  test('processes nothing before start()', async () => {
+    const seen: string[] = [];
+    const q = new WorkQueue({ concurrency: 1, process: async (key) => (seen.push(key), {}) });
+    q.add('early');
+    await sleep(20);
+    expect(seen).toEqual([]);
+    q.start();
+    await sleep(20);
+    expect(seen).toEqual(['early']);
+    await q.shutdown();
+  });
+
   test('de-duplicates keys that wait and never runs one key twice at once', async () => {
     const running = new Set<string>();
     let overlap = false;
@@ -30,6 +42,7 @@ describe('WorkQueue', () => {
         return {};
       },
     });
+    q.start();
     q.add('a');
     q.add('a'); // queued once
     q.add('b');
@@ -56,6 +69,7 @@ describe('WorkQueue', () => {
         return calls === 1 ? { requeueAfterMs: 40 } : {};
       },
     });
+    q.start();
     q.add('bad');
     q.add('timed');
     await sleep(200);
@@ -73,6 +87,7 @@ describe('WorkQueue', () => {
     const seen: number[] = [];
     const start = Date.now();
     const q = new WorkQueue({ concurrency: 1, process: async () => (seen.push(Date.now() - start), {}) });
+    q.start();
     q.addAfter('k', 200);
     q.addAfter('k', 20);
     await sleep(100);

@@ -32,7 +32,13 @@ export class WorkQueue {
 
   constructor(opts: WorkQueueOptions) {
     this.#opts = { baseDelayMs: 100, maxDelayMs: 5 * 60_000, ...opts };
-    this.#pool = new PQueue({ concurrency: opts.concurrency });
+    // Paused until start(): a reconcile must never see half-synced caches.
+    this.#pool = new PQueue({ concurrency: opts.concurrency, autoStart: false });
+  }
+
+  /** Begins processing; keys added before wait until now. */
+  start(): void {
+    this.#pool.start();
   }
 
   /** Keys waiting (queued or delayed), for the queue-depth metric. */

@@ -123,4 +123,76 @@ describe('onnx-runtime CLI', () => {
     expect(Number(final?.[1])).toBe(results.ok);
     expect(log).toMatch(/shutting down: not ready/);
   }, 30_000);
+
+  // A child process, not in-process: under Jest's VM modules the main-thread onnxruntime binding and
+  // the test realm disagree about Float32Array, so in-process runtimes always measure worker mode.
+  test('adaptive execution: the logistic regression runs inline (gauge and log), answers like the workers, keeps live fast', async () => {
+    const m = models().logreg;
+    const startChild = (extra: string[]) => {
+      const child = spawn(process.execPath, [MAIN, 'serve', '--port=0', '--host=127.0.0.1', '--prediction-log=none', ...extra], {
+        env: { PATH: process.env.PATH ?? '', ONNXOP_MODEL_NAME: 'logreg', ONNXOP_MODEL_URI: m.path, ONNXOP_MODEL_DIGEST: m.digest },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let log = '';
+      child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+      const port = new Promise<number>((resolve, reject) => {
+        const t = setInterval(() => {
+          const listen = /"port":(\d+).*"msg":"listening"/.exec(log);
+          if (listen && log.includes('"model ready"')) {
+            clearInterval(t);
+            resolve(Number(listen[1]));
+          }
+        }, 20);
+        child.once('exit', () => reject(new Error(`runtime exited early: ${log}`)));
+      });
+      return { child, port, log: () => log };
+    };
+    const inline = startChild([]);
+    const workers = startChild(['--inline-run-max-ms=0']);
+    try {
+      const [pi, pw] = await Promise.all([inline.port, workers.port]);
+      expect(inline.log()).toMatch(/"mode":"inline".*"msg":"runs execute inline on the event loop"/);
+      expect(workers.log()).toMatch(/"mode":"worker","reason":"inline runs disabled \(--inline-run-max-ms=0\)"/);
+      const infer = (port: number, rows: number[][]) =>
+        fetch(`http://127.0.0.1:${port}/v2/models/logreg/infer`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ inputs: [{ name: 'features', shape: [rows.length, 4], datatype: 'FP32', data: rows }] }),
+        }).then(async (r) => ({ status: r.status, json: (await r.json()) as { outputs: { shape: number[]; data: number[] }[] } }));
+      const rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.1, 4.4, 1.4], [6.3, 3.3, 6.0, 2.5]];
+      for (const r of rows) {
+        const [a, b] = await Promise.all([infer(pi, [r]), infer(pw, [r])]);
+        expect(a.status).toBe(200);
+        expect(a.json.outputs).toEqual(b.json.outputs);
+      }
+      // Larger than any size measured in warm-up: goes to a session worker, and works.
+      const big = await infer(pi, Array.from({ length: 500 }, () => rows[0] as number[]));
+      expect(big.status).toBe(200);
+      expect(big.json.outputs[0]?.shape[0]).toBe(500);
+      const gauge = async (port: number) => /^onnxop_inline_execution\{[^}]*\} (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1];
+      expect(await gauge(pi)).toBe('1');
+      expect(await gauge(pw)).toBe('0');
+      // Under a stream of inline requests, liveness still answers fast.
+      let stop = false;
+      const load = Promise.all(Array.from({ length: 8 }, async () => {
+        while (!stop) await infer(pi, rows);
+      }));
+      const timings: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const t = performance.now();
+        expect((await fetch(`http://127.0.0.1:${pi}/v2/health/live`)).status).toBe(200);
+        timings.push(performance.now() - t);
+      }
+      stop = true;
+      await load;
+      expect(Math.max(...timings)).toBeLessThan(50);
+      expect(await gauge(pi)).toBe('1');
+    } finally {
+      for (const c of [inline.child, workers.child]) {
+        const exited = new Promise((r) => c.once('exit', r));
+        c.kill('SIGTERM');
+        await exited;
+      }
+    }
+  }, 20_000);
 });

@@ -21,8 +21,20 @@ describe('config', () => {
     [['--cpu-fallback'], /only applies with --execution-provider=cuda/],
     [['--warmup=maybe'], /--warmup \(ONNXOP_WARMUP\) must be true or false/],
     [['--model-name=bad name'], /--model-name .* must be 1–128 characters/],
+    [['--inline-run-max-ms=fast'], /--inline-run-max-ms \(ONNXOP_INLINE_RUN_MAX_MS\) must be a non-negative number/],
+    [['--inline-run-max-ms=5000'], /--inline-run-max-ms \(ONNXOP_INLINE_RUN_MAX_MS\) must be between 0 and 1000/],
   ])('%j is refused with a message naming the flag', (args, message) => {
     expect(() => parseArgs(['serve', ...args], base)).toThrow(message);
+  });
+
+  test('--inline-run-max-ms takes fractions, from the flag or ONNXOP_INLINE_RUN_MAX_MS; default 1', () => {
+    const get = (args: string[], env: Record<string, string> = {}) => {
+      const p = parseArgs(['serve', ...args], { ...base, ...env });
+      return p.command === 'serve' ? p.config.inlineRunMaxMs : undefined;
+    };
+    expect(get([])).toBe(1);
+    expect(get(['--inline-run-max-ms=0.25'])).toBe(0.25);
+    expect(get([], { ONNXOP_INLINE_RUN_MAX_MS: '0' })).toBe(0);
   });
 
   test('cgroup v2 cpu.max sizes the thread pool', () => {

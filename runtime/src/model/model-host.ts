@@ -272,7 +272,11 @@ export async function loadModel(bytes: Uint8Array, opts: HostOptions): Promise<L
             const { ms } = await session.run(wire);
             if (i >= 2) samples.push(ms);
           }
-        } catch {
+        } catch (err) {
+          if (measurements.length === 0) {
+            await session.release();
+            return worker(`an inline warm-up run failed: ${(err as Error).message.split('\n')[0]}`);
+          }
           break;
         }
         measurements.push({ elements: elementsOf(feeds), samplesMs: samples });

@@ -170,7 +170,9 @@ export class App {
     }
     const request = decodeInferRequest(body, jsonLength, m.signature);
     m.health.observeInputs(request.inputs);
-    const remaining = Math.max(1, this.o.requestTimeoutMs - (performance.now() - req.start));
+    // Whole milliseconds: node keeps one timer list per distinct duration, so fractional timeouts
+    // would build (and tear down) a list and a heap entry per request.
+    const remaining = Math.max(1, Math.ceil(this.o.requestTimeoutMs - (performance.now() - req.start)));
     const outputs = await m.scheduler.submit(request.inputs, request.rows, remaining);
     const id = request.id ?? randomUUID();
     const rows = m.health.observeOutputs(outputs, request.rows);

@@ -91,6 +91,12 @@ async function main(): Promise<void> {
   switch (command) {
     case 'run':
       return run(rest);
+    case 'verify': {
+      // The same verifier the controller uses, for users to try before they push.
+      const { runVerifyCommand } = await import('./verify-cli.ts');
+      process.exitCode = await runVerifyCommand(rest);
+      return;
+    }
     case 'version':
       process.stdout.write(`${version}\n`);
       return;
@@ -98,7 +104,7 @@ async function main(): Promise<void> {
     case '--help':
     case '-h':
     case 'help':
-      process.stdout.write(['Usage: onnx-operator <command>', '', 'Commands:', '  run       start the controller (see run --help)', '  version   print the version', ''].join('\n'));
+      process.stdout.write(['Usage: onnx-operator <command>', '', 'Commands:', '  run       start the controller (see run --help)', '  verify    check an artifact and its signature bundle against a key or identity (see verify --help)', '  version   print the version', ''].join('\n'));
       return;
     default:
       throw new OperatorError('CONFIG_INVALID', `unknown command '${command}'; run 'onnx-operator --help' for the list`, { transient: false });

@@ -30,7 +30,13 @@ ensure_packages() {
   [ -f node_modules/.onnxop-stamp ] && have="$(cat node_modules/.onnxop-stamp)"
   if [ "$want" != "$have" ]; then
     say "installing npm packages"
-    if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >&2; else npm install --no-audit --no-fund >&2; fi
+    # `npm ci` refuses a lock file without other platforms' optional packages (@swc/core-darwin-*,
+    # …), and a registry that serves only this platform's cannot produce one; `npm install
+    # --no-save` then installs the locked versions without rewriting the lock.
+    if ! npm ci --no-audit --no-fund >&2; then
+      say "npm ci refused the lock file; installing the locked versions with npm install --no-save"
+      npm install --no-audit --no-fund --no-save >&2
+    fi
     echo "$want" >node_modules/.onnxop-stamp
   fi
 }

@@ -34,6 +34,8 @@ export const labPorts = {
   prometheus: base + 90,
   gateway: base + 81,
   kubeletHealth: base + 248,
+  /** The operator's /metrics when the demo runs it. */
+  operator: base + 464,
 } as const;
 
 /**

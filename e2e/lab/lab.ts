@@ -24,6 +24,8 @@ export const components = [
   'kubelet',
   'prometheus',
   'gateway',
+  // Started by the demo, not by `up`; `down` stops it with the rest.
+  'operator',
 ] as const;
 
 export type Log = (msg: string) => void;

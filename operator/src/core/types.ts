@@ -1,5 +1,6 @@
 // The pure core's contract with the adapters. Everything is plain JSON-shaped data: the adapters
 // translate client-node objects in and out, the core never performs I/O or reads the clock.
+import type { VerifyReason } from '../verify/index.ts';
 import type { OnnxModel, OnnxModelStatus, ParentRef, SignatureMode, SloMeasurement, Verdict } from '../api/types.ts';
 
 /** Any Kubernetes object as plain JSON (timestamps as RFC 3339 strings). */
@@ -75,14 +76,8 @@ export type VerificationResult =
   | { state: 'verified'; digest: string; signer: string; mode: SignatureMode; time: string }
   | { state: 'failed'; digest: string; reason: VerificationFailureReason; message: string; mode: SignatureMode; time: string };
 
-export type VerificationFailureReason =
-  | 'BundleNotFound'
-  | 'BundleInvalid'
-  | 'SignatureInvalid'
-  | 'UntrustedSigner'
-  | 'DigestMismatch'
-  | 'ThresholdNotMet'
-  | 'TrustRootNotFound';
+/** The verifier's reasons (operator/src/verify: VERIFY_REASONS); one list, so the two cannot drift. */
+export type VerificationFailureReason = VerifyReason;
 
 /** One analysis measurement of the canary (a later issue produces it; ignored by this core for now). */
 export interface AnalysisResult {

@@ -82,16 +82,16 @@ async function main(): Promise<void> {
   for (const c of status.status.conditions ?? []) process.stdout.write(`  ${c.type.padEnd(16)} ${c.status.padEnd(6)} ${(c.reason ?? '').padEnd(22)} ${c.message ?? ''}\n`);
   show('-n', ns, 'get', 'events', '--field-selector', 'involvedObject.kind=OnnxModel', '--sort-by=.metadata.creationTimestamp');
 
-  say('6/6 Prometheus scrapes the model pods');
+  say('6/6 Prometheus scrapes the model pods: requests by revision and outcome');
+  const stable = (JSON.parse(kubectl('-n', ns, 'get', 'onnxmodel', 'iris', '-o', 'json')) as { status: { stable: { revision: string } } }).status.stable.revision;
   const q = encodeURIComponent(`sum by (revision, outcome) (onnxop_requests_total{namespace="${ns}"})`);
-  for (let i = 0; i < 20; i++) {
-    const res = (await (await fetch(`http://127.0.0.1:${labPorts.prometheus}/api/v1/query?query=${q}`)).json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
-    if (res.data.result.length > 0) {
-      for (const r of res.data.result) process.stdout.write(`  revision=${r.metric.revision} outcome=${r.metric.outcome} requests=${r.value[1]}\n`);
-      break;
-    }
-    await sleep(1000);
+  let rows: { metric: Record<string, string>; value: [number, string] }[] = [];
+  // Wait until the new revision's pods have been scraped too (scrape interval 2 s).
+  for (let i = 0; i < 30 && !rows.some((r) => r.metric.revision === stable); i++) {
+    if (i > 0) await sleep(1000);
+    rows = ((await (await fetch(`http://127.0.0.1:${labPorts.prometheus}/api/v1/query?query=${q}`)).json()) as { data: { result: typeof rows } }).data.result;
   }
+  for (const r of rows) process.stdout.write(`  revision=${r.metric.revision} outcome=${(r.metric.outcome ?? '').padEnd(13)} requests=${r.value[1]}\n`);
   process.stdout.write(`\nThe lab keeps running: 'source .lab/env' to use kubectl, 'npm run lab -- down' to stop everything.\n`);
   if (runningPid('operator') === undefined) throw new Error('demo: the operator exited; see .lab/logs/operator.log');
 }

@@ -78,6 +78,7 @@ export class Controller {
       reportingInstance: opts.identity,
       log: opts.log,
       onWrite: (verb, kind) => opts.metrics.apiWrites.inc({ verb, kind }),
+      onWritten: (obj) => (obj.kind === resources.onnxModel.kind ? this.#models : this.#children.get(`${obj.apiVersion}/${obj.kind}`))?.upsert(obj),
     });
   }
 

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import { isNotFound, KubeApiError } from '../errors.ts';
 import { appliedHashAnnotation, deepEqual, isSubset, manifestHash } from './object-diff.ts';
-import type { KubeObject } from './object-meta.ts';
+import { isRecord, type KubeObject } from './object-meta.ts';
 import { apiVersionOf, resourceForKind, resourcePath, resources } from './resources.ts';
 import type { KubeClient } from './rest-client.ts';
 
@@ -38,6 +38,8 @@ export interface ExecutorOptions {
   reportingInstance: string;
   log: Logger;
   onWrite?: (verb: 'apply' | 'delete' | 'status' | 'event', kind: string) => void;
+  /** The server's copy after a write, so caches read their own writes before the watch says so. */
+  onWritten?: (obj: KubeObject) => void;
 }
 
 export interface ExecutionResult {
@@ -103,7 +105,7 @@ export class Executor {
       result.deleted++;
     }
     if (!deepEqual(plan.status, owner.status ?? {})) {
-      await this.#o.client.request({
+      const written = await this.#o.client.request({
         method: 'PATCH',
         path: resourcePath(resources.onnxModel, owner.metadata.namespace, owner.metadata.name, 'status'),
         query: { fieldManager: this.#o.fieldManager, force: true },
@@ -112,6 +114,7 @@ export class Executor {
         object: { kind: owner.kind, namespace: owner.metadata.namespace, name: owner.metadata.name },
       });
       this.#o.onWrite?.('status', owner.kind);
+      this.#written(written);
       result.statusWritten = true;
     }
     for (const event of plan.events) {
@@ -133,7 +136,12 @@ export class Executor {
       object: { kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name },
     });
     this.#o.onWrite?.('apply', obj.kind);
+    this.#written(out);
     return out;
+  }
+
+  #written(out: unknown): void {
+    if (isRecord(out) && isRecord(out.metadata) && typeof out.metadata.name === 'string') this.#o.onWritten?.(out as KubeObject);
   }
 
   async #event(owner: KubeObject, e: EventSpec): Promise<void> {

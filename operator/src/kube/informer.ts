@@ -25,6 +25,15 @@ export interface InformerOptions {
   onRestart?: (reason: 'expired' | 'error' | 'watchdog' | 'closed') => void;
 }
 
+/**
+ * Resource versions are opaque by contract but are etcd revisions in every API server; compare
+ * them as integers when both are, and otherwise treat the incoming one as newer.
+ */
+export function isNewer(incoming: string | undefined, cached: string | undefined): boolean {
+  if (!incoming || !cached || !/^\d+$/.test(incoming) || !/^\d+$/.test(cached)) return true;
+  return BigInt(incoming) > BigInt(cached);
+}
+
 class WatchExpired extends Error {}
 class WatchSilent extends Error {}
 
@@ -57,6 +66,17 @@ export class Informer {
 
   get(namespace: string, name: string): KubeObject | undefined {
     return this.#store.get(`${namespace}/${name}`);
+  }
+
+  /**
+   * Records the server's answer to our own write, unless the cache already holds a newer version:
+   * a reconcile right after a write then sees it even before the watch event arrives.
+   */
+  upsert(obj: KubeObject): void {
+    const key = keyOf(obj);
+    const cached = this.#store.get(key);
+    if (cached && !isNewer(obj.metadata.resourceVersion, cached.metadata.resourceVersion)) return;
+    this.#store.set(key, obj);
   }
 
   /** Starts the loop; resolves once the first list is in the cache. */
@@ -190,9 +210,14 @@ export class Informer {
       this.#store.delete(key);
       this.#emit('DELETED', obj);
     } else if (event.type === 'ADDED' || event.type === 'MODIFIED') {
-      const had = this.#store.has(key);
-      this.#store.set(key, obj);
-      this.#emit(had ? 'MODIFIED' : 'ADDED', obj);
+      const cached = this.#store.get(key);
+      // Our own write may already be cached (upsert); an event can only move the cache forward.
+      if (cached && !isNewer(obj.metadata.resourceVersion, cached.metadata.resourceVersion)) {
+        if (cached.metadata.resourceVersion !== obj.metadata.resourceVersion) return;
+      } else {
+        this.#store.set(key, obj);
+      }
+      this.#emit(cached ? 'MODIFIED' : 'ADDED', obj);
     }
   }
 

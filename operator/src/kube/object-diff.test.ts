@@ -27,3 +27,17 @@ describe('manifestHash', () => {
     expect(deepEqual({ a: 1 }, { a: 1, b: 2 })).toBe(false);
   });
 });
+
+describe('isNewer (resource versions)', () => {
+  test.each([
+    ['12', '11', true],
+    ['11', '12', false],
+    ['12', '12', false],
+    ['100000000000000000001', '99', true],
+    ['abc', '12', true],
+    [undefined, '12', true],
+  ])('%s newer than %s: %s', async (incoming, cached, want) => {
+    const { isNewer } = await import('./informer.ts');
+    expect(isNewer(incoming, cached)).toBe(want);
+  });
+});

@@ -57,6 +57,20 @@ export class LeaderElector {
     return resourcePath(resources.lease, this.#o.namespace, name);
   }
 
+  /** Replaces the Lease with optimistic concurrency: a competitor's update in between makes it fail. */
+  async #replace(lease: Lease, spec: LeaseSpec): Promise<void> {
+    await this.#o.client.request({
+      method: 'PUT',
+      path: this.#path(this.#o.name),
+      body: {
+        apiVersion: apiVersionOf(resources.lease),
+        kind: 'Lease',
+        metadata: { name: this.#o.name, namespace: this.#o.namespace, resourceVersion: lease.metadata.resourceVersion },
+        spec,
+      },
+    });
+  }
+
   /** One acquire-or-renew attempt; true when this instance holds the lease afterwards. */
   async tryAcquireOrRenew(now = new Date()): Promise<boolean> {
     const spec = (transitions: number, acquireTime: string): LeaseSpec => ({
@@ -83,16 +97,7 @@ export class LeaderElector {
     const expired = renewed + (lease.spec.leaseDurationSeconds ?? this.#o.leaseDurationSeconds) * 1000 < now.getTime();
     if (held !== '' && held !== this.#o.identity && !expired) return false;
     const mine = held === this.#o.identity;
-    await this.#o.client.request({
-      method: 'PUT',
-      path: this.#path(this.#o.name),
-      body: {
-        apiVersion: apiVersionOf(resources.lease),
-        kind: 'Lease',
-        metadata: { name: this.#o.name, namespace: this.#o.namespace, resourceVersion: lease.metadata.resourceVersion },
-        spec: spec((lease.spec.leaseTransitions ?? 0) + (mine ? 0 : 1), mine ? (lease.spec.acquireTime ?? micro(now)) : micro(now)),
-      },
-    });
+    await this.#replace(lease, spec((lease.spec.leaseTransitions ?? 0) + (mine ? 0 : 1), mine ? (lease.spec.acquireTime ?? micro(now)) : micro(now)));
     return true;
   }
 
@@ -140,16 +145,7 @@ export class LeaderElector {
     try {
       const lease = asLease(await this.#o.client.request({ method: 'GET', path: this.#path(this.#o.name) }));
       if (lease.spec.holderIdentity !== this.#o.identity) return;
-      await this.#o.client.request({
-        method: 'PUT',
-        path: this.#path(this.#o.name),
-        body: {
-          apiVersion: apiVersionOf(resources.lease),
-          kind: 'Lease',
-          metadata: { name: this.#o.name, namespace: this.#o.namespace, resourceVersion: lease.metadata.resourceVersion },
-          spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 },
-        },
-      });
+      await this.#replace(lease, { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 });
     } catch (err) {
       this.#o.log.warn({ err }, 'could not release the lease');
     }

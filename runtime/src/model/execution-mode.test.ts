@@ -1,9 +1,20 @@
 import { describe, expect, test } from '@jest/globals';
-import { HARD_LIMIT_FACTOR, InlineWatch, MIN_SAMPLES, chooseExecutionMode, percentile } from './execution-mode.ts';
+import { HARD_LIMIT_FACTOR, InlineWatch, MIN_SAMPLES, SCREEN_RUNS, chooseExecutionMode, percentile, screenVerdict } from './execution-mode.ts';
 
 const fill = (n: number, ms: number) => new Array<number>(n).fill(ms);
 
 describe('execution mode from warm-up run times', () => {
+  test('worker screening: one pre-empted run does not screen a cheap model out; two slow runs end it early', () => {
+    expect(screenVerdict([0.01], 1)).toBe('more');
+    // One run pre-empted for 14 ms among cheap ones: still screened in.
+    expect(screenVerdict([0.01, 14, 0.01, 0.01, 0.01], 1)).toBe('fast');
+    expect(screenVerdict(fill(SCREEN_RUNS, 0.01), 1)).toBe('fast');
+    // The slow model: two runs and done, without the other three.
+    expect(screenVerdict([500], 1)).toBe('more');
+    expect(screenVerdict([500, 480], 1)).toBe('slow');
+    expect(screenVerdict([0.5, 1, 0.5, 1], 1)).toBe('slow');
+  });
+
   test('percentile is nearest-rank', () => {
     expect(percentile([5, 1, 4, 2, 3], 0.5)).toBe(3);
     expect(percentile(Array.from({ length: 20 }, (_, i) => i + 1), 0.95)).toBe(19);

@@ -32,6 +32,24 @@ export const HARD_LIMIT_FACTOR = 10;
 /** Inline runs the watch looks back on. */
 export const WATCH_WINDOW = 1000;
 
+/** Worker screening: runs per input size, and how many of them over the threshold fail the size. */
+export const SCREEN_RUNS = 5;
+export const SCREEN_SLOW_RUNS = 2;
+
+/**
+ * Pure: the verdict on the worker screening runs of one size so far. 'slow' as soon as
+ * SCREEN_SLOW_RUNS of them reached the threshold (a slow model costs two runs, not five), 'fast'
+ * after SCREEN_RUNS with fewer slow ones, else 'more'. Not a single run: on shared cores one run
+ * pre-empted by another process can take 10+ ms, and a model screened out at start-up stays on the
+ * workers for the life of the pod.
+ */
+export function screenVerdict(samplesMs: readonly number[], thresholdMs: number): 'slow' | 'fast' | 'more' {
+  let slow = 0;
+  for (const ms of samplesMs) if (ms >= thresholdMs) slow++;
+  if (slow >= SCREEN_SLOW_RUNS) return 'slow';
+  return samplesMs.length >= SCREEN_RUNS ? 'fast' : 'more';
+}
+
 /** Nearest-rank percentile of unsorted values (p in (0, 1]). */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;

@@ -37,6 +37,13 @@ function rssKiB(pid: number): { rss: number; peak: number } {
   return { rss: kib('VmRSS:'), peak: kib('VmHWM:') };
 }
 
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
 async function metric(port: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   return text.split('\n').filter((l) => l.startsWith(name)).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
@@ -75,6 +82,7 @@ async function main(): Promise<void> {
       spec: { model: { uri: `https://models.example.com/m${i}.onnx`, digest: `sha256:${i.toString(16).padStart(64, '0')}` }, runtime: { replicas: 0 } },
     })).join('---\n');
     const reconcilesBefore = await metric(port, 'onnxop_operator_reconcile_total');
+    const cpuBefore = cpuSeconds(op.pid ?? 0);
     const start = Date.now();
     kubectl(['apply', '--server-side', '-f', '-'], docs);
     const appliedMs = Date.now() - start;
@@ -94,6 +102,7 @@ async function main(): Promise<void> {
     await sleep(2000); // let the audit log catch up with the last writes
     const reconciles = (await metric(port, 'onnxop_operator_reconcile_total')) - reconcilesBefore;
     const writes = operatorWrites(start, ns);
+    const cpu = cpuSeconds(op.pid ?? 0) - cpuBefore;
     const result = {
       count,
       concurrency,
@@ -103,6 +112,9 @@ async function main(): Promise<void> {
       reconcilesPerSecond: Number((reconciles / (doneMs / 1000)).toFixed(1)),
       reconcilesPerModel: Number((reconciles / count).toFixed(2)),
       apiWritesPerModel: Number((writes / count).toFixed(2)),
+      // How busy the operator itself was: the rest of the time it waited on the API server.
+      operatorCpuSeconds: Number(cpu.toFixed(2)),
+      operatorCpuShareOfWallTime: Number((cpu / (doneMs / 1000)).toFixed(2)),
       operatorRssMiB: { idle: Math.round(idle.rss / 1024), peak: Math.round(peakRss / 1024), afterwards: Math.round(rssKiB(op.pid ?? 0).rss / 1024) },
       note: 'replicas 0; writes = every write request by user onnx-operator in the namespace (children, status, events), from the audit log',
     };

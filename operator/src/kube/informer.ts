@@ -34,6 +34,13 @@ export function isNewer(incoming: string | undefined, cached: string | undefined
   return BigInt(incoming) > BigInt(cached);
 }
 
+/** The cache keeps objects without managedFields: the operator never reads them, and they are often most of an object's size. */
+function slim(obj: KubeObject): KubeObject {
+  if (obj.metadata.managedFields === undefined) return obj;
+  const { managedFields: _dropped, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
+}
+
 class WatchExpired extends Error {}
 class WatchSilent extends Error {}
 
@@ -76,7 +83,7 @@ export class Informer {
     const key = keyOf(obj);
     const cached = this.#store.get(key);
     if (cached && !isNewer(obj.metadata.resourceVersion, cached.metadata.resourceVersion)) return;
-    this.#store.set(key, obj);
+    this.#store.set(key, slim(obj));
   }
 
   /** Starts the loop; resolves once the first list is in the cache. */
@@ -112,7 +119,7 @@ export class Informer {
       }
       for (const item of page.items) {
         // Items of a list carry no apiVersion/kind; restore them so cached objects look like watched ones.
-        const obj = { ...asKubeObject(item, `list ${path}`), apiVersion: apiVersionOf(this.#opts.resource), kind: this.#opts.resource.kind };
+        const obj = slim({ ...asKubeObject(item, `list ${path}`), apiVersion: apiVersionOf(this.#opts.resource), kind: this.#opts.resource.kind });
         fresh.set(keyOf(obj), obj);
       }
       rv = typeof page.metadata.resourceVersion === 'string' ? page.metadata.resourceVersion : '';
@@ -203,7 +210,7 @@ export class Informer {
       if (typeof meta.resourceVersion === 'string') this.#resourceVersion = meta.resourceVersion;
       return;
     }
-    const obj = asKubeObject(event.object, 'watch event');
+    const obj = slim(asKubeObject(event.object, 'watch event'));
     if (obj.metadata.resourceVersion) this.#resourceVersion = obj.metadata.resourceVersion;
     const key = keyOf(obj);
     if (event.type === 'DELETED') {

@@ -20,6 +20,7 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];
   deletionTimestamp?: string;
+  managedFields?: unknown[];
 }
 
 export interface KubeObject {

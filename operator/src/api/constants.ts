@@ -27,3 +27,6 @@ export const DEFAULT_RUNTIME_IMAGE = 'ghcr.io/onnx-operator/runtime:dev';
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_GPU_RESOURCE = 'nvidia.com/gpu';
 export const DEFAULT_GPU_NODE_SELECTOR: Readonly<Record<string, string>> = { 'nvidia.com/gpu.present': 'true' };
+
+/** Namespace label: `true` = every OnnxModel in the namespace must carry a verified spec.signature. */
+export const LABEL_REQUIRE_SIGNATURE = `${GROUP}/require-signature`;

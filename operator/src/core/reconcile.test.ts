@@ -277,6 +277,36 @@ describe('reconcile: signature gate', () => {
     expect(out.status.phase).toBe('Deploying');
     expect(condSummary(out)).toMatchObject({ ArtifactVerified: 'False/SignatureInvalid' });
   });
+
+  it('says what a pending verification waits for', () => {
+    const out = run(makeModel({ signature }), none, T0, { verification: { state: 'pending', digest: DIGEST_A, message: 'retrying in 2s: bundle fetch timed out' } });
+    expect(out.apply).toEqual([]);
+    expect(cond(out, 'ArtifactVerified')).toMatchObject({ status: 'Unknown', reason: 'VerificationPending', message: expect.stringContaining('bundle fetch timed out') });
+  });
+
+  it('refuses a model without spec.signature when the namespace requires one (SignatureRequired), and is steady', () => {
+    const verification = { state: 'failed' as const, digest: DIGEST_A, reason: 'SignatureRequired' as const, message: 'namespace ml requires signed models', mode: 'Enforce' as const, time: T0.toISOString() };
+    const model = makeModel();
+    const out = run(model, none, T0, { verification });
+    expect(out.apply).toEqual([]);
+    expect(out.status.phase).toBe('Failed');
+    expect(out.status.verification).toMatchObject({ digest: DIGEST_A, verified: false, reason: 'SignatureRequired', mode: 'Enforce' });
+    expect(condSummary(out)).toMatchObject({ ArtifactVerified: 'False/SignatureRequired', Degraded: 'True/VerificationFailed', Progressing: 'False/VerificationFailed' });
+    expect(out.events.map((e) => e.reason)).toEqual(['VerificationFailed']);
+    const again = run(withStatus(model, out), none, at(5), { verification: { ...verification, time: at(5).toISOString() } });
+    expect(again.status).toBe(out.status);
+    expect(again.events).toEqual([]);
+    // Without the requirement the same model deploys.
+    const lifted = run(withStatus(model, out), none, at(10));
+    expect(lifted.status.phase).toBe('Deploying');
+    expect(lifted.status.verification).toBeUndefined();
+    expect(condSummary(lifted)).toMatchObject({ ArtifactVerified: 'True/NotRequired' });
+  });
+
+  it('ignores other verdicts for a model without spec.signature', () => {
+    const out = run(makeModel(), none, T0, { verification: { state: 'failed', digest: DIGEST_A, reason: 'SignatureInvalid', message: 'x', mode: 'Enforce', time: T0.toISOString() } });
+    expect(out.status.phase).toBe('Deploying');
+  });
 });
 
 describe('reconcile: children details', () => {

@@ -25,7 +25,14 @@ type Gate = { state: 'ok'; status?: VerificationStatus; pending?: boolean } | { 
 /** Can pods of spec.model.digest be created? Reuses a verdict recorded in status for the same digest. */
 function verificationGate(input: ReconcileInput): Gate {
   const { spec, status } = input.model;
-  if (!spec.signature) return { state: 'ok' };
+  if (!spec.signature) {
+    const v = input.verification;
+    if (v?.state !== 'failed' || v.reason !== 'SignatureRequired' || v.digest !== spec.model.digest) return { state: 'ok' };
+    const prev = status.verification;
+    const rec: VerificationStatus =
+      prev && prev.digest === v.digest && !prev.verified && prev.reason === v.reason && prev.mode === 'Enforce' ? prev : { digest: v.digest, verified: false, mode: 'Enforce', reason: v.reason, time: v.time };
+    return { state: 'failed', status: rec, reason: v.reason, message: v.message };
+  }
   const digest = spec.model.digest;
   const mode = spec.signature.mode;
   const v = input.verification;
@@ -222,10 +229,10 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
 
   const failure = canaryHealth.replicaFailure ?? stableHealth.replicaFailure;
   const c: Record<Condition['type'], ConditionUpdate> = {
-    ArtifactVerified: !model.spec.signature
+    ArtifactVerified: !model.spec.signature && gate.state === 'ok'
       ? { status: 'True', reason: 'NotRequired', message: 'spec.signature is not set; the digest alone pins the artifact' }
       : gate.state === 'pending' || (gate.state === 'ok' && gate.pending)
-        ? { status: 'Unknown', reason: 'VerificationPending', message: `waiting for the signature verification of ${digest}` }
+        ? { status: 'Unknown', reason: 'VerificationPending', message: `waiting for the signature verification of ${digest}${input.verification?.state === 'pending' && input.verification.message ? `: ${input.verification.message}` : ''}` }
         : gate.state === 'failed'
           ? { status: 'False', reason: gate.reason, message: gate.message }
           : gate.status && !gate.status.verified

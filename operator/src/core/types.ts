@@ -72,12 +72,16 @@ export interface CoreConfig {
 /** The signature verifier's answer for one digest (a later issue produces it). */
 export type VerificationResult =
   | { state: 'not-required' }
-  | { state: 'pending'; digest: string }
+  /** `message` says what is awaited (e.g. a bundle fetch being retried after a transient error). */
+  | { state: 'pending'; digest: string; message?: string }
   | { state: 'verified'; digest: string; signer: string; mode: SignatureMode; time: string }
   | { state: 'failed'; digest: string; reason: VerificationFailureReason; message: string; mode: SignatureMode; time: string };
 
-/** The verifier's reasons (operator/src/verify: VERIFY_REASONS); one list, so the two cannot drift. */
-export type VerificationFailureReason = VerifyReason;
+/**
+ * The verifier's reasons (operator/src/verify: VERIFY_REASONS; one list, so the two cannot drift),
+ * plus SignatureRequired: the namespace requires signatures and the model has no spec.signature.
+ */
+export type VerificationFailureReason = VerifyReason | 'SignatureRequired';
 
 /** One analysis measurement of the canary (a later issue produces it; ignored by this core for now). */
 export interface AnalysisResult {
@@ -93,7 +97,11 @@ export interface ReconcileInput {
   children: ObservedChildren;
   now: Date;
   config: CoreConfig;
-  /** Omitted = no verifier ran: fine without spec.signature; with Enforce the rollout waits in Verifying. */
+  /**
+   * Omitted = no verifier ran: fine without spec.signature; with Enforce the rollout waits in Verifying.
+   * Without spec.signature only `failed` (reason SignatureRequired) matters: the platform requires a
+   * signature the model does not declare, and no pods of the desired revision are created.
+   */
   verification?: VerificationResult;
   analysis?: AnalysisResult;
 }

@@ -13,12 +13,19 @@ describe('parseConfig', () => {
     expect(c.leaderElect).toBe(false);
     expect(c.defaultGateway).toEqual({ namespace: 'gw', name: 'public' });
   });
+  test('namespaces that require signatures', () => {
+    expect(parseConfig([], {}, 'h')).toMatchObject({ requireSignatureNamespaces: [], verificationResyncSeconds: 120 });
+    expect(parseConfig(['--require-signature-namespaces', ' prod, ml ,'], {}, 'h').requireSignatureNamespaces).toEqual(['prod', 'ml']);
+    expect(parseConfig([], { REQUIRE_SIGNATURE_NAMESPACES: '*' }, 'h').requireSignatureNamespaces).toEqual(['*']);
+  });
   test.each([
     [['--concurrency', '0'], /--concurrency .*'0': use a whole number from 1 to 64/],
     [['--http-port', 'x'], /--http-port .*'x'/],
     [['--leader-elect', 'yes'], /--leader-elect .*use one of true, false/],
     [['--default-gateway', 'public'], /NAMESPACE\/NAME/],
     [['--no-such-flag'], /Unknown option '--no-such-flag'.*--help/],
+    [['--require-signature-namespaces', 'ml,Bad_Name'], /--require-signature-namespaces .*'Bad_Name' is not a namespace name/],
+    [['--verification-resync-seconds', '1'], /--verification-resync-seconds .*from 5 to 86400/],
   ])('%j is refused naming the flag and the fix', (argv, message) => {
     expect(() => parseConfig(argv, {}, 'h')).toThrow(message);
   });

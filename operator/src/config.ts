@@ -21,6 +21,9 @@ export interface OperatorConfig {
   clusterDomain: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   watchdogSeconds: number;
+  /** Namespaces whose models must carry spec.signature (`*` = all); the namespace label adds more. */
+  requireSignatureNamespaces: string[];
+  verificationResyncSeconds: number;
 }
 
 export const configFlags = {
@@ -39,6 +42,8 @@ export const configFlags = {
   'cluster-domain': { type: 'string', env: 'CLUSTER_DOMAIN', help: 'cluster DNS domain (default cluster.local)' },
   'log-level': { type: 'string', env: 'LOG_LEVEL', help: 'fatal|error|warn|info|debug|trace (default info)' },
   'watchdog-seconds': { type: 'string', env: 'WATCHDOG_SECONDS', help: 'restart a watch silent for this long (default 600; a watch the server has not closed 30 s past its timeout is restarted sooner)' },
+  'require-signature-namespaces': { type: 'string', env: 'REQUIRE_SIGNATURE_NAMESPACES', help: 'comma list of namespaces (or *) whose models must be signed; namespaces labelled serving.onnxop.io/require-signature=true too' },
+  'verification-resync-seconds': { type: 'string', env: 'VERIFICATION_RESYNC_SECONDS', help: 're-read the bundle and trust material of signed models this often (default 120)' },
 } as const;
 
 type FlagName = keyof typeof configFlags;
@@ -97,7 +102,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, hostname: st
     clusterDomain: get('cluster-domain') || 'cluster.local',
     logLevel: oneOf('log-level', get('log-level'), 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
     watchdogSeconds: intIn('watchdog-seconds', get('watchdog-seconds'), 600, 5, 3600),
+    requireSignatureNamespaces: namespaceList(get('require-signature-namespaces')),
+    verificationResyncSeconds: intIn('verification-resync-seconds', get('verification-resync-seconds'), 120, 5, 86_400),
   };
+}
+
+function namespaceList(raw: string | undefined): string[] {
+  const list = (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const ns of list) if (ns !== '*' && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns)) throw invalid('require-signature-namespaces', raw ?? '', `'${ns}' is not a namespace name; use a comma list of names, or *`);
+  return list;
 }
 
 export function configHelp(): string {

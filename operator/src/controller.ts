@@ -15,6 +15,7 @@ import { apiVersionOf, resources, type ResourceType } from './kube/resources.ts'
 import type { KubeClient } from './kube/rest-client.ts';
 import { WorkQueue } from './kube/workqueue.ts';
 import type { OperatorMetrics } from './metrics.ts';
+import type { ModelVerifier } from './verification/index.ts';
 
 export interface ControllerOptions {
   client: KubeClient;
@@ -26,6 +27,8 @@ export interface ControllerOptions {
   identity: string;
   gatewayApi: boolean;
   watchdogMs: number;
+  /** Signature verification before deployment; without it, models with spec.signature wait in Verifying (Enforce). */
+  verifier?: ModelVerifier;
   clock?: () => Date;
 }
 
@@ -61,6 +64,10 @@ export class Controller {
       });
       this.#children.set(apiVersionOf(kind) + '/' + kind.kind, inf);
     }
+    // A namespace that starts or stops requiring signatures re-reconciles its models.
+    opts.verifier?.onNamespaceChange((namespace) => {
+      for (const m of this.#models.list()) if (m.metadata.namespace === namespace) this.#queue.add(keyOf(m));
+    });
     this.#queue = new WorkQueue({
       concurrency: opts.concurrency,
       process: (key) => this.reconcileKey(key),
@@ -88,14 +95,14 @@ export class Controller {
 
   /** Starts every informer and resolves when all caches are synced. */
   async start(): Promise<void> {
-    await Promise.all([this.#models.start(), ...[...this.#children.values()].map((i) => i.start())]);
+    await Promise.all([this.#models.start(), ...[...this.#children.values()].map((i) => i.start()), this.#o.verifier?.start()]);
     this.#queue.start();
     this.#o.log.info({ models: this.#models.list().length }, 'caches synced');
   }
 
   async stop(): Promise<void> {
     await this.#queue.shutdown();
-    await Promise.all([this.#models.stop(), ...[...this.#children.values()].map((i) => i.stop())]);
+    await Promise.all([this.#models.stop(), ...[...this.#children.values()].map((i) => i.stop()), this.#o.verifier?.stop()]);
   }
 
   #observedChildren(model: KubeObject): ObservedChildren {
@@ -138,7 +145,15 @@ export class Controller {
         this.#o.metrics.reconcileErrors.inc({ code: 'SPEC_INVALID' });
         return {};
       }
-      const out = reconcile({ model: parsed.model, children: this.#observedChildren(obj), now: (this.#o.clock ?? (() => new Date()))(), config: this.#o.core });
+      // Verification first: the core creates no pod of a revision whose verdict it does not have.
+      const v = this.#o.verifier ? await this.#o.verifier.decide(parsed.model) : { model: parsed.model };
+      const out = reconcile({
+        model: v.model,
+        children: this.#observedChildren(obj),
+        now: (this.#o.clock ?? (() => new Date()))(),
+        config: this.#o.core,
+        ...(v.verification ? { verification: v.verification } : {}),
+      });
       const result = await this.#executor.execute(obj, out, (ref) => this.#lookup(ref));
       if (out.rolloutOutcome) this.#o.metrics.rollouts.inc({ outcome: out.rolloutOutcome });
       const weight = out.status.currentWeight;
@@ -149,7 +164,8 @@ export class Controller {
         log.debug('in sync');
       }
       this.#o.metrics.reconciles.inc({ result: 'success' });
-      return out.requeueAfterMs === undefined ? {} : { requeueAfterMs: out.requeueAfterMs };
+      const requeues = [out.requeueAfterMs, v.requeueAfterMs].filter((ms): ms is number => ms !== undefined);
+      return requeues.length === 0 ? {} : { requeueAfterMs: Math.min(...requeues) };
     } catch (err) {
       this.#o.metrics.reconciles.inc({ result: 'error' });
       throw err;

@@ -10,6 +10,7 @@ import { LeaderElector } from './kube/leader-election.ts';
 import { RestKubeClient, type KubeClient } from './kube/rest-client.ts';
 import { createLogger } from './log.ts';
 import { createMetrics } from './metrics.ts';
+import { ModelVerifier } from './verification/index.ts';
 
 export const version = '0.1.0';
 
@@ -46,6 +47,13 @@ async function run(argv: string[]): Promise<void> {
     identity: config.identity,
     gatewayApi,
     watchdogMs: config.watchdogSeconds * 1000,
+    verifier: new ModelVerifier({
+      client,
+      log,
+      requireSignatureNamespaces: config.requireSignatureNamespaces,
+      resyncMs: config.verificationResyncSeconds * 1000,
+      watchdogMs: config.watchdogSeconds * 1000,
+    }),
     core: {
       defaultRuntimeImage: config.runtimeImage,
       defaultGatewayParentRefs: config.defaultGateway ? [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', ...config.defaultGateway }] : [],

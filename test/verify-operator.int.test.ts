@@ -1,0 +1,323 @@
+// Signature verification before deployment, against the lab: the operator process (with
+// --require-signature-namespaces), models signed during set-up by the real cosign (built from the Go
+// module proxy by e2e/lab/tools/build-cosign.sh), bundles next to the artifact (file:///) and in
+// ConfigMaps, public keys in Secrets. "Never gets a pod" is checked in the API server's audit log:
+// no Deployment of a refused revision was ever created.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stringify } from 'yaml';
+import { labPaths, labPorts } from '../e2e/lab/lab-config.ts';
+import { labRequest } from '../e2e/lab/loadgen/lab-request.ts';
+import { ensureTestModels } from '../runtime/test-models/build.ts';
+import { createTestNamespace, deleteNamespace, isPodReady, kubectl, kubectlJson, listPods, repoRoot, waitUntil } from './lab-helpers.ts';
+
+const gatewayUrl = `http://127.0.0.1:${labPorts.gateway}`;
+
+interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+interface ModelJson {
+  metadata: { name: string; generation: number };
+  status?: {
+    phase?: string;
+    observedGeneration?: number;
+    desiredRevision?: string;
+    conditions?: Condition[];
+    stable?: { revision?: string; digest?: string };
+    canary?: { revision?: string };
+    verification?: { digest?: string; verified?: boolean; signer?: string; reason?: string; mode?: string };
+  };
+}
+interface AuditEvent {
+  user?: { username?: string };
+  verb?: string;
+  objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string };
+  stageTimestamp?: string;
+}
+
+function run(cmd: string, args: string[], env: Record<string, string> = {}, cwd?: string): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+class OperatorProcess {
+  child: ChildProcess | undefined;
+  port = 0;
+  readonly logFile = path.join(labPaths.logs, 'operator-verify-int-test.log');
+  readonly extraArgs: () => string[];
+  constructor(extraArgs: () => string[]) {
+    this.extraArgs = extraArgs;
+  }
+
+  async start(): Promise<void> {
+    this.port = await freePort();
+    const out = fs.openSync(this.logFile, 'a');
+    this.child = spawn(
+      process.execPath,
+      [
+        path.join(repoRoot, 'operator/src/main.ts'), 'run',
+        '--kubeconfig', labPaths.operatorKubeconfig,
+        '--http-host', '127.0.0.1', '--http-port', String(this.port),
+        '--leader-election-namespace', 'default', '--leader-election-id', 'onnx-operator-verify-int-test',
+        '--default-gateway', 'lab-system/lab',
+        ...this.extraArgs(),
+      ],
+      { stdio: ['ignore', out, out], cwd: repoRoot },
+    );
+    fs.closeSync(out);
+    await waitUntil('the operator to be ready', async () => ((await fetch(`http://127.0.0.1:${this.port}/readyz`)).ok ? true : undefined), 60_000);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await Promise.race([exited, sleep(10_000)]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+
+  async metric(name: string): Promise<number> {
+    const text = await (await fetch(`http://127.0.0.1:${this.port}/metrics`)).text();
+    return text.split('\n').filter((l) => l.startsWith(name)).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+  }
+}
+
+function auditSince(since: Date): AuditEvent[] {
+  return fs
+    .readFileSync(labPaths.auditLog, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as AuditEvent)
+    .filter((e) => Date.parse(e.stageTimestamp ?? '') > since.getTime());
+}
+
+const suffix = randomBytes(3).toString('hex');
+const flagNs = `vop-flag-${suffix}`;
+const operator = new OperatorProcess(() => ['--require-signature-namespaces', flagNs, '--verification-resync-seconds', '5']);
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-operator-'));
+const started = new Date();
+let ns = '';
+let labelNs = '';
+let models: ReturnType<typeof ensureTestModels>;
+/** logreg and classifier copied next to their bundles (file:///<model>.sigstore.json). */
+const files = { logreg: path.join(work, 'good', 'logreg.onnx'), classifierBad: path.join(work, 'bad', 'classifier.onnx'), logregBad: path.join(work, 'bad', 'logreg.onnx') };
+
+beforeAll(async () => {
+  await kubectl(['apply', '--server-side', '--force-conflicts', '-f', path.join(repoRoot, 'crds/onnxmodel.yaml')]);
+  models = ensureTestModels();
+  const cosign = run('bash', [path.join(repoRoot, 'e2e/lab/tools/build-cosign.sh')]).trim().split('\n').pop()!;
+  // Two key pairs: `trusted` is in the Secret the models name; `rogue` is not.
+  for (const k of ['trusted', 'rogue']) {
+    fs.mkdirSync(path.join(work, k));
+    run(cosign, ['generate-key-pair'], { COSIGN_PASSWORD: 'test' }, path.join(work, k));
+  }
+  for (const d of ['good', 'bad']) fs.mkdirSync(path.join(work, d));
+  fs.copyFileSync(models.logreg.path, files.logreg);
+  fs.copyFileSync(models.classifier.path, files.classifierBad);
+  fs.copyFileSync(models.logreg.path, files.logregBad);
+  const sign = (key: string, file: string) =>
+    run(cosign, ['sign-blob', '--key', path.join(work, key, 'cosign.key'), '--bundle', `${file}.sigstore.json`, '--new-bundle-format', '--tlog-upload=false', '--yes', file], { COSIGN_PASSWORD: 'test' });
+  sign('trusted', files.logreg);
+  sign('rogue', files.classifierBad);
+  sign('rogue', files.logregBad);
+  fs.chmodSync(work, 0o755);
+
+  ns = await createTestNamespace('vop');
+  labelNs = await createTestNamespace('vop-label');
+  await kubectl(['label', 'namespace', labelNs, 'serving.onnxop.io/require-signature=true']);
+  await kubectl(['create', 'namespace', flagNs]);
+  for (const n of [ns, labelNs, flagNs]) {
+    await kubectl(['-n', n, 'create', 'secret', 'generic', 'signing-key', `--from-file=key.pub=${path.join(work, 'trusted', 'cosign.pub')}`]);
+  }
+  await kubectl(['-n', ns, 'create', 'configmap', 'logreg-bundle', `--from-file=bundle.json=${files.logreg}.sigstore.json`]);
+  await operator.start();
+}, 1_800_000);
+
+afterAll(async () => {
+  await operator.stop();
+  for (const n of [ns, labelNs, flagNs]) if (n) await deleteNamespace(n);
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+const signature = (extra: Record<string, unknown> = {}) => ({
+  authorities: [{ name: 'release-key', key: { secretRef: { name: 'signing-key' } } }],
+  ...extra,
+});
+
+function onnxModel(name: string, file: string, digest: string, sig?: Record<string, unknown>): string {
+  return stringify({
+    apiVersion: 'serving.onnxop.io/v1alpha1',
+    kind: 'OnnxModel',
+    metadata: { name },
+    spec: { model: { uri: `file://${file}`, digest, name: `${name}-${suffix}` }, runtime: { replicas: 1 }, ...(sig ? { signature: sig } : {}) },
+  });
+}
+
+const get = (n: string, name: string) => kubectlJson<ModelJson>(['-n', n, 'get', 'onnxmodel', name]);
+const cond = (m: ModelJson, type: string) => m.status?.conditions?.find((c) => c.type === type);
+
+async function waitFor(n: string, name: string, what: string, ok: (m: ModelJson) => boolean, timeoutMs = 120_000): Promise<ModelJson> {
+  return waitUntil(`${n}/${name}: ${what}`, async () => {
+    const m = await get(n, name);
+    return ok(m) ? m : undefined;
+  }, timeoutMs);
+}
+
+async function infer(name: string): Promise<{ status: number; revision?: string }> {
+  const body = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }] });
+  const r = await labRequest(`${gatewayUrl}/v2/models/${name}-${suffix}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const rev = r.headers['x-onnxop-revision'];
+  return { status: r.status, ...(typeof rev === 'string' ? { revision: rev } : {}) };
+}
+
+/** Deployments the audit log shows were ever created in `n` for `model` (any revision, any writer). */
+function deploymentsEverCreated(n: string, model: string): string[] {
+  return auditSince(started)
+    .filter((e) => e.verb === 'create' || e.verb === 'patch' || e.verb === 'update')
+    .filter((e) => e.objectRef?.resource === 'deployments' && e.objectRef.namespace === n && e.objectRef.name?.startsWith(`${model}-`))
+    .map((e) => e.objectRef?.name ?? '');
+}
+
+async function eventsFor(n: string, name: string): Promise<{ reason: string; type: string; message: string }[]> {
+  const list = await kubectlJson<{ items: { reason?: string; type?: string; note?: string; message?: string; regarding?: { name?: string }; involvedObject?: { name?: string } }[] }>(['-n', n, 'get', 'events']);
+  return list.items
+    .filter((e) => (e.involvedObject?.name ?? e.regarding?.name) === name)
+    .map((e) => ({ reason: e.reason ?? '', type: e.type ?? '', message: e.message ?? e.note ?? '' }));
+}
+
+describe('signature verification before deployment (lab)', () => {
+  test('a cosign-signed model (bundle next to the artifact) is verified, records its signer, and serves', async () => {
+    await kubectl(['-n', ns, 'apply', '-f', '-'], onnxModel('signed', files.logreg, models.logreg.digest, signature()));
+    const m = await waitFor(ns, 'signed', 'Ready', (x) => cond(x, 'Ready')?.status === 'True');
+    expect(cond(m, 'ArtifactVerified')).toMatchObject({ status: 'True', reason: 'Verified' });
+    expect(m.status?.verification).toMatchObject({ digest: models.logreg.digest, verified: true, mode: 'Enforce', signer: expect.stringMatching(/^release-key \(key:sha256:[0-9a-f]{64}\)$/) });
+    expect((await eventsFor(ns, 'signed')).map((e) => e.reason)).toContain('Verified');
+    const answer = await waitUntil('an inference answer through the gateway', async () => {
+      const r = await infer('signed');
+      return r.status === 200 ? r : undefined;
+    }, 60_000);
+    expect(answer.revision).toBe(m.status?.stable?.revision);
+  });
+
+  test('the bundle can come from a ConfigMap', async () => {
+    await kubectl(['-n', ns, 'apply', '-f', '-'], onnxModel('from-cm', files.logreg, models.logreg.digest, signature({ bundle: { configMapRef: { name: 'logreg-bundle' } } })));
+    const m = await waitFor(ns, 'from-cm', 'ArtifactVerified=True', (x) => cond(x, 'ArtifactVerified')?.status === 'True');
+    expect(m.status?.verification?.signer).toMatch(/^release-key /);
+  });
+
+  test('a model signed by an untrusted key never gets a pod; status and an Event say why', async () => {
+    await kubectl(['-n', ns, 'apply', '-f', '-'], onnxModel('rogue', files.logregBad, models.logreg.digest, signature()));
+    const m = await waitFor(ns, 'rogue', 'ArtifactVerified=False', (x) => cond(x, 'ArtifactVerified')?.status === 'False');
+    expect(cond(m, 'ArtifactVerified')?.reason).toBe('UntrustedKey');
+    expect(m.status?.phase).toBe('Failed');
+    expect(cond(m, 'Degraded')).toMatchObject({ status: 'True', reason: 'VerificationFailed' });
+    expect(m.status?.verification).toMatchObject({ verified: false, reason: 'UntrustedKey' });
+    expect(m.status?.stable).toBeUndefined();
+    await waitUntil('the VerificationFailed event', async () => {
+      const ev = (await eventsFor(ns, 'rogue')).find((e) => e.reason === 'VerificationFailed');
+      return ev ? ev : undefined;
+    }, 30_000).then((ev) => expect(ev).toMatchObject({ type: 'Warning', message: expect.stringContaining('UntrustedKey') }));
+    await sleep(8000); // several resyncs (5 s) later: still nothing
+    expect(deploymentsEverCreated(ns, 'rogue')).toEqual([]);
+    expect(await listPods(ns, 'serving.onnxop.io/model=rogue')).toEqual([]);
+  });
+
+  test('a bad new digest on a serving model leaves the stable revision serving, with the reason in status', async () => {
+    const before = await waitFor(ns, 'signed', 'Ready', (x) => cond(x, 'Ready')?.status === 'True');
+    const stable = before.status?.stable?.revision;
+    await kubectl(['-n', ns, 'patch', 'onnxmodel', 'signed', '--type=merge', '-p', JSON.stringify({ spec: { model: { uri: `file://${files.classifierBad}`, digest: models.classifier.digest } } })]);
+    const m = await waitFor(ns, 'signed', 'the new digest refused', (x) => x.status?.observedGeneration === before.metadata.generation + 1 && cond(x, 'ArtifactVerified')?.status === 'False');
+    expect(cond(m, 'ArtifactVerified')?.reason).toBe('UntrustedKey');
+    expect(m.status?.phase).toBe('Failed');
+    expect(m.status?.stable?.revision).toBe(stable);
+    expect(m.status?.canary).toBeUndefined();
+    expect(cond(m, 'Available')).toMatchObject({ status: 'True', reason: 'StableAvailable' });
+    expect(cond(m, 'Degraded')).toMatchObject({ status: 'True', reason: 'VerificationFailed' });
+    const refused = m.status?.desiredRevision ?? '';
+    expect(refused).not.toBe(stable);
+    expect((await infer('signed')).revision).toBe(stable);
+    await sleep(6000);
+    const created = deploymentsEverCreated(ns, 'signed');
+    expect(created).toContain(`signed-${stable}`); // the audit filter does see the operator's writes
+    expect(created).not.toContain(`signed-${refused}`);
+    expect(await listPods(ns, `serving.onnxop.io/revision=${refused}`)).toEqual([]);
+    expect((await infer('signed')).revision).toBe(stable);
+  });
+
+  test('a steady state with verification costs no writes', async () => {
+    await sleep(3000);
+    const reconciles = await operator.metric('onnxop_operator_reconcile_total{result="success"}');
+    const since = new Date();
+    await sleep(12_000); // two resyncs of every signed model: bundles and Secrets re-read, verdicts from the cache
+    expect(await operator.metric('onnxop_operator_reconcile_total{result="success"}')).toBeGreaterThan(reconciles);
+    const writes = auditSince(since).filter((e) => e.user?.username === 'onnx-operator' && e.objectRef?.resource !== 'leases' && e.verb !== 'get' && e.verb !== 'list' && e.verb !== 'watch');
+    expect(writes).toEqual([]);
+  });
+
+  test('Audit deploys a model that fails verification and reports the failure', async () => {
+    await kubectl(['-n', ns, 'apply', '-f', '-'], onnxModel('audited', files.logregBad, models.logreg.digest, signature({ mode: 'Audit' })));
+    const m = await waitFor(ns, 'audited', 'Ready', (x) => cond(x, 'Ready')?.status === 'True');
+    expect(cond(m, 'ArtifactVerified')).toMatchObject({ status: 'False', reason: 'UntrustedKey', message: expect.stringContaining('mode Audit') });
+    expect(m.status?.verification).toMatchObject({ verified: false, mode: 'Audit', reason: 'UntrustedKey' });
+    expect((await listPods(ns, 'serving.onnxop.io/model=audited')).some(isPodReady)).toBe(true);
+    expect((await eventsFor(ns, 'audited')).map((e) => e.reason)).toContain('VerificationFailed');
+  });
+
+  test('a changed key Secret re-verifies on the next resync', async () => {
+    await kubectl(['-n', ns, 'apply', '-f', '-'], onnxModel('rotating', files.logregBad, models.logreg.digest, signature({ authorities: [{ key: { secretRef: { name: 'rotating-key' } } }] })));
+    let m = await waitFor(ns, 'rotating', 'TrustRootMissing', (x) => cond(x, 'ArtifactVerified')?.reason === 'TrustRootMissing', 30_000);
+    expect(cond(m, 'ArtifactVerified')?.message).toContain(`Secret ${ns}/rotating-key not found`);
+    await kubectl(['-n', ns, 'create', 'secret', 'generic', 'rotating-key', `--from-file=key.pub=${path.join(work, 'rogue', 'cosign.pub')}`]);
+    m = await waitFor(ns, 'rotating', 'verified after the Secret appeared', (x) => cond(x, 'ArtifactVerified')?.reason === 'Verified', 30_000);
+    expect(m.status?.verification?.signer).toMatch(/^key:sha256:/);
+  });
+
+  test('a namespace labelled require-signature refuses an unsigned model; lifting the label lets it deploy', async () => {
+    await kubectl(['-n', labelNs, 'apply', '-f', '-'], onnxModel('unsigned', files.logreg, models.logreg.digest));
+    const m = await waitFor(labelNs, 'unsigned', 'SignatureRequired', (x) => cond(x, 'ArtifactVerified')?.status === 'False');
+    expect(cond(m, 'ArtifactVerified')).toMatchObject({ reason: 'SignatureRequired', message: expect.stringContaining(`namespace ${labelNs} requires signed models`) });
+    expect(m.status?.phase).toBe('Failed');
+    await sleep(3000);
+    expect(deploymentsEverCreated(labelNs, 'unsigned')).toEqual([]);
+    // A signed model in the same namespace deploys.
+    await kubectl(['-n', labelNs, 'apply', '-f', '-'], onnxModel('signed', files.logreg, models.logreg.digest, signature({ mode: 'Audit' })));
+    const s = await waitFor(labelNs, 'signed', 'verified', (x) => cond(x, 'ArtifactVerified')?.reason === 'Verified');
+    expect(s.status?.verification?.mode).toBe('Enforce'); // Audit is not honoured where signatures are required
+    await kubectl(['label', 'namespace', labelNs, 'serving.onnxop.io/require-signature-']);
+    await waitFor(labelNs, 'unsigned', 'NotRequired once the label is gone', (x) => cond(x, 'ArtifactVerified')?.reason === 'NotRequired' && x.status?.stable !== undefined, 30_000);
+  });
+
+  test('a namespace named in --require-signature-namespaces refuses an unsigned model', async () => {
+    await kubectl(['-n', flagNs, 'apply', '-f', '-'], onnxModel('unsigned', files.logreg, models.logreg.digest));
+    const m = await waitFor(flagNs, 'unsigned', 'SignatureRequired', (x) => cond(x, 'ArtifactVerified')?.status === 'False');
+    expect(cond(m, 'ArtifactVerified')?.reason).toBe('SignatureRequired');
+    expect((await eventsFor(flagNs, 'unsigned')).find((e) => e.reason === 'VerificationFailed')?.message).toContain('SignatureRequired');
+    await sleep(3000);
+    expect(deploymentsEverCreated(flagNs, 'unsigned')).toEqual([]);
+    expect(await listPods(flagNs, 'serving.onnxop.io/model=unsigned')).toEqual([]);
+  });
+});

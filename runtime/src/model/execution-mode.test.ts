@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { HARD_LIMIT_FACTOR, InlineWatch, MIN_SAMPLES, SCREEN_RUNS, chooseExecutionMode, percentile, screenVerdict } from './execution-mode.ts';
+import { HARD_LIMIT_FACTOR, InlineWatch, MIN_SAMPLES, SCREEN_RUNS, WATCH_GRACE, chooseExecutionMode, percentile, screenVerdict } from './execution-mode.ts';
 
 const fill = (n: number, ms: number) => new Array<number>(n).fill(ms);
 
@@ -68,12 +68,12 @@ describe('execution mode from warm-up run times', () => {
 
 describe('watching inline runs', () => {
   test('occasional slow runs (under 1% of the window) keep inline mode', () => {
-    const w = new InlineWatch(1, 200);
+    const w = new InlineWatch(1, 200, 0);
     for (let i = 0; i < 2000; i++) expect(w.record(i % 100 === 0 ? 3 : 0.01)).toBeUndefined();
   });
 
   test('p99 over the threshold leaves inline mode', () => {
-    const w = new InlineWatch(1, 200);
+    const w = new InlineWatch(1, 200, 0);
     let why: string | undefined;
     let runs = 0;
     while (!why && runs < 1000) why = w.record(runs++ % 50 === 0 ? 2 : 0.01);
@@ -87,8 +87,21 @@ describe('watching inline runs', () => {
     expect(w.record(HARD_LIMIT_FACTOR * 5)).toMatch(/2 of the last 1000 inline runs took over 10 × --inline-run-max-ms=1/);
   });
 
+  test('the first served runs (cold code) are not judged by the 1% rule, but the hard limit applies from the start', () => {
+    const w = new InlineWatch(1);
+    // 5% of the first WATCH_GRACE runs over the threshold: the start-up of the request path.
+    for (let i = 0; i < WATCH_GRACE; i++) expect(w.record(i % 20 === 0 ? 3 : 0.01)).toBeUndefined();
+    // After the grace, p99 over the threshold leaves inline mode as before.
+    let why: string | undefined;
+    for (let i = 0; i < 1000 && !why; i++) why = w.record(i % 50 === 0 ? 2 : 0.01);
+    expect(why).toMatch(/11 of the last 1000 inline runs took longer/);
+    const hard = new InlineWatch(1);
+    expect(hard.record(HARD_LIMIT_FACTOR * 5)).toBeUndefined();
+    expect(hard.record(HARD_LIMIT_FACTOR * 5)).toMatch(/2 of the last 1000 inline runs took over 10 ×/);
+  });
+
   test('slow runs that left the window no longer count', () => {
-    const w = new InlineWatch(1, 100);
+    const w = new InlineWatch(1, 100, 0);
     expect(w.record(5)).toBeUndefined();
     for (let i = 0; i < 100; i++) expect(w.record(0.01)).toBeUndefined();
     expect(w.record(5)).toBeUndefined();

@@ -31,6 +31,13 @@ export const MIN_SAMPLES = 10;
 export const HARD_LIMIT_FACTOR = 10;
 /** Inline runs the watch looks back on. */
 export const WATCH_WINDOW = 1000;
+/**
+ * Served inline runs the 1% rule does not judge: the first requests run through cold code (lazy
+ * compilation, the JIT, first allocations), and under load a few dozen of the first hundreds of
+ * runs took over 1 ms on a 2-core machine although the model runs in 8 µs: the model was sent to
+ * the workers for good for its start-up alone. The hard limit applies from the first run.
+ */
+export const WATCH_GRACE = 1000;
 
 /** Worker screening: runs per input size, and how many of them over the threshold fail the size. */
 export const SCREEN_RUNS = 5;
@@ -95,7 +102,8 @@ export function chooseExecutionMode(measurements: readonly WarmupMeasurement[], 
 /**
  * Watches inline run times while serving. `record` returns a reason to leave inline mode when
  * more than 1% of the last `window` runs took longer than the threshold (their p99 is over it), or
- * two of them took HARD_LIMIT_FACTOR × threshold; otherwise undefined. O(1) per run. Run times are
+ * two of them took HARD_LIMIT_FACTOR × threshold; otherwise undefined. The first WATCH_GRACE runs
+ * count for the hard limit only. O(1) per run. Run times are
  * wall-clock (the thread's CPU clock ticks in milliseconds here), so a run pre-empted by another
  * process now and then looks slow: hence a window and a count, not a single run.
  */
@@ -107,15 +115,21 @@ export class InlineWatch {
   private hardCount = 0;
   private readonly thresholdMs: number;
   private readonly allowed: number;
+  private graceLeft: number;
 
-  constructor(thresholdMs: number, window = WATCH_WINDOW) {
+  constructor(thresholdMs: number, window = WATCH_WINDOW, grace = WATCH_GRACE) {
     this.thresholdMs = thresholdMs;
     this.marks = new Uint8Array(window);
     this.allowed = Math.floor(window / 100);
+    this.graceLeft = grace;
   }
 
   record(ms: number): string | undefined {
-    const mark = ms >= HARD_LIMIT_FACTOR * this.thresholdMs ? 2 : ms > this.thresholdMs ? 1 : 0;
+    let mark = ms >= HARD_LIMIT_FACTOR * this.thresholdMs ? 2 : ms > this.thresholdMs ? 1 : 0;
+    if (this.graceLeft > 0) {
+      this.graceLeft--;
+      if (mark === 1) mark = 0;
+    }
     const old = this.marks[this.pos] as number;
     this.slowCount += (mark > 0 ? 1 : 0) - (old > 0 ? 1 : 0);
     this.hardCount += (mark === 2 ? 1 : 0) - (old === 2 ? 1 : 0);

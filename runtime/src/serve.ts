@@ -144,7 +144,7 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
         run: (rows, s, ok) => {
           metrics.computeDuration.observe(s);
           metrics.batchSize.observe(rows);
-          metrics.runs.inc({ result: ok ? 'ok' : 'error' });
+          (ok ? metrics.runsOk : metrics.runsError).inc();
         },
         depth: (n) => metrics.queueDepth.set(n),
       },

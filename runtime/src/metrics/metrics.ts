@@ -2,6 +2,7 @@
 // docs/metrics.md: the operator's built-in SLOs and the dashboards query them. Every series carries
 // `model` and `revision` (registry default labels); nothing per-request ever becomes a label.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { FastCounter, FastGauge, FastHistogram, type CounterChild, type HistogramChild } from './fast.ts';
 
 export const OUTCOMES = ['success', 'client_error', 'server_error', 'timeout', 'rejected'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
@@ -20,22 +21,49 @@ export function createMetrics(model: string, revision: string) {
   collectDefaultMetrics({ register: registry, prefix: 'onnxop_process_' });
   const r = [registry];
 
+  // Updated per request: fast.ts metrics (a field increment on a label-bound child), rendered at
+  // scrape time in the same text format.
+  const requests = new FastCounter(registry, 'onnxop_requests_total', 'Inference requests by outcome.', ['outcome']);
+  const requestDuration = new FastHistogram(
+    registry,
+    'onnxop_request_duration_seconds',
+    'Inference request latency from the first byte read to the response written, by outcome.',
+    ['outcome'],
+    LATENCY_BUCKETS,
+  );
+  const runs = new FastCounter(registry, 'onnxop_runs_total', 'onnxruntime runs by result.', ['result']);
+  const fast = {
+    requests,
+    /** One child per outcome, created at start-up so every outcome exists at 0. */
+    requestsBy: Object.fromEntries(OUTCOMES.map((o) => [o, requests.labels({ outcome: o })])) as Record<Outcome, CounterChild>,
+    requestDurationBy: {} as Record<Outcome, HistogramChild>,
+    queueDuration: new FastHistogram(registry, 'onnxop_queue_duration_seconds', 'Time a request waited in the queue before its run started.', [], LATENCY_BUCKETS).labels(),
+    computeDuration: new FastHistogram(registry, 'onnxop_compute_duration_seconds', 'onnxruntime run time per (possibly batched) run.', [], LATENCY_BUCKETS).labels(),
+    batchSize: new FastHistogram(registry, 'onnxop_batch_size', 'Rows per onnxruntime run (1 without dynamic batching).', [], BATCH_BUCKETS).labels(),
+    runsOk: runs.labels({ result: 'ok' }),
+    runsError: runs.labels({ result: 'error' }),
+    inFlight: new FastGauge(registry, 'onnxop_requests_in_flight', 'Inference requests accepted and not yet answered.', []).labels(),
+    queueDepth: new FastGauge(registry, 'onnxop_queue_depth', 'Requests waiting for a run.', []).labels(),
+    featureValues: new FastCounter(registry, 'onnxop_feature_values_total', 'Values observed per feature.', ['input', 'feature']),
+    featureMissing: new FastCounter(registry, 'onnxop_feature_missing_total', 'null/NaN values observed per feature.', ['input', 'feature']),
+    predictionValue: new FastHistogram(
+      registry,
+      'onnxop_prediction_value',
+      'Distribution of predictions: the first value per row of the score output (regression value, or positive-class score).',
+      ['output'],
+      PREDICTION_BUCKETS,
+    ),
+    predictedClass: new FastCounter(registry, 'onnxop_predicted_class_total', 'Predicted classes (class index; above 31 as "other").', ['class']),
+    confidence: new FastHistogram(registry, 'onnxop_prediction_confidence', 'Classifier confidence: the probability of the predicted class.', [], PROBABILITY_BUCKETS).labels(),
+    predictionsLogged: new FastCounter(registry, 'onnxop_predictions_logged_total', 'Prediction records written to the prediction log sink.', []).labels(),
+    pendingPredictions: new FastGauge(registry, 'onnxop_pending_predictions', 'Predictions held awaiting ground truth.', []).labels(),
+    pendingEvicted: new FastCounter(registry, 'onnxop_pending_predictions_evicted_total', 'Predictions evicted before their ground truth arrived (cap reached).', []).labels(),
+  };
+  for (const o of OUTCOMES) fast.requestDurationBy[o] = requestDuration.labels({ outcome: o });
+
   const m = {
     registry,
-    requests: new Counter({ name: 'onnxop_requests_total', help: 'Inference requests by outcome.', labelNames: ['outcome'], registers: r }),
-    requestDuration: new Histogram({
-      name: 'onnxop_request_duration_seconds',
-      help: 'Inference request latency from the first byte read to the response written, by outcome.',
-      labelNames: ['outcome'],
-      buckets: LATENCY_BUCKETS,
-      registers: r,
-    }),
-    queueDuration: new Histogram({ name: 'onnxop_queue_duration_seconds', help: 'Time a request waited in the queue before its run started.', buckets: LATENCY_BUCKETS, registers: r }),
-    computeDuration: new Histogram({ name: 'onnxop_compute_duration_seconds', help: 'onnxruntime run time per (possibly batched) run.', buckets: LATENCY_BUCKETS, registers: r }),
-    batchSize: new Histogram({ name: 'onnxop_batch_size', help: 'Rows per onnxruntime run (1 without dynamic batching).', buckets: BATCH_BUCKETS, registers: r }),
-    runs: new Counter({ name: 'onnxop_runs_total', help: 'onnxruntime runs by result.', labelNames: ['result'], registers: r }),
-    inFlight: new Gauge({ name: 'onnxop_requests_in_flight', help: 'Inference requests accepted and not yet answered.', registers: r }),
-    queueDepth: new Gauge({ name: 'onnxop_queue_depth', help: 'Requests waiting for a run.', registers: r }),
+    ...fast,
     modelReady: new Gauge({ name: 'onnxop_model_ready', help: '1 when the model is loaded, warmed up and accepting requests.', registers: r }),
     loadDuration: new Gauge({ name: 'onnxop_model_load_duration_seconds', help: 'Fetch + verify + load + warm-up time of the model.', registers: r }),
     modelInfo: new Gauge({
@@ -55,7 +83,7 @@ export function createMetrics(model: string, revision: string) {
       labelNames: ['requested'],
       registers: r,
     }),
-    // Model health: data and predictions.
+    // Model health: window statistics, set when /metrics is scraped.
     featureMean: new Gauge({ name: 'onnxop_feature_mean', help: 'Mean of the recent window of a numeric input feature.', labelNames: ['input', 'feature'], registers: r }),
     featureStd: new Gauge({ name: 'onnxop_feature_std', help: 'Standard deviation of the recent window of a feature.', labelNames: ['input', 'feature'], registers: r }),
     featureMin: new Gauge({ name: 'onnxop_feature_min', help: 'Minimum of the recent window of a feature.', labelNames: ['input', 'feature'], registers: r }),
@@ -66,39 +94,22 @@ export function createMetrics(model: string, revision: string) {
       labelNames: ['input', 'feature'],
       registers: r,
     }),
-    featureValues: new Counter({ name: 'onnxop_feature_values_total', help: 'Values observed per feature.', labelNames: ['input', 'feature'], registers: r }),
-    featureMissing: new Counter({ name: 'onnxop_feature_missing_total', help: 'null/NaN values observed per feature.', labelNames: ['input', 'feature'], registers: r }),
     driftPsi: new Gauge({ name: 'onnxop_feature_drift_psi', help: 'Population stability index of the recent window against the baseline profile.', labelNames: ['input', 'feature'], registers: r }),
     driftKs: new Gauge({ name: 'onnxop_feature_drift_ks', help: 'Two-sample Kolmogorov–Smirnov statistic of the recent window against the baseline.', labelNames: ['input', 'feature'], registers: r }),
     driftKsPValue: new Gauge({ name: 'onnxop_feature_drift_ks_p_value', help: 'Asymptotic p-value of the KS statistic.', labelNames: ['input', 'feature'], registers: r }),
-    predictionValue: new Histogram({
-      name: 'onnxop_prediction_value',
-      help: 'Distribution of predictions: the first value per row of the score output (regression value, or positive-class score).',
-      labelNames: ['output'],
-      buckets: PREDICTION_BUCKETS,
-      registers: r,
-    }),
-    predictedClass: new Counter({ name: 'onnxop_predicted_class_total', help: 'Predicted classes (class index; above 31 as "other").', labelNames: ['class'], registers: r }),
-    confidence: new Histogram({ name: 'onnxop_prediction_confidence', help: 'Classifier confidence: the probability of the predicted class.', buckets: PROBABILITY_BUCKETS, registers: r }),
     // Prediction log and delayed ground truth.
-    predictionsLogged: new Counter({ name: 'onnxop_predictions_logged_total', help: 'Prediction records written to the prediction log sink.', registers: r }),
     predictionLogDropped: new Counter({ name: 'onnxop_prediction_log_dropped_total', help: 'Prediction records dropped because the sink fell behind or failed.', registers: r }),
-    pendingPredictions: new Gauge({ name: 'onnxop_pending_predictions', help: 'Predictions held awaiting ground truth.', registers: r }),
-    pendingEvicted: new Counter({ name: 'onnxop_pending_predictions_evicted_total', help: 'Predictions evicted before their ground truth arrived (cap reached).', registers: r }),
     feedback: new Counter({ name: 'onnxop_feedback_total', help: 'Ground-truth posts by outcome (accepted, unknown_id, invalid).', labelNames: ['outcome'], registers: r }),
     groundTruth: new Counter({ name: 'onnxop_ground_truth_total', help: 'Classifier rows with ground truth, by result (correct, incorrect).', labelNames: ['result'], registers: r }),
     absoluteError: new Histogram({ name: 'onnxop_ground_truth_absolute_error', help: 'Regressor rows with ground truth: |prediction − truth|.', buckets: ERROR_BUCKETS, registers: r }),
   };
 
   // Initialize label sets that must exist before the first event, so rate() sees the first errors
-  // of a new revision instead of a series appearing mid-window.
-  for (const o of OUTCOMES) m.requests.inc({ outcome: o }, 0);
-  for (const res of ['ok', 'error']) m.runs.inc({ result: res }, 0);
+  // of a new revision instead of a series appearing mid-window. (Request outcomes and run results:
+  // their children above.)
   for (const o of ['accepted', 'unknown_id', 'invalid']) m.feedback.inc({ outcome: o }, 0);
   for (const res of ['correct', 'incorrect']) m.groundTruth.inc({ result: res }, 0);
   m.modelReady.set(0);
-  m.inFlight.set(0);
-  m.queueDepth.set(0);
   m.inlineExecution.set(0);
   return m;
 }

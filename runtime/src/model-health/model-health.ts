@@ -3,7 +3,7 @@
 // beyond the fixed windows; the expensive part (sorting for KS/PSI) runs only when /metrics is
 // scraped.
 import { readFile } from 'node:fs/promises';
-import type { Counter } from 'prom-client';
+import type { CounterChild, HistogramChild } from '../metrics/fast.ts';
 import { RuntimeError } from '../errors.ts';
 import { fromHalf, isFloat, isNumeric, type HostTensor } from '../protocol/datatypes.ts';
 import type { ModelSignature, TensorSpec } from '../protocol/signature.ts';
@@ -69,8 +69,8 @@ interface FeatureTrack {
   input: string;
   feature: number;
   window: Window;
-  values: ReturnType<Counter<'input' | 'feature'>['labels']>;
-  missing: ReturnType<Counter<'input' | 'feature'>['labels']>;
+  values: CounterChild;
+  missing: CounterChild;
   baselineSorted: number[] | undefined;
 }
 
@@ -96,12 +96,6 @@ export function planTask(task: Task, sig: ModelSignature): TaskPlan {
   return numeric ? { kind: 'regression', output: numeric.name } : { kind: 'none' };
 }
 
-/** Per-row prediction summary: kept for ground truth and written to the prediction log. */
-export interface RowPrediction {
-  value: number; // class index for classifiers, value for regressors
-  confidence?: number;
-}
-
 function toNumber(t: HostTensor, i: number): number {
   const v = (t.data as ArrayLike<number | bigint>)[i];
   if (typeof v === 'bigint') return Number(v);
@@ -114,8 +108,10 @@ export class ModelHealth {
   private readonly tracks = new Map<string, FeatureTrack[]>();
   private readonly metrics: RuntimeMetrics;
   private readonly maxFeatures: number;
-  private readonly classCounters: ReturnType<Counter<'class'>['labels']>[] = [];
-  private readonly predictionHistogram;
+  // Created on first use, so only classes (and the score output) that occurred have series.
+  private readonly classCounters: (CounterChild | undefined)[] = new Array(33);
+  private readonly scoreOutput: string;
+  private predictionHistogramChild: HistogramChild | undefined;
 
   constructor(opts: { signature: ModelSignature; metrics: RuntimeMetrics; maxFeatures: number; window: number; task: Task; baseline?: BaselineProfile }) {
     this.metrics = opts.metrics;
@@ -137,14 +133,19 @@ export class ModelHealth {
           missing: this.metrics.featureMissing.labels(labels),
           baselineSorted: base ? [...base.sample].sort((a, b) => a - b) : undefined,
         });
-        this.metrics.featureValues.inc(labels, 0);
-        this.metrics.featureMissing.inc(labels, 0);
       }
       this.tracks.set(spec.name, list);
     }
-    for (let c = 0; c < 33; c++) this.classCounters.push(this.metrics.predictedClass.labels({ class: c < 32 ? String(c) : 'other' }));
-    const scoreOutput = this.plan.kind === 'regression' ? this.plan.output : this.plan.kind === 'classification' ? (this.plan.probabilities ?? this.plan.label ?? '') : '';
-    this.predictionHistogram = this.metrics.predictionValue.labels({ output: scoreOutput });
+    this.scoreOutput = this.plan.kind === 'regression' ? this.plan.output : this.plan.kind === 'classification' ? (this.plan.probabilities ?? this.plan.label ?? '') : '';
+  }
+
+  private get predictionHistogram(): HistogramChild {
+    return (this.predictionHistogramChild ??= this.metrics.predictionValue.labels({ output: this.scoreOutput }));
+  }
+
+  private classCounter(cls: number): CounterChild {
+    const i = Number.isInteger(cls) && cls >= 0 && cls < 32 ? cls : 32;
+    return (this.classCounters[i] ??= this.metrics.predictedClass.labels({ class: i < 32 ? String(i) : 'other' }));
   }
 
   observeInputs(inputs: Map<string, HostTensor>): void {
@@ -171,22 +172,37 @@ export class ModelHealth {
     }
   }
 
-  /** Records prediction metrics and returns one summary per row. */
-  observeOutputs(outputs: Map<string, HostTensor>, rows: number): RowPrediction[] {
+  /** Per-row prediction values of the last observeOutputs call (class index, or regression value). */
+  rowValues = new Float64Array(64);
+
+  private keep(n: number, v: number): void {
+    if (n === this.rowValues.length) {
+      const grown = new Float64Array(n * 2);
+      grown.set(this.rowValues);
+      this.rowValues = grown;
+    }
+    this.rowValues[n] = v;
+  }
+
+  /**
+   * Records prediction metrics. Returns how many rows have a prediction; their values are the
+   * first that many entries of `rowValues` (valid until the next call; nothing is allocated per row).
+   */
+  observeOutputs(outputs: Map<string, HostTensor>, rows: number): number {
     const plan = this.plan;
-    const result: RowPrediction[] = [];
-    if (plan.kind === 'none') return result;
+    let kept = 0;
+    if (plan.kind === 'none') return 0;
     if (plan.kind === 'regression') {
       const t = outputs.get(plan.output);
-      if (!t || rows === 0) return result;
+      if (!t || rows === 0) return 0;
       const width = t.data.length / rows;
       for (let r = 0; r < rows; r++) {
         const v = toNumber(t, r * width);
-        // prom-client rejects NaN/±Inf; a non-finite prediction is logged but not histogrammed.
+        // A non-finite prediction is kept (and logged) but not histogrammed.
         if (Number.isFinite(v)) this.predictionHistogram.observe(v);
-        result.push({ value: v });
+        this.keep(kept++, v);
       }
-      return result;
+      return kept;
     }
     const probs = plan.probabilities ? outputs.get(plan.probabilities) : undefined;
     const label = plan.label ? outputs.get(plan.label) : undefined;
@@ -217,11 +233,11 @@ export class ModelHealth {
       }
       if (label) cls = toNumber(label, r * (label.data.length / rows));
       if (cls === undefined) continue;
-      (this.classCounters[cls >= 0 && cls < 32 ? cls : 32] as (typeof this.classCounters)[number]).inc();
+      this.classCounter(cls).inc();
       if (confidence !== undefined) this.metrics.confidence.observe(confidence);
-      result.push(confidence === undefined ? { value: cls } : { value: cls, confidence });
+      this.keep(kept++, cls);
     }
-    return result;
+    return kept;
   }
 
   /** Recomputes window statistics and drift gauges; called right before /metrics is rendered. */

@@ -175,8 +175,8 @@ export class App {
     const remaining = Math.max(1, Math.ceil(this.o.requestTimeoutMs - (performance.now() - req.start)));
     const outputs = await m.scheduler.submit(request.inputs, request.rows, remaining);
     const id = request.id ?? randomUUID();
-    const rows = m.health.observeOutputs(outputs, request.rows);
-    m.groundTruth.remember(id, rows);
+    const kept = m.health.observeOutputs(outputs, request.rows);
+    m.groundTruth.remember(id, m.health.rowValues, kept);
     const selected = request.outputs.map((o) => {
       const tensor = outputs.get(o.name);
       if (!tensor) throw new RuntimeError('INFERENCE_FAILED', `the model produced no output "${o.name}"`, { status: 500 });

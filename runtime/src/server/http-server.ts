@@ -121,8 +121,8 @@ export function startHttpServer(app: App, o: HttpOptions): Promise<HttpServer> {
         if (isInfer) {
           m.inFlight.dec();
           const outcome = outcomeOf(reply.status);
-          m.requests.inc({ outcome });
-          m.requestDuration.observe({ outcome }, (performance.now() - start) / 1000);
+          m.requestsBy[outcome].inc();
+          m.requestDurationBy[outcome].observe((performance.now() - start) / 1000);
         }
       });
   });

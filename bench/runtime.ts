@@ -126,12 +126,20 @@ async function stop(child: ChildProcess): Promise<void> {
 
 const freePort = () => 20000 + Math.floor(Math.random() * 20000);
 
-async function ourRuntime(model: 'logreg' | 'mlp', extra: string[]): Promise<{ child: ChildProcess; port: number }> {
+/** Our runtime; `mode()` says where its runs executed: the start-up decision, and whether the inline watch moved them to the workers later. */
+async function ourRuntime(model: 'logreg' | 'mlp', extra: string[]): Promise<{ child: ChildProcess; port: number; mode: () => string }> {
   const m = models[model];
-  return startChild(process.execPath, ['runtime/src/main.ts', 'serve', '--port=0', '--host=127.0.0.1', '--log-level=info', ...extra], (out) => {
+  let mode = 'unknown';
+  const rt = await startChild(process.execPath, ['runtime/src/main.ts', 'serve', '--port=0', '--host=127.0.0.1', '--log-level=info', ...extra], (out) => {
     const listen = /"port":(\d+)[^\n]*"msg":"listening"/.exec(out);
-    return listen && out.includes('"model ready"') ? Number(listen[1]) : undefined;
+    if (!listen || !out.includes('"model ready"')) return undefined;
+    mode = /"executionMode":"([^"]+)"/.exec(out)?.[1] ?? 'unknown';
+    return Number(listen[1]);
   }, { ONNXOP_MODEL_NAME: model, ONNXOP_MODEL_URI: m.path, ONNXOP_MODEL_DIGEST: m.digest, ONNXOP_REVISION: 'bench' }, 'ignore');
+  rt.child.stderr?.on('data', (d: Buffer) => {
+    if (d.toString().includes('"msg":"inline runs got slow')) mode += ' → worker (inline watch)';
+  });
+  return { ...rt, mode: () => mode };
 }
 
 function pythonPeer(): { python?: string; error?: string } {
@@ -168,6 +176,8 @@ await stop(bare.child);
 // Default settings: 2 session workers, opportunistic batching (max 32 rows, no added delay).
 const ours = await ourRuntime('logreg', []);
 const c = await load('(c) onnx-runtime', ours.port, lrPath, lrBody, LR_CONCURRENCY);
+c.note = `execution mode: ${ours.mode()}`;
+console.log(`  ${c.note}`);
 await stop(ours.child);
 
 let d: Result | { error: string };

@@ -128,7 +128,10 @@ async function readyModel(name: string): Promise<OnnxModelJson> {
 describe('operator', () => {
   test('a valid OnnxModel gets owned, labelled children and becomes Ready when its pods serve', async () => {
     const lr = models.logreg;
-    await kubectl(['-n', ns, 'apply', '-f', '-'], stringify(model('iris', `file://${lr.path}`, lr.digest)));
+    // Its own host name, so no other model named iris on the same lab gateway can answer for it.
+    await kubectl(['-n', ns, 'apply', '-f', '-'], stringify(model('iris', `file://${lr.path}`, lr.digest, {
+      traffic: { gatewayAPI: { hostnames: [`iris.${ns}.lab`] } },
+    })));
     const m = await readyModel('iris');
     expect(m.status?.phase).toBe('Stable');
     expect(m.status?.observedGeneration).toBe(m.metadata.generation);
@@ -153,8 +156,8 @@ describe('operator', () => {
     const route = await kubectlJson<{ spec: { hostnames?: string[]; rules: { matches?: { path?: { value?: string } }[] }[] } }>(['-n', ns, 'get', 'httproute', 'iris']);
     // The route matches the model's own v2 paths, so several models share one gateway host.
     expect(route.spec.rules[0]?.matches?.[0]?.path?.value).toBe('/v2/models/iris');
-    const host = route.spec.hostnames?.[0];
-    const headers: Record<string, string> = { 'content-type': 'application/json', ...(host ? { host } : {}) };
+    expect(route.spec.hostnames).toEqual([`iris.${ns}.lab`]);
+    const headers: Record<string, string> = { 'content-type': 'application/json', host: `iris.${ns}.lab` };
     const body = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }] });
     const res = await waitUntil('an inference answer through the gateway', async () => {
       const r = await labRequest(`${gatewayUrl}/v2/models/iris/infer`, { method: 'POST', headers, body });

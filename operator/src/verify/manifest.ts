@@ -7,6 +7,7 @@ import { join, relative, sep } from 'node:path';
 import { VerifyError } from './types.ts';
 
 export const MODEL_SIGNING_PREDICATE = 'https://model_signing/signature/v1.0';
+const INTOTO = 'application/vnd.in-toto+json';
 
 export interface ModelManifest {
   subjectName: string;
@@ -94,8 +95,8 @@ export function sha256File(path: string): string {
   return hashRange(path, 0, statSync(path).size);
 }
 
-/** Lists a model's files (posix relative paths), skipping the manifest's ignore paths. */
-function listFiles(root: string, m: ModelManifest, skip: Set<string>): string[] {
+/** Lists a model's files (posix relative paths), skipping the manifest's ignore paths and `skip` (absolute paths). */
+export function listModelFiles(root: string, m: ModelManifest, skip: Set<string>): string[] {
   const out: string[] = [];
   const ignored = (rel: string): boolean => m.ignorePaths.some((p) => rel === p || rel.startsWith(p + '/') || rel.split('/').includes(p));
   const walk = (dir: string): void => {
@@ -113,30 +114,44 @@ function listFiles(root: string, m: ModelManifest, skip: Set<string>): string[] 
   return out.sort();
 }
 
-/** What the files on disk hash to, in the manifest's own serialization. */
-function actualResources(path: string, m: ModelManifest, isDir: boolean, skip: Set<string>): Map<string, string> {
-  const files = isDir ? listFiles(path, m, skip).map((rel) => ({ rel, abs: join(path, rel) })) : [{ rel: '.', abs: path }];
-  const out = new Map<string, string>();
-  for (const f of files) {
-    if (m.method === 'files') {
-      out.set(f.rel, sha256File(f.abs));
-    } else {
-      const size = statSync(f.abs).size;
-      const shard = m.shardSize!;
-      if (size === 0) out.set(`${f.rel}:0:0`, hashRange(f.abs, 0, 0));
-      for (let s = 0; s < size; s += shard) {
-        const e = Math.min(size, s + shard);
-        out.set(`${f.rel}:${s}:${e}`, hashRange(f.abs, s, e));
-      }
-    }
+/** The manifest resources one file contributes, from its bytes in memory (files: one digest; shards: one per range). */
+export function resourcesOfBytes(rel: string, bytes: Uint8Array, m: ModelManifest): Array<[string, string]> {
+  const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+  if (m.method === 'files') return [[rel, sha(bytes)]];
+  const shard = m.shardSize!;
+  const out: Array<[string, string]> = [];
+  if (bytes.length === 0) out.push([`${rel}:0:0`, sha(bytes)]);
+  for (let s = 0; s < bytes.length; s += shard) {
+    const e = Math.min(bytes.length, s + shard);
+    out.push([`${rel}:${s}:${e}`, sha(bytes.subarray(s, e))]);
   }
   return out;
 }
 
-/** Checks a file or directory on disk against the manifest; ManifestMismatch names the first difference. */
-export function checkManifestOnDisk(path: string, m: ModelManifest, skip: Set<string> = new Set()): void {
-  const isDir = statSync(path).isDirectory();
-  const actual = actualResources(path, m, isDir, skip);
+/** The manifest resources one file on disk contributes (streamed, never held in memory whole). */
+export function resourcesOfFile(rel: string, abs: string, m: ModelManifest): Array<[string, string]> {
+  if (m.method === 'files') return [[rel, sha256File(abs)]];
+  const size = statSync(abs).size;
+  const shard = m.shardSize!;
+  const out: Array<[string, string]> = [];
+  if (size === 0) out.push([`${rel}:0:0`, hashRange(abs, 0, 0)]);
+  for (let s = 0; s < size; s += shard) {
+    const e = Math.min(size, s + shard);
+    out.push([`${rel}:${s}:${e}`, hashRange(abs, s, e)]);
+  }
+  return out;
+}
+
+/** What the files on disk hash to, in the manifest's own serialization. */
+function actualResources(path: string, m: ModelManifest, isDir: boolean, skip: Set<string>): Map<string, string> {
+  const files = isDir ? listModelFiles(path, m, skip).map((rel) => ({ rel, abs: join(path, rel) })) : [{ rel: '.', abs: path }];
+  const out = new Map<string, string>();
+  for (const f of files) for (const [name, digest] of resourcesOfFile(f.rel, f.abs, m)) out.set(name, digest);
+  return out;
+}
+
+/** Compares resource digests (name → hex) with the manifest; ManifestMismatch names the first differences (missing, changed, extra). */
+export function compareWithManifest(actual: ReadonlyMap<string, string>, m: ModelManifest): void {
   const expected = new Map(m.resources.map((r) => [r.name, r.digest]));
   const problems: string[] = [];
   for (const [name, digest] of expected) {
@@ -149,4 +164,44 @@ export function checkManifestOnDisk(path: string, m: ModelManifest, skip: Set<st
     const more = problems.length > 3 ? ` (and ${problems.length - 3} more)` : '';
     throw new VerifyError('ManifestMismatch', `model does not match the signed manifest: ${problems.slice(0, 3).join('; ')}${more}`);
   }
+}
+
+/** Checks a file or directory on disk against the manifest; ManifestMismatch names the first difference. */
+export function checkManifestOnDisk(path: string, m: ModelManifest, skip: Set<string> = new Set()): void {
+  const isDir = statSync(path).isDirectory();
+  compareWithManifest(actualResources(path, m, isDir, skip), m);
+}
+
+/**
+ * The in-toto statement of a DSSE envelope, without any signature check (the verifier checks the
+ * signature over the same payload; the runtime, which holds no trust material, only reads it).
+ */
+export function statementFromPayload(payloadType: string, payload: Uint8Array): Statement {
+  if (payloadType !== INTOTO) throw new VerifyError('BundleInvalid', `DSSE payload type ${payloadType} is not in-toto`);
+  try {
+    return JSON.parse(Buffer.from(payload).toString('utf8')) as Statement;
+  } catch (cause) {
+    throw new VerifyError('BundleInvalid', 'DSSE payload is not JSON', { cause });
+  }
+}
+
+/**
+ * The model_signing manifest a bundle carries, read from the bundle's JSON alone (no Sigstore
+ * parsing, no signature check): for a consumer that re-checks files against a manifest whose
+ * signature was verified elsewhere (the runtime, after the operator verified it).
+ */
+export function modelManifestFromBundle(raw: Uint8Array | string): ModelManifest {
+  const text = typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8');
+  if (text.trim() === '') throw new VerifyError('BundleNotFound', 'the signature bundle is empty');
+  let json: { dsseEnvelope?: { payloadType?: unknown; payload?: unknown } };
+  try {
+    json = JSON.parse(text) as typeof json;
+  } catch (cause) {
+    throw new VerifyError('BundleInvalid', `bundle is not JSON (${(cause as Error).message})`, { cause });
+  }
+  const env = json?.dsseEnvelope;
+  if (!env || typeof env.payload !== 'string' || typeof env.payloadType !== 'string') throw new VerifyError('BundleInvalid', 'not a model_signing bundle: no DSSE envelope with an in-toto statement');
+  const st = statementFromPayload(env.payloadType, Buffer.from(env.payload, 'base64'));
+  if (st.predicateType !== MODEL_SIGNING_PREDICATE) throw new VerifyError('BundleInvalid', `not a model_signing statement (predicate type ${JSON.stringify(st.predicateType)})`);
+  return parseModelManifest(st);
 }

@@ -7,11 +7,10 @@ import { Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { verifyEcdsaPrehashed } from './ecdsa.ts';
 import { describeCert, matchIdentity, parseCaPem, parseCertDer, publicKeyFromPem, spkiSha256, verifyChain, verifyOver } from './keys.ts';
-import { MODEL_SIGNING_PREDICATE, checkManifestOnDisk, parseModelManifest, sha256File, type Statement } from './manifest.ts';
+import { MODEL_SIGNING_PREDICATE, checkManifestOnDisk, parseModelManifest, sha256File, statementFromPayload } from './manifest.ts';
 import { VerifyError, type Authority, type SignatureFormatName, type VerifyInput, type VerifyPolicy, type VerifyReason, type VerifyResult } from './types.ts';
 
 const DIGEST_RE = /^sha256:([0-9a-f]{64})$/;
-const INTOTO = 'application/vnd.in-toto+json';
 
 /** DSSE pre-authentication encoding. */
 export function pae(payloadType: string, payload: Buffer): Buffer {
@@ -91,13 +90,7 @@ export function parseBundle(raw: Uint8Array | string): Parsed {
     };
   }
   const env = content.dsseEnvelope;
-  if (env.payloadType !== INTOTO) throw new VerifyError('BundleInvalid', `DSSE payload type ${env.payloadType} is not in-toto`);
-  let st: Statement;
-  try {
-    st = JSON.parse(Buffer.from(env.payload).toString('utf8')) as Statement;
-  } catch (cause) {
-    throw new VerifyError('BundleInvalid', 'DSSE payload is not JSON', { cause });
-  }
+  const st = statementFromPayload(env.payloadType, env.payload);
   const signed = pae(env.payloadType, Buffer.from(env.payload));
   const verifyWith = (key: KeyObject): boolean => env.signatures.some((s) => verifyOver(key, signed, s.sig));
   if (st.predicateType === MODEL_SIGNING_PREDICATE) {

@@ -5,10 +5,10 @@
 //   node runtime/test-models/build.ts        # build (or skip when up to date)
 //   import { ensureTestModels } from './build.ts'
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ElemType, encodeModel, type ModelDef, type Initializer } from './onnx-writer.ts';
+import { ElemType, encodeModel, encodeModelWithExternalData, type ModelDef, type Initializer } from './onnx-writer.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const OUT_DIR = join(HERE, 'out');
@@ -194,6 +194,85 @@ export function slowModel(matmuls: number): ModelDef {
   };
 }
 
+/**
+ * A model whose weights live in an external-data file next to it, as large models ship
+ * (onnx.save_model(..., save_as_external_data=True)): W1, W2 and b2 are in model.onnx.data, b1 stays
+ * inline. encodeModel(externalMlp) writes the same model with every weight inline.
+ */
+export const externalMlp: ModelDef = {
+  name: 'external_mlp',
+  opset: 17,
+  inputs: [{ name: 'x', elemType: F, shape: ['batch', 16] }],
+  outputs: [{ name: 'y', elemType: F, shape: ['batch', 4] }],
+  initializers: [
+    { ...weights('W1', [16, 256], 21, 0.25), external: true },
+    weights('b1', [256], 22, 0.1),
+    { ...weights('W2', [256, 4], 23, 0.06), external: true },
+    { ...weights('b2', [4], 24, 0.1), external: true },
+  ],
+  nodes: [
+    { op: 'MatMul', inputs: ['x', 'W1'], outputs: ['h0'] },
+    { op: 'Add', inputs: ['h0', 'b1'], outputs: ['h1'] },
+    { op: 'Relu', inputs: ['h1'], outputs: ['h'] },
+    { op: 'MatMul', inputs: ['h', 'W2'], outputs: ['y0'] },
+    { op: 'Add', inputs: ['y0', 'b2'], outputs: ['y'] },
+  ],
+};
+
+/** Model directories: the ONNX file, its external data, and a file onnxruntime never reads. */
+export const MODEL_DIRS = ['external_mlp'] as const;
+export type TestModelDirName = (typeof MODEL_DIRS)[number];
+
+export interface TestModelDir {
+  /** The directory. */
+  path: string;
+  /** The ONNX file inside it. */
+  modelFile: string;
+  /** Every file, relative posix path → sha256:<hex>. */
+  files: Record<string, string>;
+  /**
+   * The model_signing manifest digest of the directory with files serialization (sha256 over the
+   * files' digests in name order): the spec digest of a signed model directory.
+   */
+  digest: string;
+}
+
+function buildDirs(): Record<TestModelDirName, { modelFile: string; files: Record<string, Uint8Array> }> {
+  const ext = encodeModelWithExternalData(externalMlp, 'model.onnx.data');
+  return {
+    external_mlp: {
+      modelFile: 'model.onnx',
+      files: { 'model.onnx': ext.model, 'model.onnx.data': ext.data, 'config.json': new TextEncoder().encode('{"name":"external_mlp","inputs":16,"outputs":4}\n') },
+    },
+  };
+}
+
+function writeDirs(): Record<TestModelDirName, TestModelDir> {
+  const out = {} as Record<TestModelDirName, TestModelDir>;
+  for (const [name, d] of Object.entries(buildDirs()) as [TestModelDirName, ReturnType<typeof buildDirs>[TestModelDirName]][]) {
+    const dir = join(OUT_DIR, name);
+    // Built in a private directory, then renamed into place (parallel jest workers may build at once).
+    const tmp = `${dir}.${process.pid}.tmp`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    const files: Record<string, string> = {};
+    for (const [rel, bytes] of Object.entries(d.files)) {
+      writeFileSync(join(tmp, rel), bytes);
+      files[rel] = sha256(bytes);
+    }
+    rmSync(dir, { recursive: true, force: true });
+    try {
+      renameSync(tmp, dir);
+    } catch {
+      rmSync(tmp, { recursive: true, force: true }); // another worker won the race with the same bytes
+    }
+    const h = createHash('sha256');
+    for (const rel of Object.keys(files).sort()) h.update(Buffer.from(files[rel]!.slice('sha256:'.length), 'hex'));
+    out[name] = { path: dir, modelFile: d.modelFile, files, digest: 'sha256:' + h.digest('hex') };
+  }
+  return out;
+}
+
 export const MODEL_FILES = [
   'logreg',
   'classifier',
@@ -254,14 +333,35 @@ function sourceHash(): string {
   return h.digest('hex');
 }
 
+interface Stamp {
+  source: string;
+  models: Record<TestModelName, TestModel>;
+  dirs?: Record<TestModelDirName, TestModelDir>;
+}
+
+function readStamp(): Stamp | undefined {
+  const stampPath = join(OUT_DIR, 'stamp.json');
+  if (!existsSync(stampPath)) return undefined;
+  const stamp = JSON.parse(readFileSync(stampPath, 'utf8')) as Stamp;
+  const complete =
+    stamp.source === sourceHash() &&
+    MODEL_FILES.every((m) => existsSync(stamp.models[m]?.path ?? '')) &&
+    MODEL_DIRS.every((d) => Object.keys(stamp.dirs?.[d]?.files ?? {}).length > 0 && Object.keys(stamp.dirs![d].files).every((f) => existsSync(join(stamp.dirs![d].path, f))));
+  return complete ? stamp : undefined;
+}
+
+/** The model directories (built with the models); paths, per-file digests and manifest digests. */
+export function ensureTestModelDirs(): Record<TestModelDirName, TestModelDir> {
+  ensureTestModels();
+  return readStamp()!.dirs!;
+}
+
 /** Builds the models when the build script changed (or nothing is built yet); returns paths and digests. */
 export function ensureTestModels(): Record<TestModelName, TestModel> {
   const stampPath = join(OUT_DIR, 'stamp.json');
   const want = sourceHash();
-  if (existsSync(stampPath)) {
-    const stamp = JSON.parse(readFileSync(stampPath, 'utf8')) as { source: string; models: Record<TestModelName, TestModel> };
-    if (stamp.source === want && MODEL_FILES.every((m) => existsSync(stamp.models[m]?.path ?? ''))) return stamp.models;
-  }
+  const current = readStamp();
+  if (current) return current.models;
   mkdirSync(OUT_DIR, { recursive: true });
   const built = buildAll();
   const models = {} as Record<TestModelName, TestModel>;
@@ -275,7 +375,8 @@ export function ensureTestModels(): Record<TestModelName, TestModel> {
     models[name] = { path, digest: sha256(bytes), bytes: bytes.length };
   }
   const tmpStamp = `${stampPath}.${process.pid}.tmp`;
-  writeFileSync(tmpStamp, JSON.stringify({ source: want, models }, null, 2));
+  const dirs = writeDirs();
+  writeFileSync(tmpStamp, JSON.stringify({ source: want, models, dirs } satisfies Stamp, null, 2));
   renameSync(tmpStamp, stampPath);
   return models;
 }
@@ -283,4 +384,5 @@ export function ensureTestModels(): Record<TestModelName, TestModel> {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const models = ensureTestModels();
   for (const [name, m] of Object.entries(models)) console.log(`${name.padEnd(18)} ${String(m.bytes).padStart(9)} B  ${m.digest}`);
+  for (const [name, d] of Object.entries(ensureTestModelDirs())) console.log(`${(name + '/').padEnd(18)} ${String(Object.keys(d.files).length).padStart(7)} files  ${d.digest} (manifest)`);
 }

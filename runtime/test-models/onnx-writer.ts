@@ -107,6 +107,15 @@ export interface Initializer {
   dims: number[];
   elemType: number; // FLOAT or INT64
   data: Float32Array | BigInt64Array;
+  /** Stored in an external-data file next to the model instead of raw_data (see encodeModelWithExternalData). */
+  external?: boolean;
+}
+
+/** Where an initializer's bytes live in the external-data file. */
+interface ExternalRef {
+  location: string;
+  offset: number;
+  length: number;
 }
 
 export interface ModelDef {
@@ -156,15 +165,60 @@ function writeAttr(w: Writer, name: string, a: AttrValue): void {
   }
 }
 
-function writeTensor(w: Writer, t: Initializer): void {
+const tensorBytes = (t: Initializer): Uint8Array => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+
+function writeTensor(w: Writer, t: Initializer, ext?: ExternalRef): void {
   for (const d of t.dims) w.int(1, d);
   w.int(2, t.elemType);
   w.string(8, t.name);
+  if (ext) {
+    // external_data (13): StringStringEntryProto {key 1, value 2}; data_location (14) = EXTERNAL (1).
+    for (const [k, v] of [['location', ext.location], ['offset', String(ext.offset)], ['length', String(ext.length)]] as const) {
+      w.message(13, (e) => {
+        e.string(1, k);
+        e.string(2, v);
+      });
+    }
+    w.int(14, 1);
+    return;
+  }
   // raw_data is little-endian bytes of the typed array; this machine (x86/arm) is little-endian.
-  w.bytes(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  w.bytes(9, tensorBytes(t));
+}
+
+/**
+ * The model and its external-data file: initializers marked `external` are written to `location`
+ * (relative to the model file, 64-byte aligned offsets) and referenced from the model by
+ * location/offset/length, as onnx.save_model(..., save_as_external_data=True) does.
+ */
+export function encodeModelWithExternalData(m: ModelDef, location: string): { model: Uint8Array; data: Uint8Array } {
+  const refs = new Map<string, ExternalRef>();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (const t of m.initializers ?? []) {
+    if (!t.external) continue;
+    const pad = (64 - (size % 64)) % 64;
+    if (pad) parts.push(new Uint8Array(pad));
+    size += pad;
+    const b = tensorBytes(t);
+    refs.set(t.name, { location, offset: size, length: b.length });
+    parts.push(b);
+    size += b.length;
+  }
+  const data = new Uint8Array(size);
+  let off = 0;
+  for (const p of parts) {
+    data.set(p, off);
+    off += p.length;
+  }
+  return { model: encode(m, refs), data };
 }
 
 export function encodeModel(m: ModelDef): Uint8Array {
+  return encode(m, new Map());
+}
+
+function encode(m: ModelDef, external: ReadonlyMap<string, ExternalRef>): Uint8Array {
   const w = new Writer();
   w.int(1, m.irVersion ?? 8);
   w.string(2, 'onnx-operator-test-models');
@@ -180,7 +234,7 @@ export function encodeModel(m: ModelDef): Uint8Array {
       }),
     );
     g.string(2, m.name);
-    for (const t of m.initializers ?? []) g.message(5, (tw) => writeTensor(tw, t));
+    for (const t of m.initializers ?? []) g.message(5, (tw) => writeTensor(tw, t, external.get(t.name)));
     for (const v of m.inputs) g.message(11, (vw) => writeValueInfo(vw, v));
     for (const v of m.outputs) g.message(12, (vw) => writeValueInfo(vw, v));
   });

@@ -4,7 +4,9 @@ import { writeFileSync, existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { RuntimeConfig } from './config/config.ts';
 import { RuntimeError, errorMessage } from './errors.ts';
-import { fetchArtifact } from './artifact/fetch.ts';
+import { fetchArtifact, type FetchOptions } from './artifact/fetch.ts';
+import { checkFileAgainstManifest, isLocalDirectory, loadModelDir, localPath } from './artifact/model-dir.ts';
+import type { ExternalDataFile } from './model/worker-protocol.ts';
 import { loadModel, type LoadedModel } from './model/model-host.ts';
 import { containerCpus } from './model/threads.ts';
 import { describeOpsets } from './model/onnx-inspect.ts';
@@ -95,14 +97,33 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
 
   const load = async (): Promise<void> => {
     const t0 = performance.now();
-    const artifact = await fetchArtifact(config.modelUri, config.modelDigest, {
+    const fetchOpts: FetchOptions = {
       maxBytes: config.maxModelBytes,
       timeoutMs: config.fetchTimeoutMs,
       retries: config.fetchRetries,
       ociPlainHttp: config.ociPlainHttp,
       onRetry: (attempt, err) => log.warn({ attempt, err: errorMessage(err) }, 'artifact fetch failed; retrying'),
-    });
-    log.info({ source: artifact.source, bytes: artifact.bytes.length, digest: artifact.digest }, 'artifact fetched and digest verified');
+    };
+    let artifact: { bytes: Uint8Array; digest: string; source: string; externalData: ExternalDataFile[] };
+    if (await isLocalDirectory(config.modelUri)) {
+      // A model directory: every file re-checked against the signed manifest (artifact/model-dir.ts).
+      const dir = await loadModelDir(localPath(config.modelUri)!, {
+        modelFile: config.modelFile,
+        manifestBundle: config.manifestBundle,
+        expectedDigest: config.modelDigest,
+        maxBytes: config.maxModelBytes,
+        fetch: fetchOpts,
+      });
+      artifact = dir;
+      log.info(
+        { source: dir.source, files: dir.files, externalData: dir.externalData.map((f) => f.path), bytes: dir.loadedBytes, digest: dir.digest, manifestBundle: config.manifestBundle },
+        'model directory matches the signed manifest',
+      );
+    } else {
+      artifact = { ...(await fetchArtifact(config.modelUri, config.modelDigest, fetchOpts)), externalData: [] };
+      if (config.manifestBundle !== '') await checkFileAgainstManifest(artifact.digest, artifact.source, config.manifestBundle, fetchOpts);
+      log.info({ source: artifact.source, bytes: artifact.bytes.length, digest: artifact.digest }, 'artifact fetched and digest verified');
+    }
     const workers = config.maxConcurrentRuns;
     const cpus = containerCpus();
     const threads = config.threads > 0 ? config.threads : Math.max(1, Math.floor(cpus.cpus / workers));
@@ -113,6 +134,7 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
       executionProvider: config.executionProvider,
       cpuFallback: config.cpuFallback,
       source: artifact.source,
+      externalData: artifact.externalData,
     });
     if (model.providerFallbackReason) {
       metrics.providerFallbacks.inc({ requested: config.executionProvider });

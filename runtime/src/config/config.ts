@@ -14,6 +14,8 @@ export interface RuntimeConfig {
   revision: string;
   modelUri: string;
   modelDigest: string;
+  modelFile: string;
+  manifestBundle: string;
   port: number;
   host: string;
   threads: number; // 0 = from the container CPU limit
@@ -64,8 +66,10 @@ const env = (flag: string): string => 'ONNXOP_' + flag.toUpperCase().replaceAll(
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'modelName', flag: 'model-name', env: env('model-name'), kind: 'string', required: true, help: 'Name the model is served under (/v2/models/<name>); a DNS-label-like string.' },
   { key: 'revision', flag: 'revision', env: env('revision'), kind: 'string', default: 'dev', help: 'Revision label put on every metric and on the x-onnxop-revision response header.' },
-  { key: 'modelUri', flag: 'model-uri', env: env('model-uri'), kind: 'string', required: true, help: 'Where the model comes from: file:///path, /plain/path, https://host/model.onnx, or oci://registry/repo@sha256:<manifest digest>.' },
-  { key: 'modelDigest', flag: 'model-digest', env: env('model-digest'), kind: 'string', required: true, help: 'sha256 of the ONNX bytes, as sha256:<64 hex>. Bytes with another digest are never loaded.' },
+  { key: 'modelUri', flag: 'model-uri', env: env('model-uri'), kind: 'string', required: true, help: 'Where the model comes from: file:///path, /plain/path, https://host/model.onnx, or oci://registry/repo@sha256:<manifest digest>. A local directory (file:///dir/ or /dir) is a model directory: the ONNX file and its external data, checked against --manifest-bundle.' },
+  { key: 'modelDigest', flag: 'model-digest', env: env('model-digest'), kind: 'string', required: true, help: 'sha256 of the ONNX bytes, as sha256:<64 hex>; for a model directory the model_signing manifest digest. Bytes with another digest are never loaded.' },
+  { key: 'modelFile', flag: 'model-file', env: env('model-file'), kind: 'string', default: '', help: 'When --model-uri is a directory: the ONNX file inside it (a relative path); default the only *.onnx file at its top level.' },
+  { key: 'manifestBundle', flag: 'manifest-bundle', env: env('manifest-bundle'), kind: 'string', default: '', help: 'The model_signing bundle (file:///path, /plain/path, https://…) whose signed manifest a model directory is checked against: its digest must be --model-digest, and every file must match it. Required for a directory; with a single file its one signed file digest must be the file\'s.' },
   { key: 'port', flag: 'port', env: 'PORT', kind: 'int', min: 0, max: 65535, default: '8080', help: 'TCP port for the v2 API and /metrics (0 = any free port).' },
   { key: 'host', flag: 'host', env: env('host'), kind: 'string', default: '0.0.0.0', help: 'Address to listen on.' },
   { key: 'threads', flag: 'threads', env: env('threads'), kind: 'int', min: 0, max: 1024, default: '0', help: 'onnxruntime intra-op threads; 0 = the container CPU limit (cgroup v2 cpu.max), else the CPU count.' },
@@ -206,6 +210,12 @@ function validate(c: RuntimeConfig): void {
   }
   if (c.modelUri.includes('://') && !/^(file|https?|oci):\/\//.test(c.modelUri)) {
     throw invalid(spec('modelUri'), c.modelUri, 'must start with file://, https://, http://, oci:// or be a file path');
+  }
+  if (c.manifestBundle.includes('://') && !/^(file|https?):\/\//.test(c.manifestBundle)) {
+    throw invalid(spec('manifestBundle'), c.manifestBundle, 'must start with file://, https://, http:// or be a file path');
+  }
+  if (c.modelFile !== '' && (c.modelFile.startsWith('/') || c.modelFile.split('/').includes('..'))) {
+    throw invalid(spec('modelFile'), c.modelFile, 'must be a path inside the model directory, e.g. model.onnx');
   }
   if (!(c.predictionLog === 'stdout' || c.predictionLog === 'none' || /^file:.+/.test(c.predictionLog))) {
     throw invalid(spec('predictionLog'), c.predictionLog, 'must be stdout, none or file:<path>');

@@ -2,7 +2,7 @@
 // (see execution-mode.ts). Created only after the worker warm-up showed the model is that cheap:
 // InferenceSession.create is itself synchronous on the calling thread.
 import * as ort from 'onnxruntime-node';
-import type { InitRequest, WireTensor } from './worker-protocol.ts';
+import type { ExternalDataFile, InitRequest, WireTensor } from './worker-protocol.ts';
 import { fromOrtTensor, sessionOptions, toOrtFeeds } from './ort-tensors.ts';
 
 export interface InlineRun {
@@ -16,11 +16,11 @@ export interface InlineSession {
   release(): Promise<void>;
 }
 
-export async function createInlineSession(bytes: Uint8Array, graphOptimization: InitRequest['graphOptimization']): Promise<InlineSession> {
+export async function createInlineSession(bytes: Uint8Array, graphOptimization: InitRequest['graphOptimization'], externalData: ExternalDataFile[] = []): Promise<InlineSession> {
   // One intra-op thread: a sub-millisecond graph gains nothing from a pool whose spinning threads
   // would compete with the event loop for the same cores.
   ort.env.logLevel = 'fatal';
-  const session = await ort.InferenceSession.create(bytes, sessionOptions({ threads: 1, graphOptimization }, 'cpu'));
+  const session = await ort.InferenceSession.create(bytes, sessionOptions({ threads: 1, graphOptimization, externalData }, 'cpu'));
   return {
     async run(feeds) {
       const ortFeeds = toOrtFeeds(feeds);

@@ -6,7 +6,7 @@ import { ORT_TO_V2, V2_TO_ORT, type HostTensor } from '../protocol/datatypes.ts'
 import { signatureFromMetadata, type ModelSignature } from '../protocol/signature.ts';
 import type { Feeds } from '../inference/scheduler.ts';
 import { describeOpsets, inspectOnnx, type OnnxHeader } from './onnx-inspect.ts';
-import type { InitReply, InitRequest, RunReply, RunRequest, WireTensor } from './worker-protocol.ts';
+import type { ExternalDataFile, InitReply, InitRequest, RunReply, RunRequest, WireTensor } from './worker-protocol.ts';
 import { InlineWatch, chooseExecutionMode, screenVerdict, MIN_SAMPLES, type ExecutionMode, type ModeDecision, type WarmupMeasurement } from './execution-mode.ts';
 import { createInlineSession, type InlineSession } from './inline-session.ts';
 
@@ -33,6 +33,8 @@ export interface HostOptions {
   executionProvider: 'cpu' | 'cuda';
   cpuFallback: boolean;
   source: string;
+  /** A model directory's external data, verified against the signed manifest. */
+  externalData?: ExternalDataFile[];
 }
 
 export interface LoadedModel {
@@ -124,6 +126,7 @@ export async function loadModel(bytes: Uint8Array, opts: HostOptions): Promise<L
   const req: InitRequest = {
     type: 'init',
     bytes,
+    externalData: opts.externalData ?? [],
     threads: opts.threads,
     graphOptimization: opts.graphOptimization,
     executionProvider: opts.executionProvider,
@@ -232,7 +235,8 @@ export async function loadModel(bytes: Uint8Array, opts: HostOptions): Promise<L
       const worker = (reason: string): ModeDecision & { warmupMs: number } => ({ mode: 'worker', inlineMaxElements: 0, percentileMs: undefined, reason, warmupMs });
       if (!(o.thresholdMs > 0)) return { ...chooseExecutionMode([], o.thresholdMs), warmupMs };
       if (first.executionProvider !== 'cpu') return worker(`inline runs are for the CPU provider only (serving on ${first.executionProvider})`);
-      if (o.bytes.length > INLINE_MAX_MODEL_BYTES) return worker(`the model is larger than ${INLINE_MAX_MODEL_BYTES} bytes`);
+      const modelBytes = o.bytes.length + req.externalData.reduce((n, f) => n + f.data.length, 0);
+      if (modelBytes > INLINE_MAX_MODEL_BYTES) return worker(`the model is larger than ${INLINE_MAX_MODEL_BYTES} bytes`);
       const tooSlow = (ms: readonly number[]) => `warm-up runs on a worker took ${ms.map((x) => x.toFixed(3)).join(', ')} ms, not under --inline-run-max-ms=${o.thresholdMs}`;
       // 1. Screen on a worker (its own measurement, without the message round trip): a model that
       //    is not cheap there never gets a main-thread session. Two slow runs end the screening
@@ -260,7 +264,7 @@ export async function loadModel(bytes: Uint8Array, opts: HostOptions): Promise<L
       // 2. Measure inline.
       let session: InlineSession;
       try {
-        session = await createInlineSession(o.bytes, o.graphOptimization);
+        session = await createInlineSession(o.bytes, o.graphOptimization, req.externalData);
       } catch (err) {
         return worker(`the inline session could not be created: ${(err as Error).message.split('\n')[0]}`);
       }

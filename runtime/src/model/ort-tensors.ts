@@ -3,8 +3,11 @@
 import * as ort from 'onnxruntime-node';
 import type { InitRequest, WireTensor } from './worker-protocol.ts';
 
-export function sessionOptions(req: Pick<InitRequest, 'threads' | 'graphOptimization'>, provider: 'cpu' | 'cuda'): ort.InferenceSession.SessionOptions {
+export function sessionOptions(req: Pick<InitRequest, 'threads' | 'graphOptimization'> & { externalData?: InitRequest['externalData'] }, provider: 'cpu' | 'cuda'): ort.InferenceSession.SessionOptions {
   return {
+    // In-memory external data only: onnxruntime never opens a file itself (for a model loaded from
+    // bytes it would look in the working directory), so it runs exactly the bytes that were hashed.
+    ...(req.externalData && req.externalData.length > 0 ? { externalData: req.externalData.map((f) => ({ path: f.path, data: f.data })) } : {}),
     executionProviders: [provider],
     intraOpNumThreads: req.threads,
     interOpNumThreads: 1,

@@ -7,9 +7,17 @@ export interface WireTensor {
   data: ArrayBufferView | string[];
 }
 
+/** One external-data file of a model directory: `path` as the model references it, the verified bytes. */
+export interface ExternalDataFile {
+  path: string;
+  data: Uint8Array;
+}
+
 export interface InitRequest {
   type: 'init';
   bytes: Uint8Array;
+  /** The model's external data, already checked against the signed manifest (empty for a single file). */
+  externalData: ExternalDataFile[];
   threads: number;
   graphOptimization: 'disabled' | 'basic' | 'extended' | 'all';
   executionProvider: 'cpu' | 'cuda';

@@ -18,6 +18,35 @@ export function pvcSource(uri: string): { claim: string; fileUri: string } | und
   return m && m[1] && m[2] ? { claim: m[1], fileUri: `file://${PVC_MOUNT_PATH}/${m[2]}` } : undefined;
 }
 
+export const BUNDLE_MOUNT_PATH = '/etc/onnxop/signature';
+const BUNDLE_FILE = 'bundle.json';
+
+/**
+ * A model directory (a `spec.model.uri` ending in `/`: the ONNX file and its external data) signed
+ * with model_signing: where the runtime reads the bundle to re-check every file against the signed
+ * manifest (ONNXOP_MANIFEST_BUNDLE), and the volume that brings it into the pod. The same bundle
+ * the operator verified: a ConfigMap/Secret key (mounted), `bundle.uri`, or next to the artifact
+ * (`<uri>.sigstore.json`, the verifier's default). Undefined when the runtime cannot reach it
+ * (oci://, or a pvc:// bundle on another claim): the runtime then refuses the directory and says why.
+ */
+export function manifestBundleFor(model: OnnxModel): { uri: string; volume?: Record<string, unknown> } | undefined {
+  const sig = model.spec.signature;
+  const modelUri = model.spec.model.uri;
+  if (!sig || sig.format !== 'modelSigning' || !modelUri.endsWith('/')) return undefined;
+  const mounted = { uri: `file://${BUNDLE_MOUNT_PATH}/${BUNDLE_FILE}` };
+  const items = (key: string | undefined) => [{ key: key ?? BUNDLE_FILE, path: BUNDLE_FILE }];
+  const b = sig.bundle;
+  if (b.configMapRef) return { ...mounted, volume: { name: 'signature-bundle', configMap: { name: b.configMapRef.name, items: items(b.configMapRef.key) } } };
+  if (b.secretRef) return { ...mounted, volume: { name: 'signature-bundle', secret: { secretName: b.secretRef.name, items: items(b.secretRef.key) } } };
+  const at = b.uri ?? `${modelUri}.sigstore.json`;
+  if (at.startsWith('pvc://')) {
+    const modelPvc = pvcSource(modelUri);
+    const bundlePvc = pvcSource(at);
+    return modelPvc && bundlePvc && modelPvc.claim === bundlePvc.claim ? { uri: bundlePvc.fileUri } : undefined;
+  }
+  return at.startsWith('file:///') || at.startsWith('https://') ? { uri: at } : undefined;
+}
+
 export function servedModelName(model: OnnxModel): string {
   return model.spec.model.name ?? model.metadata.name;
 }
@@ -49,6 +78,8 @@ function env(model: OnnxModel, revision: string): Record<string, unknown>[] {
     vars.push({ name: 'ONNXOP_MAX_BATCH_SIZE', value: String(runtime.batching.maxBatchSize) });
     vars.push({ name: 'ONNXOP_MAX_QUEUE_DELAY_MS', value: String(runtime.batching.maxQueueDelayMs) });
   }
+  const bundle = manifestBundleFor(model);
+  if (bundle) vars.push({ name: 'ONNXOP_MANIFEST_BUNDLE', value: bundle.uri });
   for (const e of runtime.env ?? []) vars.push({ ...e });
   return vars;
 }
@@ -100,6 +131,7 @@ export function deploymentFor(model: OnnxModel, revision: string, config: CoreCo
   const place = placement(model);
   const res = resources(model, place.gpuLimit);
   const pvc = pvcSource(model.spec.model.uri);
+  const bundleVolume = manifestBundleFor(model)?.volume;
   const progressDeadlineSeconds = Math.max(1, Math.ceil((parseDuration(model.spec.rollout.progressDeadline) ?? 600_000) / 1000));
 
   const container: Record<string, unknown> = {
@@ -122,7 +154,11 @@ export function deploymentFor(model: OnnxModel, revision: string, config: CoreCo
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     },
-    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }, ...(pvc ? [{ name: 'model', mountPath: PVC_MOUNT_PATH, readOnly: true }] : [])],
+    volumeMounts: [
+      { name: 'tmp', mountPath: '/tmp' },
+      ...(pvc ? [{ name: 'model', mountPath: PVC_MOUNT_PATH, readOnly: true }] : []),
+      ...(bundleVolume ? [{ name: 'signature-bundle', mountPath: BUNDLE_MOUNT_PATH, readOnly: true }] : []),
+    ],
   };
 
   const podSpec: Record<string, unknown> = {
@@ -131,7 +167,7 @@ export function deploymentFor(model: OnnxModel, revision: string, config: CoreCo
     terminationGracePeriodSeconds: config.terminationGracePeriodSeconds ?? 30,
     securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
     containers: [container],
-    volumes: [{ name: 'tmp', emptyDir: {} }, ...(pvc ? [{ name: 'model', persistentVolumeClaim: { claimName: pvc.claim, readOnly: true } }] : [])],
+    volumes: [{ name: 'tmp', emptyDir: {} }, ...(pvc ? [{ name: 'model', persistentVolumeClaim: { claimName: pvc.claim, readOnly: true } }] : []), ...(bundleVolume ? [bundleVolume] : [])],
     ...(place.nodeSelector ? { nodeSelector: place.nodeSelector } : {}),
     ...(place.tolerations ? { tolerations: place.tolerations } : {}),
   };

@@ -1,0 +1,48 @@
+// The Deployment of a model directory signed with model_signing: the runtime is told where the
+// bundle is (ONNXOP_MANIFEST_BUNDLE) so it re-checks every file against the signed manifest.
+import { describe, expect, it } from '@jest/globals';
+import { DIGEST_A, config, makeModel } from '../test-fixtures.ts';
+import { deploymentFor, manifestBundleFor } from './deployment.ts';
+
+type Pod = { volumes: Record<string, unknown>[]; containers: { env: { name: string; value: string }[]; volumeMounts: Record<string, unknown>[] }[] };
+const pod = (spec: Record<string, unknown>): Pod => (deploymentFor(makeModel(spec), 'r1', config).spec as { template: { spec: Pod } }).template.spec;
+const envOf = (p: Pod) => Object.fromEntries(p.containers[0]!.env.map((e) => [e.name, e.value]));
+const signed = (bundle: Record<string, unknown> = {}) => ({ format: 'modelSigning', bundle, authorities: [{ key: { secretRef: { name: 'k' } } }] });
+
+describe('deployment: signed model directories', () => {
+  it('passes a pvc:// directory and the bundle from a ConfigMap, mounted read-only', () => {
+    const p = pod({ model: { uri: 'pvc://models/llm/v3/', digest: DIGEST_A }, signature: signed({ configMapRef: { name: 'llm-sig', key: 'model.sig' } }) });
+    expect(envOf(p)).toMatchObject({ ONNXOP_MODEL_URI: 'file:///mnt/models/llm/v3/', ONNXOP_MODEL_DIGEST: DIGEST_A, ONNXOP_MANIFEST_BUNDLE: 'file:///etc/onnxop/signature/bundle.json' });
+    expect(p.volumes).toContainEqual({ name: 'signature-bundle', configMap: { name: 'llm-sig', items: [{ key: 'model.sig', path: 'bundle.json' }] } });
+    expect(p.containers[0]!.volumeMounts).toContainEqual({ name: 'signature-bundle', mountPath: '/etc/onnxop/signature', readOnly: true });
+  });
+
+  it('mounts a Secret key (default bundle.json) the same way', () => {
+    const p = pod({ model: { uri: 'pvc://models/llm/v3/', digest: DIGEST_A }, signature: signed({ secretRef: { name: 'llm-sig' } }) });
+    expect(p.volumes).toContainEqual({ name: 'signature-bundle', secret: { secretName: 'llm-sig', items: [{ key: 'bundle.json', path: 'bundle.json' }] } });
+    expect(envOf(p)['ONNXOP_MANIFEST_BUNDLE']).toBe('file:///etc/onnxop/signature/bundle.json');
+  });
+
+  it('passes a bundle uri (https, file, or pvc on the model claim) and the default next to the artifact', () => {
+    const at = (uri: string, bundle: Record<string, unknown>) => manifestBundleFor(makeModel({ model: { uri, digest: DIGEST_A }, signature: signed(bundle) }));
+    expect(at('file:///models/llm/', {})).toEqual({ uri: 'file:///models/llm/.sigstore.json' });
+    expect(at('pvc://models/llm/v3/', { uri: 'https://sigs.example.com/llm-v3.sig' })).toEqual({ uri: 'https://sigs.example.com/llm-v3.sig' });
+    expect(at('pvc://models/llm/v3/', { uri: 'pvc://models/sigs/llm-v3.sig' })).toEqual({ uri: 'file:///mnt/models/sigs/llm-v3.sig' });
+    // Not reachable from the pod: no variable, and the runtime refuses the directory, saying why.
+    expect(at('pvc://models/llm/v3/', { uri: 'pvc://other/llm-v3.sig' })).toBeUndefined();
+    expect(at('pvc://models/llm/v3/', { uri: 'oci://registry.example.com/sigs@sha256:' + 'c'.repeat(64) })).toBeUndefined();
+    expect(envOf(pod({ model: { uri: 'pvc://models/llm/v3/', digest: DIGEST_A }, signature: signed({ uri: 'pvc://other/x.sig' }) }))['ONNXOP_MANIFEST_BUNDLE']).toBeUndefined();
+  });
+
+  it('changes nothing for single files, sigstore bundles or unsigned models', () => {
+    for (const spec of [
+      { model: { uri: 'pvc://models/iris/model.onnx', digest: DIGEST_A }, signature: signed({ configMapRef: { name: 's' } }) },
+      { model: { uri: 'pvc://models/llm/v3/', digest: DIGEST_A }, signature: { ...signed({ configMapRef: { name: 's' } }), format: 'sigstore' } },
+      { model: { uri: 'pvc://models/llm/v3/', digest: DIGEST_A } },
+    ]) {
+      const p = pod(spec);
+      expect(envOf(p)['ONNXOP_MANIFEST_BUNDLE']).toBeUndefined();
+      expect(p.volumes.map((v) => v['name'])).not.toContain('signature-bundle');
+    }
+  });
+});

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createHash } from 'node:crypto';
 import { encodeModel, encodeModelWithExternalData } from '../../test-models/onnx-writer.ts';
@@ -147,6 +147,18 @@ describe('a signed model directory', () => {
     try {
       await rt.loaded;
       expect((await request(`${rt.url}/v2/health/ready`)).status).toBe(200);
+    } finally {
+      await rt.shutdown('test');
+    }
+  });
+
+  test('a bundle kept inside the directory is not an extra file (relative --model-uri too)', async () => {
+    const dir = tampered('inside', () => {});
+    const sig = join(dir, 'model.sig');
+    run(ms, ['sign', 'key', '--private_key', key, '--signature', sig, dir]);
+    const rt = await serve({ modelUri: relative(process.cwd(), dir), manifestBundle: sig, modelDigest: `sha256:${modelManifestFromBundle(readFileSync(sig)).digest}` });
+    try {
+      await rt.loaded;
     } finally {
       await rt.shutdown('test');
     }

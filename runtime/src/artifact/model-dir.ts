@@ -126,6 +126,7 @@ export interface ModelDirOptions {
 
 /** Checks the directory against the signed manifest and returns the verified bytes to load. */
 export async function loadModelDir(dir: string, opts: ModelDirOptions): Promise<ModelDirArtifact> {
+  dir = resolve(dir);
   if (opts.manifestBundle === '') {
     throw new RuntimeError(
       'MANIFEST_INVALID',

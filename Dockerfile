@@ -27,6 +27,8 @@ CMD ["run"]
 
 FROM base AS runtime
 COPY runtime/src ./runtime/src
+# The runtime re-checks a signed model directory with the verifier's manifest code.
+COPY operator/src/verify ./operator/src/verify
 EXPOSE 8080
 ENTRYPOINT ["node", "runtime/src/main.ts"]
 CMD ["serve"]
@@ -45,6 +47,7 @@ COPY package.json package-lock.json .npmrc ./
 ENV ONNXRUNTIME_NODE_INSTALL_CUDA=v12
 RUN npm ci --omit=dev --no-audit --no-fund || npm install --omit=dev --no-save --no-audit --no-fund
 COPY runtime/src ./runtime/src
+COPY operator/src/verify ./operator/src/verify
 ENV NODE_ENV=production
 USER 65532:65532
 EXPOSE 8080

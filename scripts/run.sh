@@ -67,6 +67,12 @@ case "$cmd" in
   setup) ensure_packages; ensure_lab_prereqs; say "set-up complete (node $(node --version))" ;;
   test)
     ensure_packages; ensure_lab_prereqs
+    # Node runs the .ts sources without checking types, so the type check and lint run first.
+    if [ $# -eq 0 ]; then
+      say "type check and lint"
+      node node_modules/typescript/bin/tsc -p tsconfig.json
+      node node_modules/eslint/bin/eslint.js .
+    fi
     exec node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js "$@" ;;
   lab) ensure_packages; ensure_lab_prereqs; exec node e2e/lab/cli.ts "$@" ;;
   demo) ensure_packages; ensure_lab_prereqs; exec node e2e/demo.ts "$@" ;;

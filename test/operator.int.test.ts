@@ -1,15 +1,13 @@
 // The operator against the lab: the real API server, controller-manager and scheduler, the process
 // kubelet running the real runtime on a model the project built, Prometheus and the gateway.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
-import { labPaths, labPorts } from '../e2e/lab/lab-config.ts';
+import { labPorts } from '../e2e/lab/lab-config.ts';
 import { labRequest } from '../e2e/lab/loadgen/lab-request.ts';
 import { ensureTestModels } from '../runtime/test-models/build.ts';
+import { OperatorProcess, operatorWritesSince } from './operator-process.ts';
 import { createTestNamespace, deleteNamespace, kubectl, kubectlJson, repoRoot, waitUntil, type PodJson } from './lab-helpers.ts';
 
 const gatewayUrl = `http://127.0.0.1:${labPorts.gateway}`;
@@ -28,72 +26,6 @@ interface ChildJson {
   metadata: { name: string; labels?: Record<string, string>; ownerReferences?: { uid: string; controller?: boolean }[] };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-class OperatorProcess {
-  child: ChildProcess | undefined;
-  port = 0;
-  readonly logFile = path.join(labPaths.logs, 'operator-int-test.log');
-
-  async start(): Promise<void> {
-    this.port = await freePort();
-    const out = fs.openSync(this.logFile, 'a');
-    this.child = spawn(
-      process.execPath,
-      [
-        path.join(repoRoot, 'operator/src/main.ts'), 'run',
-        '--kubeconfig', labPaths.operatorKubeconfig,
-        '--http-host', '127.0.0.1', '--http-port', String(this.port),
-        '--leader-election-namespace', 'default', '--leader-election-id', 'onnx-operator-int-test',
-        '--default-gateway', 'lab-system/lab',
-      ],
-      { stdio: ['ignore', out, out], cwd: repoRoot },
-    );
-    fs.closeSync(out);
-    await waitUntil('the operator to be ready', async () => {
-      const res = await fetch(`http://127.0.0.1:${this.port}/readyz`);
-      return res.ok ? true : undefined;
-    }, 60_000);
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await Promise.race([exited, sleep(10_000)]);
-    if (child.exitCode === null) child.kill('SIGKILL');
-  }
-
-  async metric(name: string): Promise<number> {
-    const text = await (await fetch(`http://127.0.0.1:${this.port}/metrics`)).text();
-    return text.split('\n').filter((l) => l.startsWith(name)).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-  }
-}
-
-interface AuditEvent {
-  user?: { username?: string };
-  verb?: string;
-  objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string };
-  stageTimestamp?: string;
-}
-
-/** Write requests the operator's identity sent since `since`, leader-election renewals aside. */
-function operatorWritesSince(since: Date): AuditEvent[] {
-  const lines = fs.readFileSync(labPaths.auditLog, 'utf8').trim().split('\n');
-  return lines
-    .map((l) => JSON.parse(l) as AuditEvent)
-    .filter((e) => e.user?.username === 'onnx-operator' && e.objectRef?.resource !== 'leases' && Date.parse(e.stageTimestamp ?? '') > since.getTime());
-}
-
 function model(name: string, uri: string, digest: string, extra: Record<string, unknown> = {}): object {
   return {
     apiVersion: 'serving.onnxop.io/v1alpha1',
@@ -103,7 +35,7 @@ function model(name: string, uri: string, digest: string, extra: Record<string, 
   };
 }
 
-const operator = new OperatorProcess();
+const operator = new OperatorProcess('onnx-operator-int-test');
 let ns = '';
 let models: ReturnType<typeof ensureTestModels>;
 

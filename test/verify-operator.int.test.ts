@@ -4,17 +4,17 @@
 // ConfigMaps, public keys in Secrets. "Never gets a pod" is checked in the API server's audit log:
 // no Deployment of a refused revision was ever created.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
-import { labPaths, labPorts } from '../e2e/lab/lab-config.ts';
+import { labPorts } from '../e2e/lab/lab-config.ts';
 import { labRequest } from '../e2e/lab/loadgen/lab-request.ts';
 import { ensureTestModels } from '../runtime/test-models/build.ts';
+import { auditSince, OperatorProcess } from './operator-process.ts';
 import { createTestNamespace, deleteNamespace, isPodReady, kubectl, kubectlJson, listPods, repoRoot, waitUntil } from './lab-helpers.ts';
 
 const gatewayUrl = `http://127.0.0.1:${labPorts.gateway}`;
@@ -37,13 +37,6 @@ interface ModelJson {
     verification?: { digest?: string; verified?: boolean; signer?: string; reason?: string; mode?: string };
   };
 }
-interface AuditEvent {
-  user?: { username?: string };
-  verb?: string;
-  objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string };
-  stageTimestamp?: string;
-}
-
 function run(cmd: string, args: string[], env: Record<string, string> = {}, cwd?: string): string {
   try {
     return execFileSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
@@ -53,71 +46,9 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}, cwd?
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-class OperatorProcess {
-  child: ChildProcess | undefined;
-  port = 0;
-  readonly logFile = path.join(labPaths.logs, 'operator-verify-int-test.log');
-  readonly extraArgs: () => string[];
-  constructor(extraArgs: () => string[]) {
-    this.extraArgs = extraArgs;
-  }
-
-  async start(): Promise<void> {
-    this.port = await freePort();
-    const out = fs.openSync(this.logFile, 'a');
-    this.child = spawn(
-      process.execPath,
-      [
-        path.join(repoRoot, 'operator/src/main.ts'), 'run',
-        '--kubeconfig', labPaths.operatorKubeconfig,
-        '--http-host', '127.0.0.1', '--http-port', String(this.port),
-        '--leader-election-namespace', 'default', '--leader-election-id', 'onnx-operator-verify-int-test',
-        '--default-gateway', 'lab-system/lab',
-        ...this.extraArgs(),
-      ],
-      { stdio: ['ignore', out, out], cwd: repoRoot },
-    );
-    fs.closeSync(out);
-    await waitUntil('the operator to be ready', async () => ((await fetch(`http://127.0.0.1:${this.port}/readyz`)).ok ? true : undefined), 60_000);
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await Promise.race([exited, sleep(10_000)]);
-    if (child.exitCode === null) child.kill('SIGKILL');
-  }
-
-  async metric(name: string): Promise<number> {
-    const text = await (await fetch(`http://127.0.0.1:${this.port}/metrics`)).text();
-    return text.split('\n').filter((l) => l.startsWith(name)).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-  }
-}
-
-function auditSince(since: Date): AuditEvent[] {
-  return fs
-    .readFileSync(labPaths.auditLog, 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as AuditEvent)
-    .filter((e) => Date.parse(e.stageTimestamp ?? '') > since.getTime());
-}
-
 const suffix = randomBytes(3).toString('hex');
 const flagNs = `vop-flag-${suffix}`;
-const operator = new OperatorProcess(() => ['--require-signature-namespaces', flagNs, '--verification-resync-seconds', '5']);
+const operator = new OperatorProcess('onnx-operator-verify-int-test', () => ['--require-signature-namespaces', flagNs, '--verification-resync-seconds', '5']);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-operator-'));
 const started = new Date();
 let ns = '';

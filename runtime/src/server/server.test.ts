@@ -45,7 +45,10 @@ describe('v2 API on the logistic regression', () => {
     const out = nested.json.outputs[0];
     expect(out).toMatchObject({ name: 'probability', datatype: 'FP32', shape: [2, 1] });
     expect(out.data).toEqual(flat.json.outputs[0].data);
-    for (const p of out.data) expect(p).toBeGreaterThan(0), expect(p).toBeLessThan(1);
+    for (const p of out.data) {
+      expect(p).toBeGreaterThan(0);
+      expect(p).toBeLessThan(1);
+    }
     expect(flat.json.id).toBe('req-42');
     expect(flat.json.parameters.prediction_id).toBe('req-42');
     expect(flat.headers.get('x-onnxop-prediction-id')).toBe('req-42');

@@ -64,6 +64,12 @@ export function makeCert(opts: {
   san?: string; // URI or email
   oidcIssuer?: string;
   curve?: 'P-256' | 'P-384' | 'P-521';
+  /**
+   * Certificate transparency (as Fulcio does): given the TBSCertificate without the SCT extension
+   * (what an RFC 6962 log signs for a precertificate), returns the TLS-encoded
+   * SignedCertificateTimestampList to embed in extension 1.3.6.1.4.1.11129.2.4.2.
+   */
+  sct?: (preTbs: Buffer) => Buffer;
 }): Cert {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: opts.curve ?? 'P-256' });
   const signerKey = opts.issuer?.key ?? privateKey;
@@ -78,16 +84,19 @@ export function makeCert(opts: {
     exts.push(ext('1.3.6.1.4.1.57264.1.8', false, utf8(opts.oidcIssuer)));
   }
   const now = Date.now();
-  const tbs = seq(
+  const serial = int(Buffer.from([0x40 | (createHash('sha256').update(opts.subjectCn + Math.random()).digest()[0]! & 0x3f), ...createHash('sha256').update(String(Math.random())).digest().subarray(0, 7)]));
+  const tbsOf = (extensions: Buffer[]): Buffer => seq(
     tlv(0xa0, int(2)),
-    int(Buffer.from([0x40 | (createHash('sha256').update(opts.subjectCn + Math.random()).digest()[0]! & 0x3f), ...createHash('sha256').update(String(Math.random())).digest().subarray(0, 7)])),
+    serial,
     seq(oid(SIG_ALG[hash]!)),
     name(opts.issuer ? opts.issuerCn ?? 'issuer' : opts.subjectCn),
     seq(time(opts.notBefore ?? new Date(now - 3600_000)), time(opts.notAfter ?? new Date(now + 86400_000))),
     name(opts.subjectCn),
     publicKey.export({ type: 'spki', format: 'der' }),
-    tlv(0xa3, seq(...exts)),
+    tlv(0xa3, seq(...extensions)),
   );
+  if (opts.sct) exts.push(ext('1.3.6.1.4.1.11129.2.4.2', false, octet(opts.sct(tbsOf(exts)))));
+  const tbs = tbsOf(exts);
   const sig = sign(hash, tbs, signerKey);
   const der = seq(tbs, seq(oid(SIG_ALG[hash]!)), tlv(0x03, Buffer.concat([Buffer.from([0]), sig])));
   const pem = `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`.replace(/\n\n/g, '\n');

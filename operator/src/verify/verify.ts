@@ -167,7 +167,13 @@ function checkAuthority(a: Authority, p: Parsed, policy: VerifyPolicy, now: Date
     verifier.verify(entity);
   } catch (cause) {
     const code = (cause as { code?: string }).code ?? '';
-    const reason: VerifyReason = code === 'SIGNATURE_ERROR' ? 'SignatureInvalid' : code === 'TLOG_ERROR' || code === 'TIMESTAMP_ERROR' || code === 'CERTIFICATE_ERROR' ? 'UntrustedSigner' : 'VerificationError';
+    // @sigstore/verify reports transparency-log failures under several codes: TLOG_ERROR is only the
+    // threshold/duplicate check, while a SET or checkpoint not signed by a trusted log key, a log
+    // entry that records another signature/digest, or an entry without inclusion evidence are
+    // TLOG_INCLUSION_PROMISE_ERROR, TLOG_INCLUSION_PROOF_ERROR, TLOG_BODY_ERROR and
+    // TLOG_MISSING_INCLUSION_ERROR. Matching TLOG_ERROR alone left a forged SET as the catch-all
+    // VerificationError (lowest rank, "read the message"), not the untrusted signer it is.
+    const reason: VerifyReason = code === 'SIGNATURE_ERROR' ? 'SignatureInvalid' : code.startsWith('TLOG_') || code === 'TIMESTAMP_ERROR' || code === 'CERTIFICATE_ERROR' ? 'UntrustedSigner' : 'VerificationError';
     throw new VerifyError(reason, `keyless verification: ${(cause as Error).message}`, { cause });
   }
   return describeCert(leaf);

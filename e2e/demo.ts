@@ -86,8 +86,9 @@ async function main(): Promise<void> {
   const stable = (JSON.parse(kubectl('-n', ns, 'get', 'onnxmodel', 'iris', '-o', 'json')) as { status: { stable: { revision: string } } }).status.stable.revision;
   const q = encodeURIComponent(`sum by (revision, outcome) (onnxop_requests_total{namespace="${ns}"})`);
   let rows: { metric: Record<string, string>; value: [number, string] }[] = [];
-  // Wait until the new revision's pods have been scraped too (scrape interval 2 s).
-  for (let i = 0; i < 30 && !rows.some((r) => r.metric.revision === stable); i++) {
+  // Wait until a scrape (every 2 s) has seen the request the new revision answered above.
+  const seen = (): boolean => rows.some((r) => r.metric.revision === stable && r.metric.outcome === 'success' && Number(r.value[1]) >= 1);
+  for (let i = 0; i < 30 && !seen(); i++) {
     if (i > 0) await sleep(1000);
     rows = ((await (await fetch(`http://127.0.0.1:${labPorts.prometheus}/api/v1/query?query=${q}`)).json()) as { data: { result: typeof rows } }).data.result;
   }

@@ -260,6 +260,9 @@ describe('keyless bundle refused', () => {
   test('certificate outside its validity at the integrated time → UntrustedSigner', () => {
     expectRefused(input({ bundle: keylessBundle(leaf, modelBytes, { integratedTime: T0 / 1000 + 3600 }) }), 'UntrustedSigner', /not valid or expired/);
     expectRefused(input({ bundle: keylessBundle(leaf, modelBytes, { integratedTime: T0 / 1000 - 60 }) }), 'UntrustedSigner', /not valid or expired/);
+    // The reason a user reads (status, Event, CLI) says why, not only "failed to verify the chain".
+    const r = verifyArtifact(input({ bundle: keylessBundle(leaf, modelBytes, { integratedTime: T0 / 1000 + 3600 }) }));
+    expect(r.ok ? '' : r.message).toMatch(/not valid or expired/);
   });
   test('the integrated time altered after the log signed it → UntrustedSigner', () => {
     const b = JSON.parse(bundle);

@@ -174,7 +174,11 @@ function checkAuthority(a: Authority, p: Parsed, policy: VerifyPolicy, now: Date
     // TLOG_MISSING_INCLUSION_ERROR. Matching TLOG_ERROR alone left a forged SET as the catch-all
     // VerificationError (lowest rank, "read the message"), not the untrusted signer it is.
     const reason: VerifyReason = code === 'SIGNATURE_ERROR' ? 'SignatureInvalid' : code.startsWith('TLOG_') || code === 'TIMESTAMP_ERROR' || code === 'CERTIFICATE_ERROR' ? 'UntrustedSigner' : 'VerificationError';
-    throw new VerifyError(reason, `keyless verification: ${(cause as Error).message}`, { cause });
+    // @sigstore/verify's message is a summary ("Failed to verify certificate chain"); the why
+    // (e.g. "not valid or expired at the specified date") is in its cause, which users need.
+    const inner = (cause as { cause?: unknown }).cause;
+    const detail = inner instanceof Error && inner.message && !(cause as Error).message.includes(inner.message) ? `: ${inner.message}` : '';
+    throw new VerifyError(reason, `keyless verification: ${(cause as Error).message}${detail}`, { cause });
   }
   return describeCert(leaf);
 }

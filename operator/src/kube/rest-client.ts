@@ -94,7 +94,13 @@ export class RestKubeClient implements KubeClient {
     const res = await this.#send(req, req.signal ?? new AbortController().signal);
     if (!res.ok || !res.body) {
       const text = await res.text();
-      const status = asStatus(text.startsWith('{') ? JSON.parse(text) : {});
+      let parsed: unknown = {};
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // not a Status object: the text itself goes into the message
+      }
+      const status = asStatus(parsed);
       throw new KubeApiError(`${req.method} ${req.path}: ${res.status} ${status.message ?? text.slice(0, 300)}`, res.status, status.reason ?? String(res.status), { object: req.object });
     }
     return res.body;

@@ -78,30 +78,35 @@ export const classifier: ModelDef = {
  * request's HTTP and worker round trip. Batching cuts the per-row compute several-fold, but over
  * HTTP the per-request cost dominates; the benchmark's batching target uses mlpLarge.
  */
-export const mlp: ModelDef = {
-  name: 'mlp',
-  opset: 17,
-  inputs: [{ name: 'x', elemType: F, shape: ['batch', 64] }],
-  outputs: [{ name: 'y', elemType: F, shape: ['batch', 8] }],
-  initializers: [
-    weights('W1', [64, 1024], 5, 0.125),
-    weights('b1', [1024], 6, 0.1),
-    weights('W2', [1024, 1024], 7, 0.03),
-    weights('b2', [1024], 8, 0.1),
-    weights('W3', [1024, 8], 9, 0.03),
-    weights('b3', [8], 10, 0.1),
-  ],
-  nodes: [
-    { op: 'MatMul', inputs: ['x', 'W1'], outputs: ['h1a'] },
-    { op: 'Add', inputs: ['h1a', 'b1'], outputs: ['h1b'] },
-    { op: 'Relu', inputs: ['h1b'], outputs: ['h1'] },
-    { op: 'MatMul', inputs: ['h1', 'W2'], outputs: ['h2a'] },
-    { op: 'Add', inputs: ['h2a', 'b2'], outputs: ['h2b'] },
-    { op: 'Relu', inputs: ['h2b'], outputs: ['h2'] },
-    { op: 'MatMul', inputs: ['h2', 'W3'], outputs: ['ya'] },
-    { op: 'Add', inputs: ['ya', 'b3'], outputs: ['y'] },
-  ],
-};
+export const mlp: ModelDef = denseMlp('mlp', 1024, 5, 0.03);
+
+/** 64 → width → width → 8 with ReLU; weights seeded from `firstSeed` on, hidden layers scaled by `deepScale`. */
+function denseMlp(name: string, width: number, firstSeed: number, deepScale: number): ModelDef {
+  return {
+    name,
+    opset: 17,
+    inputs: [{ name: 'x', elemType: F, shape: ['batch', 64] }],
+    outputs: [{ name: 'y', elemType: F, shape: ['batch', 8] }],
+    initializers: [
+      weights('W1', [64, width], firstSeed, 0.125),
+      weights('b1', [width], firstSeed + 1, 0.1),
+      weights('W2', [width, width], firstSeed + 2, deepScale),
+      weights('b2', [width], firstSeed + 3, 0.1),
+      weights('W3', [width, 8], firstSeed + 4, deepScale),
+      weights('b3', [8], firstSeed + 5, 0.1),
+    ],
+    nodes: [
+      { op: 'MatMul', inputs: ['x', 'W1'], outputs: ['h1a'] },
+      { op: 'Add', inputs: ['h1a', 'b1'], outputs: ['h1b'] },
+      { op: 'Relu', inputs: ['h1b'], outputs: ['h1'] },
+      { op: 'MatMul', inputs: ['h1', 'W2'], outputs: ['h2a'] },
+      { op: 'Add', inputs: ['h2a', 'b2'], outputs: ['h2b'] },
+      { op: 'Relu', inputs: ['h2b'], outputs: ['h2'] },
+      { op: 'MatMul', inputs: ['h2', 'W3'], outputs: ['ya'] },
+      { op: 'Add', inputs: ['ya', 'b3'], outputs: ['y'] },
+    ],
+  };
+}
 
 /**
  * The benchmark's batching model: mlp's shape (64 inputs, 8 outputs, same request body) with two
@@ -110,21 +115,7 @@ export const mlp: ModelDef = {
  * (~0.5 flop/byte), so it is bandwidth-bound and batching amortizes the weight traffic. Built only
  * by ensureBenchModels(), so the unit tests never write it.
  */
-export const mlpLarge: ModelDef = {
-  name: 'mlp_large',
-  opset: 17,
-  inputs: [{ name: 'x', elemType: F, shape: ['batch', 64] }],
-  outputs: [{ name: 'y', elemType: F, shape: ['batch', 8] }],
-  initializers: [
-    weights('W1', [64, 4096], 31, 0.125),
-    weights('b1', [4096], 32, 0.1),
-    weights('W2', [4096, 4096], 33, 0.015),
-    weights('b2', [4096], 34, 0.1),
-    weights('W3', [4096, 8], 35, 0.015),
-    weights('b3', [8], 36, 0.1),
-  ],
-  nodes: mlp.nodes,
-};
+export const mlpLarge: ModelDef = denseMlp('mlp_large', 4096, 31, 0.015);
 
 export const multiIo: ModelDef = {
   name: 'multi_io',

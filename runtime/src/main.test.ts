@@ -11,6 +11,27 @@ const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const run = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 20_000 });
 
+/** Starts `onnx-runtime serve` as a child; `port` resolves once it listens and the model is ready. */
+function startRuntime(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [MAIN, 'serve', '--port=0', '--host=127.0.0.1', '--prediction-log=none', ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  const port = new Promise<number>((resolve, reject) => {
+    const t = setInterval(() => {
+      const listen = /"port":(\d+).*"msg":"listening"/.exec(log);
+      if (listen && log.includes('"model ready"')) {
+        clearInterval(t);
+        resolve(Number(listen[1]));
+      }
+    }, 20);
+    child.once('exit', () => reject(new Error(`runtime exited early: ${log}`)));
+  });
+  return { child, port, log: () => log };
+}
+
 describe('onnx-runtime CLI', () => {
   test('--help documents every flag and its environment variable', () => {
     const r = run(['serve', '--help']);
@@ -47,22 +68,10 @@ describe('onnx-runtime CLI', () => {
 
   test('SIGTERM under load: in-flight requests finish, no accepted request is lost, exit 0', async () => {
     const m = models().mlp;
-    const child = spawn(process.execPath, [MAIN, 'serve', '--port=0', '--host=127.0.0.1', '--prediction-log=none', '--max-batch-size=8', '--threads=1'], {
-      env: { PATH: process.env.PATH ?? '', ONNXOP_MODEL_NAME: 'mlp', ONNXOP_MODEL_URI: m.path, ONNXOP_MODEL_DIGEST: m.digest, ONNXOP_REVISION: 'r7' },
-      stdio: ['ignore', 'ignore', 'pipe'],
+    const { child, port: ready, log } = startRuntime(['--max-batch-size=8', '--threads=1'], {
+      ONNXOP_MODEL_NAME: 'mlp', ONNXOP_MODEL_URI: m.path, ONNXOP_MODEL_DIGEST: m.digest, ONNXOP_REVISION: 'r7',
     });
-    let log = '';
-    child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-    const port = await new Promise<number>((resolve, reject) => {
-      const t = setInterval(() => {
-        const listen = /"port":(\d+).*"msg":"listening"/.exec(log);
-        if (listen && log.includes('"model ready"')) {
-          clearInterval(t);
-          resolve(Number(listen[1]));
-        }
-      }, 20);
-      child.once('exit', () => reject(new Error(`runtime exited early: ${log}`)));
-    });
+    const port = await ready;
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
 
     const agent = new Agent({ keepAlive: true, maxSockets: 16 });
@@ -118,35 +127,18 @@ describe('onnx-runtime CLI', () => {
     expect(results.lost).toEqual([]);
     expect(code).toBe(0);
     // The server's own final count of answered requests equals what the clients received.
-    const final = /"drained":true,"requests":\{"success":(\d+),"client_error":0,"server_error":0,"timeout":0,"rejected":0\}/.exec(log);
+    const final = /"drained":true,"requests":\{"success":(\d+),"client_error":0,"server_error":0,"timeout":0,"rejected":0\}/.exec(log());
     expect(final).not.toBeNull();
     expect(Number(final?.[1])).toBe(results.ok);
-    expect(log).toMatch(/shutting down: not ready/);
+    expect(log()).toMatch(/shutting down: not ready/);
   }, 30_000);
 
   // A child process, not in-process: under Jest's VM modules the main-thread onnxruntime binding and
   // the test realm disagree about Float32Array, so in-process runtimes always measure worker mode.
   test('adaptive execution: the logistic regression runs inline (gauge and log), answers like the workers, keeps live fast', async () => {
     const m = models().logreg;
-    const startChild = (extra: string[]) => {
-      const child = spawn(process.execPath, [MAIN, 'serve', '--port=0', '--host=127.0.0.1', '--prediction-log=none', ...extra], {
-        env: { PATH: process.env.PATH ?? '', ONNXOP_MODEL_NAME: 'logreg', ONNXOP_MODEL_URI: m.path, ONNXOP_MODEL_DIGEST: m.digest },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let log = '';
-      child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-      const port = new Promise<number>((resolve, reject) => {
-        const t = setInterval(() => {
-          const listen = /"port":(\d+).*"msg":"listening"/.exec(log);
-          if (listen && log.includes('"model ready"')) {
-            clearInterval(t);
-            resolve(Number(listen[1]));
-          }
-        }, 20);
-        child.once('exit', () => reject(new Error(`runtime exited early: ${log}`)));
-      });
-      return { child, port, log: () => log };
-    };
+    const startChild = (extra: string[]) =>
+      startRuntime(extra, { ONNXOP_MODEL_NAME: 'logreg', ONNXOP_MODEL_URI: m.path, ONNXOP_MODEL_DIGEST: m.digest });
     const inline = startChild([]);
     const workers = startChild(['--inline-run-max-ms=0']);
     try {

@@ -43,4 +43,47 @@ describe('pending predictions for delayed ground truth (typed-array ring)', () =
     expect(gt.apply({ id: 'b', value: 2 })).toEqual({ id: 'b', rows: 1, mean_absolute_error: 0 });
     expect(metrics.pendingEvicted.value).toBe(0);
   });
+
+  test('generated ids: UUID-shaped, unique, found by feedback without being kept in a map; evicted like any other', () => {
+    const metrics = createMetrics('m', 'r');
+    const gt = new GroundTruth(3, { kind: 'classification', probabilities: 'p', label: undefined, binary: true }, metrics);
+    const made = Array.from({ length: 4 }, (_, i) => gt.remember(undefined, values(i % 2), 1));
+    for (const id of made) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(made).size).toBe(4);
+    // The first went round the ring (slot 0 again for the fourth): evicted.
+    expect(made[0]!.slice(-8)).toBe('00000000');
+    expect(made[3]!.slice(-8)).toBe('00000000');
+    expect(metrics.pendingEvicted.value).toBe(1);
+    expect(() => gt.apply({ id: made[0], label: 0 })).toThrow(/not pending here/);
+    expect(gt.apply({ id: made[1], label: 1 })).toEqual({ id: made[1], rows: 1, correct: 1 });
+    expect(() => gt.apply({ id: made[1], label: 1 })).toThrow(/not pending here/);
+    // An id with a valid slot suffix but other random digits is not that prediction.
+    const forged = 'ffffffff-ffff-4fff-bfff-ffff' + made[2]!.slice(-8);
+    expect(() => gt.apply({ id: forged, label: 0 })).toThrow(/not pending here/);
+    expect(gt.size).toBe(2);
+    expect(metrics.pendingPredictions.value).toBe(2);
+  });
+
+  test('a client id that equals a generated one replaces it; client ids of generated shape still go through the map', () => {
+    const metrics = createMetrics('m', 'r');
+    const gt = new GroundTruth(4, { kind: 'regression', output: 'y' }, metrics);
+    const generated = gt.remember(undefined, values(1), 1);
+    expect(gt.remember(generated, values(5), 1)).toBe(generated);
+    expect(gt.size).toBe(1);
+    expect(gt.apply({ id: generated, value: 5 })).toEqual({ id: generated, rows: 1, mean_absolute_error: 0 });
+    const lookalike = '12345678-1234-4234-8234-123400000003';
+    gt.remember(lookalike, values(2), 1);
+    expect(gt.apply({ id: lookalike, value: 1 })).toEqual({ id: lookalike, rows: 1, mean_absolute_error: 1 });
+    expect(gt.size).toBe(0);
+  });
+
+  test("nothing kept (max 0, or no prediction) still yields an id: the client's or a fresh UUID", () => {
+    const metrics = createMetrics('m', 'r');
+    const off = new GroundTruth(0, { kind: 'regression', output: 'y' }, metrics);
+    expect(off.remember('mine', values(1), 1)).toBe('mine');
+    expect(off.remember(undefined, values(1), 1)).toMatch(/^[0-9a-f-]{36}$/);
+    expect(off.size).toBe(0);
+    expect(() => new GroundTruth(-1, { kind: 'none' }, metrics)).toThrow(RangeError);
+  });
 });
+

@@ -2,26 +2,33 @@
 // summary, outputs). Lines are buffered and written once per event-loop turn, so a busy server
 // makes one write() per turn instead of one per request (stdout writes to pipes are synchronous).
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { fromHalf, type HostTensor } from '../protocol/datatypes.ts';
+import type { HostTensor } from '../protocol/datatypes.ts';
+import { jsonString, shapeJson, tensorValuesJson } from '../protocol/json-text.ts';
 import type { PredictionLogInputs } from '../config/config.ts';
 
+/** One answered request, as the log keeps it. */
 export interface PredictionRecord {
   id: string;
+  /** ISO 8601 (see isoNow). */
   time: string;
   model: string;
   revision: string;
-  inputs: unknown;
-  outputs: unknown;
+  inputs: ReadonlyMap<string, HostTensor>;
+  outputs: readonly { name: string; tensor: HostTensor }[];
 }
 
+/** Where JSON lines go (one per prediction, each ending in a newline). */
 export interface PredictionSink {
-  write(record: PredictionRecord): void;
+  /** False for the `none` sink: callers skip building lines nobody reads. */
+  readonly enabled: boolean;
+  write(line: string): void;
   close(): Promise<void>;
 }
 
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
 class LineSink implements PredictionSink {
+  readonly enabled = true;
   private lines: string[] = [];
   private bytes = 0;
   private scheduled = false;
@@ -38,10 +45,7 @@ class LineSink implements PredictionSink {
     (out as NodeJS.EventEmitter).on('error', () => onDrop(0));
   }
 
-  write(record: PredictionRecord): void {
-    // No replacer (it makes stringify ~1.6× slower): describeTensors already turned 64-bit integers
-    // into numbers or decimal strings.
-    const line = JSON.stringify(record) + '\n';
+  write(line: string): void {
     if (this.bytes + line.length > MAX_BUFFERED_BYTES || (this.out as WriteStream).writableLength > MAX_BUFFERED_BYTES) {
       this.onDrop(1); // the sink is not keeping up: drop (and count) rather than grow without bound
       return;
@@ -72,6 +76,7 @@ class LineSink implements PredictionSink {
 }
 
 class NullSink implements PredictionSink {
+  readonly enabled = false;
   write(): void {}
   async close(): Promise<void> {}
 }
@@ -84,26 +89,41 @@ export function createSink(spec: string, onWrite: (n: number) => void, onDrop: (
 
 const SUMMARY_VALUES = 8;
 
-function plain(t: HostTensor, limit: number): unknown[] {
-  const d = t.data;
-  const n = Math.min(limit, d.length);
-  const out: unknown[] = [];
-  for (let i = 0; i < n; i++) {
-    const v = (d as ArrayLike<unknown>)[i];
-    out.push(t.datatype === 'FP16' ? fromHalf(v as number) : t.datatype === 'BOOL' ? v !== 0 : typeof v === 'bigint' ? (v <= 9007199254740991n && v >= -9007199254740991n ? Number(v) : v.toString()) : v);
-  }
-  return out;
+function tensorJson(t: HostTensor, values: 'data' | 'head'): string {
+  const limit = values === 'data' ? t.data.length : SUMMARY_VALUES;
+  return `{"datatype":"${t.datatype}","shape":${shapeJson(t.shape)},"${values}":${tensorValuesJson(t, limit)}}`;
 }
 
-/** Inputs as the log keeps them: full tensors, a summary (shape and first values), or nothing. */
-export function describeTensors(tensors: Map<string, HostTensor>, mode: PredictionLogInputs): unknown {
-  if (mode === 'none') return undefined;
-  const out: Record<string, unknown> = {};
-  for (const [name, t] of tensors) {
-    out[name] =
-      mode === 'full'
-        ? { datatype: t.datatype, shape: t.shape, data: plain(t, t.data.length) }
-        : { datatype: t.datatype, shape: t.shape, head: plain(t, SUMMARY_VALUES) };
+/**
+ * The record as one JSON line: inputs in full, as a summary (shape and first values) or left out;
+ * outputs in full. Written as text directly (see protocol/json-text.ts), the same JSON that
+ * JSON.stringify would give for the record with its tensors as plain arrays.
+ */
+export function predictionLine(r: PredictionRecord, inputs: PredictionLogInputs): string {
+  let line = `{"id":${JSON.stringify(r.id)},"time":"${r.time}","model":${jsonString(r.model)},"revision":${jsonString(r.revision)}`;
+  if (inputs !== 'none') {
+    let sep = '{';
+    for (const [name, t] of r.inputs) {
+      line += `${sep === '{' ? ',"inputs":{' : ','}${jsonString(name)}:${tensorJson(t, inputs === 'full' ? 'data' : 'head')}`;
+      sep = ',';
+    }
+    line += sep === '{' ? ',"inputs":{}' : '}';
   }
-  return out;
+  line += ',"outputs":{';
+  r.outputs.forEach((o, i) => {
+    line += `${i === 0 ? '' : ','}${jsonString(o.name)}:${tensorJson(o.tensor, 'data')}`;
+  });
+  return line + '}}\n';
+}
+
+let lastMs = -1;
+let lastIso = '';
+/** The current time as ISO 8601, formatted once per millisecond (busy servers answer many requests in one). */
+export function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
 }

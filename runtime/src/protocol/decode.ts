@@ -156,14 +156,14 @@ function parseShape(name: string, raw: Json | undefined): number[] {
 
 function checkShape(spec: TensorSpec, shape: number[], symbols: Map<string, { value: number; input: string }>): void {
   if (spec.shape.length === 0) return; // shape unknown to the model: onnxruntime decides
-  const expected = `[${v2Shape(spec.shape).join(', ')}]`;
+  const expected = () => `[${v2Shape(spec.shape).join(', ')}]`;
   if (shape.length !== spec.shape.length) {
-    throw badRequest(`inputs[${spec.name}].shape [${shape.join(', ')}] has rank ${shape.length}; the model expects rank ${spec.shape.length} ${expected} (-1 = any size)`);
+    throw badRequest(`inputs[${spec.name}].shape [${shape.join(', ')}] has rank ${shape.length}; the model expects rank ${spec.shape.length} ${expected()} (-1 = any size)`);
   }
   spec.shape.forEach((d, i) => {
     const got = shape[i] as number;
     if (!isDynamic(d)) {
-      if (got !== d) throw badRequest(`inputs[${spec.name}].shape[${i}] is ${got}; the model expects ${d} (shape ${expected})`);
+      if (got !== d) throw badRequest(`inputs[${spec.name}].shape[${i}] is ${got}; the model expects ${d} (shape ${expected()})`);
     } else if (typeof d === 'string' && d !== '') {
       const seen = symbols.get(d);
       if (seen && seen.value !== got) {
@@ -172,6 +172,17 @@ function checkShape(spec: TensorSpec, shape: number[], symbols: Map<string, { va
       symbols.set(d, { value: got, input: spec.name });
     }
   });
+}
+
+const specsBySignature = new WeakMap<ModelSignature, Map<string, TensorSpec>>();
+/** The signature's inputs by name, built once per signature rather than per request. */
+function inputSpecs(sig: ModelSignature): Map<string, TensorSpec> {
+  let specs = specsBySignature.get(sig);
+  if (!specs) {
+    specs = new Map(sig.inputs.map((s) => [s.name, s]));
+    specsBySignature.set(sig, specs);
+  }
+  return specs;
 }
 
 export interface DecodeLimits {
@@ -202,7 +213,7 @@ export function decodeInferRequest(
   if (!Array.isArray(rawInputs) || rawInputs.length === 0) {
     throw badRequest(`inputs is ${describe(rawInputs)}; send a non-empty array of {name, shape, datatype, data}, one per model input (${sig.inputs.map((i) => i.name).join(', ')})`);
   }
-  const specs = new Map(sig.inputs.map((s) => [s.name, s]));
+  const specs = inputSpecs(sig);
   const symbols = new Map<string, { value: number; input: string }>();
   const inputs = new Map<string, HostTensor>();
   for (const [idx, raw] of rawInputs.entries()) {

@@ -1,6 +1,7 @@
 // Builds v2 infer responses: JSON, or JSON + binary tensor data when the client asked for binary
 // outputs. Pure.
-import { fromHalf, type HostTensor } from './datatypes.ts';
+import type { HostTensor } from './datatypes.ts';
+import { jsonString, shapeJson, tensorValuesJson } from './json-text.ts';
 
 export interface EncodedResponse {
   contentType: string;
@@ -8,23 +9,6 @@ export interface EncodedResponse {
   body: Buffer | string;
   /** Inference-Header-Content-Length, set when binary data follows the JSON. */
   jsonLength: number | undefined;
-}
-
-function toJsonData(t: HostTensor): unknown[] {
-  const d = t.data;
-  if (Array.isArray(d)) return d;
-  switch (t.datatype) {
-    case 'FP16':
-      return Array.from(d as Uint16Array, fromHalf);
-    case 'BOOL':
-      return Array.from(d as Uint8Array, (v) => v !== 0);
-    case 'INT64':
-    case 'UINT64':
-      // JSON numbers are exact only up to 2^53; larger values are sent as decimal strings.
-      return Array.from(d as BigInt64Array, (v) => (v <= 9007199254740991n && v >= -9007199254740991n ? Number(v) : v.toString()));
-    default:
-      return Array.from(d as Float32Array);
-  }
 }
 
 function toBinary(t: HostTensor): Buffer {
@@ -56,20 +40,19 @@ export function encodeInferResponse(
   parameters: Record<string, unknown>,
 ): EncodedResponse {
   const binaries: Buffer[] = [];
-  const json = {
-    model_name: modelName,
-    model_version: modelVersion,
-    id,
-    parameters,
-    outputs: outputs.map((o) => {
-      const base = { name: o.name, datatype: o.tensor.datatype, shape: o.tensor.shape };
-      if (!o.binary) return { ...base, data: toJsonData(o.tensor) };
-      const bin = toBinary(o.tensor);
-      binaries.push(bin);
-      return { ...base, parameters: { binary_data_size: bin.length } };
-    }),
-  };
-  const text = JSON.stringify(json);
+  // Written as text (protocol/json-text.ts): the same JSON as stringifying the response object.
+  let text = `{"model_name":${jsonString(modelName)},"model_version":${jsonString(modelVersion)},"id":${JSON.stringify(id)},"parameters":${JSON.stringify(parameters)},"outputs":[`;
+  outputs.forEach((o, i) => {
+    text += `${i === 0 ? '' : ','}{"name":${jsonString(o.name)},"datatype":"${o.tensor.datatype}","shape":${shapeJson(o.tensor.shape)},`;
+    if (!o.binary) {
+      text += `"data":${tensorValuesJson(o.tensor)}}`;
+      return;
+    }
+    const bin = toBinary(o.tensor);
+    binaries.push(bin);
+    text += `"parameters":{"binary_data_size":${bin.length}}}`;
+  });
+  text += ']}';
   if (binaries.length === 0) return { contentType: 'application/json', body: text, jsonLength: undefined };
   const head = Buffer.from(text, 'utf8');
   return { contentType: 'application/octet-stream', body: Buffer.concat([head, ...binaries]), jsonLength: head.length };

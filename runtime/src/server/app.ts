@@ -1,6 +1,5 @@
 // The v2 protocol handlers, independent of node:http: a request (method, path, headers, body) in,
 // a reply (status, headers, body) out. Owns the serving state (loading → ready → draining).
-import { randomUUID } from 'node:crypto';
 import { RuntimeError, badRequest, errorMessage } from '../errors.ts';
 import { decodeInferRequest, parseJsonBody } from '../protocol/decode.ts';
 import { encodeInferResponse } from '../protocol/encode.ts';
@@ -8,7 +7,7 @@ import { v2Shape, type ModelSignature } from '../protocol/signature.ts';
 import type { Scheduler } from '../inference/scheduler.ts';
 import type { ModelHealth } from '../model-health/model-health.ts';
 import type { GroundTruth } from '../predictions/ground-truth.ts';
-import { describeTensors, type PredictionSink } from '../predictions/prediction-log.ts';
+import { isoNow, predictionLine, type PredictionSink } from '../predictions/prediction-log.ts';
 import type { RuntimeMetrics } from '../metrics/metrics.ts';
 import type { PredictionLogInputs } from '../config/config.ts';
 
@@ -174,22 +173,18 @@ export class App {
     // would build (and tear down) a list and a heap entry per request.
     const remaining = Math.max(1, Math.ceil(this.o.requestTimeoutMs - (performance.now() - req.start)));
     const outputs = await m.scheduler.submit(request.inputs, request.rows, remaining);
-    const id = request.id ?? randomUUID();
     const kept = m.health.observeOutputs(outputs, request.rows);
-    m.groundTruth.remember(id, m.health.rowValues, kept);
+    const id = m.groundTruth.remember(request.id, m.health.rowValues, kept);
     const selected = request.outputs.map((o) => {
       const tensor = outputs.get(o.name);
       if (!tensor) throw new RuntimeError('INFERENCE_FAILED', `the model produced no output "${o.name}"`, { status: 500 });
       return { name: o.name, tensor, binary: o.binary };
     });
-    this.o.sink.write({
-      id,
-      time: new Date().toISOString(),
-      model: this.o.modelName,
-      revision: this.o.revision,
-      inputs: describeTensors(request.inputs, this.o.predictionLogInputs),
-      outputs: describeTensors(new Map(selected.map((s) => [s.name, s.tensor])), 'full'),
-    });
+    if (this.o.sink.enabled) {
+      this.o.sink.write(
+        predictionLine({ id, time: isoNow(), model: this.o.modelName, revision: this.o.revision, inputs: request.inputs, outputs: selected }, this.o.predictionLogInputs),
+      );
+    }
     const encoded = encodeInferResponse(this.o.modelName, this.o.revision, id, selected, { prediction_id: id });
     const headers: Record<string, string | number> = { 'content-type': encoded.contentType, [PREDICTION_ID_HEADER]: id };
     if (encoded.jsonLength !== undefined) headers['inference-header-content-length'] = encoded.jsonLength;

@@ -133,6 +133,7 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
       graphOptimization: config.graphOptimization,
       executionProvider: config.executionProvider,
       cpuFallback: config.cpuFallback,
+      spinning: config.threadSpinning,
       source: artifact.source,
       externalData: artifact.externalData,
     });

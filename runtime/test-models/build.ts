@@ -75,8 +75,8 @@ export const classifier: ModelDef = {
 /**
  * 4 MB of FP32 weights: not memory-bound — they stay resident in the last-level cache (32 MiB L3 on
  * the 2-core development machine), and a 1-row run takes ~0.05 ms in-process there, less than a
- * request's HTTP and worker round trip. Batching cuts the per-row compute several-fold, but over
- * HTTP the per-request cost dominates; the benchmark's batching target uses mlpLarge.
+ * request's HTTP and worker round trip. The benchmark's batching target (the issue's MLP); mlpLarge
+ * is measured beside it.
  */
 export const mlp: ModelDef = denseMlp('mlp', 1024, 5, 0.03);
 
@@ -109,7 +109,7 @@ function denseMlp(name: string, width: number, firstSeed: number, deepScale: num
 }
 
 /**
- * The benchmark's batching model: mlp's shape (64 inputs, 8 outputs, same request body) with two
+ * The benchmark's second batching model: mlp's shape (64 inputs, 8 outputs, same request body) with two
  * 4096-wide hidden layers, ~65 MiB of FP32 weights (W2 alone is 64 MiB) — larger than the bench
  * machine's 32 MiB L3, as production models are. One row per run streams every weight from DRAM
  * (~0.5 flop/byte), so it is bandwidth-bound and batching amortizes the weight traffic. Built only

@@ -29,6 +29,7 @@ export interface CalibrateOptions {
 export interface HostOptions {
   workers: number;
   threads: number;
+  spinning: boolean;
   graphOptimization: InitRequest['graphOptimization'];
   executionProvider: 'cpu' | 'cuda';
   cpuFallback: boolean;
@@ -128,6 +129,7 @@ export async function loadModel(bytes: Uint8Array, opts: HostOptions): Promise<L
     bytes,
     externalData: opts.externalData ?? [],
     threads: opts.threads,
+    spinning: opts.spinning,
     graphOptimization: opts.graphOptimization,
     executionProvider: opts.executionProvider,
     cpuFallback: opts.cpuFallback,

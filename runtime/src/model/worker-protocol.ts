@@ -19,6 +19,8 @@ export interface InitRequest {
   /** The model's external data, already checked against the signed manifest (empty for a single file). */
   externalData: ExternalDataFile[];
   threads: number;
+  /** onnxruntime's session.intra_op.allow_spinning. */
+  spinning: boolean;
   graphOptimization: 'disabled' | 'basic' | 'extended' | 'all';
   executionProvider: 'cpu' | 'cuda';
   cpuFallback: boolean;

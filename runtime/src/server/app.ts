@@ -59,9 +59,13 @@ export class App {
   phase: Phase = 'loading';
   model: ServingModel | undefined;
   private readonly o: AppOptions;
+  /** The infer paths as clients send them (checked first: they are nearly all the traffic). */
+  private readonly inferPaths: ReadonlySet<string>;
 
   constructor(options: AppOptions) {
     this.o = options;
+    const base = `/v2/models/${encodeURIComponent(options.modelName)}`;
+    this.inferPaths = new Set([`${base}/infer`, `${base}/versions/${encodeURIComponent(options.revision)}/infer`]);
   }
 
   get ready(): boolean {
@@ -92,8 +96,9 @@ export class App {
     return new RuntimeError('MODEL_NOT_READY', `model ${this.o.modelName} is not ready: ${why}`, { status: 503 });
   }
 
-  private async route(req: IncomingRequest): Promise<Reply> {
+  private route(req: IncomingRequest): Promise<Reply> | Reply {
     const { method, path } = req;
+    if (method === 'POST' && this.inferPaths.has(path)) return this.infer(req);
     const parts = path.split('/').filter(Boolean);
     const get = method === 'GET' || method === 'HEAD';
     if (parts[0] !== 'v2') throw new RuntimeError('NOT_FOUND', `no route ${method} ${path}; the API lives under /v2 (and /metrics)`, { status: 404 });

@@ -9,7 +9,7 @@ describe('config', () => {
     const parsed = parseArgs(['serve', '--port', '9000', '--cpu-fallback', '--execution-provider=cuda'], { ...base, PORT: '7000', ONNXOP_REVISION: 'abc123', ONNXOP_MAX_BATCH_SIZE: '8' });
     expect(parsed.command).toBe('serve');
     if (parsed.command !== 'serve') return;
-    expect(parsed.config).toMatchObject({ modelName: 'm', port: 9000, revision: 'abc123', maxBatchSize: 8, cpuFallback: true, executionProvider: 'cuda', host: '0.0.0.0', requestTimeoutMs: 30000 });
+    expect(parsed.config).toMatchObject({ modelName: 'm', port: 9000, revision: 'abc123', maxBatchSize: 8, cpuFallback: true, executionProvider: 'cuda', host: '0.0.0.0', requestTimeoutMs: 30000, threadSpinning: false });
     expect(Object.isFrozen(parsed.config)).toBe(true);
   });
 

@@ -102,18 +102,13 @@ function tensorJson(t: HostTensor, values: 'data' | 'head'): string {
 export function predictionLine(r: PredictionRecord, inputs: PredictionLogInputs): string {
   let line = `{"id":${JSON.stringify(r.id)},"time":"${r.time}","model":${jsonString(r.model)},"revision":${jsonString(r.revision)}`;
   if (inputs !== 'none') {
-    let sep = '{';
-    for (const [name, t] of r.inputs) {
-      line += `${sep === '{' ? ',"inputs":{' : ','}${jsonString(name)}:${tensorJson(t, inputs === 'full' ? 'data' : 'head')}`;
-      sep = ',';
-    }
-    line += sep === '{' ? ',"inputs":{}' : '}';
+    let members = '';
+    for (const [name, t] of r.inputs) members += `${members === '' ? '' : ','}${jsonString(name)}:${tensorJson(t, inputs === 'full' ? 'data' : 'head')}`;
+    line += `,"inputs":{${members}}`;
   }
-  line += ',"outputs":{';
-  r.outputs.forEach((o, i) => {
-    line += `${i === 0 ? '' : ','}${jsonString(o.name)}:${tensorJson(o.tensor, 'data')}`;
-  });
-  return line + '}}\n';
+  let outputs = '';
+  for (const o of r.outputs) outputs += `${outputs === '' ? '' : ','}${jsonString(o.name)}:${tensorJson(o.tensor, 'data')}`;
+  return `${line},"outputs":{${outputs}}}\n`;
 }
 
 let lastMs = -1;

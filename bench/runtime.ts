@@ -12,8 +12,8 @@
 //     last_level_cache), as production models' are, so a 1-row run streams every weight from DRAM
 //     (~0.5 flop/byte) and batching amortizes that traffic over the batch.
 // Both sides run with onnxruntime's default for the runtime, thread spinning off: with spinning on,
-// the idle pool thread of the batched side busy-waited on the core the HTTP work needed (small MLP:
-// 13k req/s batched with spinning, 18–23k without).
+// the idle pool thread of the batched side busy-waited on the core the HTTP work needed (see
+// docs/runtime.md, start-up step 6).
 // And, for the record, the unbatched small MLP with the default adaptive execution (its 1-row runs
 // are cheap enough to run inline). Prints ratios, writes bench/out/runtime.json.
 //   npm run bench:runtime            (BENCH_SECONDS=5 per run by default)

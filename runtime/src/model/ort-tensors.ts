@@ -6,8 +6,8 @@ import type { InitRequest, WireTensor } from './worker-protocol.ts';
 export function sessionOptions(req: Pick<InitRequest, 'threads' | 'graphOptimization'> & { spinning?: boolean; externalData?: InitRequest['externalData'] }, provider: 'cpu' | 'cuda'): ort.InferenceSession.SessionOptions {
   return {
     // Session config entries (onnxruntime_session_options_config_keys.h). Without spinning, pool
-    // threads sleep between runs instead of busy-waiting: measured on the 4 MB MLP with 2 threads and
-    // a 0.2 ms gap between runs, the process took 114% CPU instead of 198% for the same throughput.
+    // threads sleep between runs instead of busy-waiting on cores the request handling needs
+    // (docs/runtime.md, start-up step 6, has the benchmark numbers).
     extra: { session: { intra_op: { allow_spinning: req.spinning ? '1' : '0' }, inter_op: { allow_spinning: req.spinning ? '1' : '0' } } },
     // In-memory external data only: onnxruntime never opens a file itself (for a model loaded from
     // bytes it would look in the working directory), so it runs exactly the bytes that were hashed.

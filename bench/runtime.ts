@@ -206,8 +206,8 @@ console.log(`logistic regression, concurrency ${LR_CONCURRENCY}, ${SECONDS}s per
 const a = await inProcess(models.logreg.path, () => ({ features: new ort.Tensor('float32', new Float32Array([0.1, 0.2, 0.3, 0.4]), [1, 4]) }));
 
 // (b) and (c) in alternating rounds against servers started once: on a shared 2-core machine one
-// 5-second run of either can land on a busy or a quiet stretch (single runs of the floor varied
-// from 26k to 42k req/s), so each gets ROUNDS runs, interleaved so that both see the same
+// 5-second run of either can land on a busy or a quiet stretch (with one run each, the ratio came
+// out anywhere from 0.48 to 1.51), so each gets ROUNDS runs, interleaved so that both see the same
 // background; medians are reported, and the ratio of each round's pair.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const bare = await startChild(process.execPath, ['bench/runtime-bare-server.ts', models.logreg.path, '0'], (out) => {

@@ -19,7 +19,7 @@ export interface InitRequest {
   /** The model's external data, already checked against the signed manifest (empty for a single file). */
   externalData: ExternalDataFile[];
   threads: number;
-  /** onnxruntime's session.intra_op.allow_spinning. */
+  /** onnxruntime's session.intra_op/inter_op.allow_spinning (--thread-spinning). */
   spinning: boolean;
   graphOptimization: 'disabled' | 'basic' | 'extended' | 'all';
   executionProvider: 'cpu' | 'cuda';

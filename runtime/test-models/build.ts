@@ -378,6 +378,19 @@ interface BenchStamp {
   models: Record<BenchModelName, TestModel>;
 }
 
+/** Write-then-rename: parallel jest workers may build at the same time; the bytes are identical. */
+function writeAtomically(path: string, data: Uint8Array | string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+function writeModelFile(name: string, bytes: Uint8Array): TestModel {
+  const path = join(OUT_DIR, `${name}.onnx`);
+  writeAtomically(path, bytes);
+  return { path, digest: sha256(bytes), bytes: bytes.length };
+}
+
 /**
  * The benchmark-only models (tens of MB; the tests never build them), cached like the test models
  * under their own stamp, bench-stamp.json, keyed on the same source hash.
@@ -392,17 +405,8 @@ export function ensureBenchModels(): Record<BenchModelName, TestModel> {
   mkdirSync(OUT_DIR, { recursive: true });
   const defs: Record<BenchModelName, ModelDef> = { mlp_large: mlpLarge };
   const models = {} as Record<BenchModelName, TestModel>;
-  for (const name of BENCH_MODEL_FILES) {
-    const bytes = encodeModel(defs[name]);
-    const path = join(OUT_DIR, `${name}.onnx`);
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-    models[name] = { path, digest: sha256(bytes), bytes: bytes.length };
-  }
-  const tmpStamp = `${stampPath}.${process.pid}.tmp`;
-  writeFileSync(tmpStamp, JSON.stringify({ source: want, models } satisfies BenchStamp, null, 2));
-  renameSync(tmpStamp, stampPath);
+  for (const name of BENCH_MODEL_FILES) models[name] = writeModelFile(name, encodeModel(defs[name]));
+  writeAtomically(stampPath, JSON.stringify({ source: want, models } satisfies BenchStamp, null, 2));
   return models;
 }
 
@@ -421,19 +425,9 @@ export function ensureTestModels(): Record<TestModelName, TestModel> {
   mkdirSync(OUT_DIR, { recursive: true });
   const built = buildAll();
   const models = {} as Record<TestModelName, TestModel>;
-  for (const name of MODEL_FILES) {
-    const bytes = built[name];
-    const path = join(OUT_DIR, `${name}.onnx`);
-    // Write-then-rename: parallel jest workers may build at the same time; the bytes are identical.
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-    models[name] = { path, digest: sha256(bytes), bytes: bytes.length };
-  }
-  const tmpStamp = `${stampPath}.${process.pid}.tmp`;
+  for (const name of MODEL_FILES) models[name] = writeModelFile(name, built[name]);
   const dirs = writeDirs();
-  writeFileSync(tmpStamp, JSON.stringify({ source: want, models, dirs } satisfies Stamp, null, 2));
-  renameSync(tmpStamp, stampPath);
+  writeAtomically(stampPath, JSON.stringify({ source: want, models, dirs } satisfies Stamp, null, 2));
   return models;
 }
 

@@ -208,7 +208,9 @@ const a = await inProcess(models.logreg.path, () => ({ features: new ort.Tensor(
 // (b) and (c) in alternating rounds against servers started once: on a shared 2-core machine one
 // 5-second run of either can land on a busy or a quiet stretch (with one run each, the ratio came
 // out anywhere from 0.48 to 1.51), so each gets ROUNDS runs, interleaved so that both see the same
-// background; medians are reported, and the ratio of each round's pair.
+// background; medians are reported, and the ratio of each round's pair. For the record, (c0) is
+// our runtime with its monitoring off (no prediction log, no pending ground truth, no feature or
+// prediction metrics): what is left between (c) and (b) that the monitoring does not explain.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const bare = await startChild(process.execPath, ['bench/runtime-bare-server.ts', models.logreg.path, '0'], (out) => {
   const m = /\{"port":(\d+)\}/.exec(out);
@@ -216,14 +218,18 @@ const bare = await startChild(process.execPath, ['bench/runtime-bare-server.ts',
 });
 // Default settings: 2 session workers, opportunistic batching (max 32 rows, no added delay).
 const ours = await ourRuntime('logreg', []);
+const oursUnmonitored = await ourRuntime('logreg', ['--prediction-log=none', '--pending-predictions-max=0', '--feature-stats-max-features=0', '--task=none']);
 const bareRuns: Result[] = [];
 const ourRuns: Result[] = [];
+const unmonitoredRuns: Result[] = [];
 for (let round = 1; round <= ROUNDS; round++) {
   bareRuns.push(await load(`(b) bare node:http + onnxruntime #${round}`, bare.port, lrPath, lrBody, LR_CONCURRENCY));
   ourRuns.push(await load(`(c) onnx-runtime #${round}`, ours.port, lrPath, lrBody, LR_CONCURRENCY));
+  unmonitoredRuns.push(await load(`(c0) onnx-runtime, monitoring off #${round}`, oursUnmonitored.port, lrPath, lrBody, LR_CONCURRENCY));
 }
 await stop(bare.child);
 await stop(ours.child);
+await stop(oursUnmonitored.child);
 const median = (xs: number[]) => {
   const s = [...xs].sort((x, y) => x - y);
   const mid = Math.floor(s.length / 2);
@@ -236,9 +242,11 @@ const medianRun = (runs: Result[]): Result => {
 };
 const b: Result = { ...medianRun(bareRuns), name: '(b) bare node:http + onnxruntime', throughput: median(bareRuns.map((r) => r.throughput)) };
 const c: Result = { ...medianRun(ourRuns), name: '(c) onnx-runtime', throughput: median(ourRuns.map((r) => r.throughput)) };
+const c0: Result = { ...medianRun(unmonitoredRuns), name: '(c0) onnx-runtime, monitoring off', throughput: median(unmonitoredRuns.map((r) => r.throughput)) };
 const pairRatios = bareRuns.map((r, i) => (ourRuns[i] as Result).throughput / r.throughput);
 c.note = `execution mode: ${ours.mode()}; ${ROUNDS} rounds, median throughput`;
 console.log(`  median of ${ROUNDS}: (b) ${b.throughput.toFixed(0)} req/s, (c) ${c.throughput.toFixed(0)} req/s; per-round ratios ${pairRatios.map((r) => r.toFixed(2)).join(', ')}; ${c.note}`);
+console.log(`  (c0) monitoring off: median ${c0.throughput.toFixed(0)} req/s, ${(c0.throughput / b.throughput).toFixed(2)} of (b)`);
 
 let d: Result | { error: string };
 const peer = pythonPeer();
@@ -284,6 +292,8 @@ await stop(adaptiveRt.child);
 const ratios = {
   // Median of (c) over median of (b); the per-round ratios are in logistic_regression.rounds.
   ours_vs_bare_floor: c.throughput / b.throughput,
+  // For the record: our runtime with its monitoring off, over the floor.
+  ours_monitoring_off_vs_bare_floor: c0.throughput / b.throughput,
   ours_vs_python_peer: 'error' in d ? null : c.throughput / d.throughput,
   ours_vs_in_process_limit: c.throughput / a.throughput,
   // The issue's MLP (4 MB, cache-resident).
@@ -299,7 +309,7 @@ const targets = {
   batching_at_least_2x_mlp: ratios.batching_speedup_mlp >= 2,
   batching_at_least_2x_mlp_large: ratios.batching_speedup_mlp_large >= 2,
 };
-Object.assign(results, { logistic_regression: { in_process: a, bare_node_http: b, onnx_runtime: c, kserve_python: d, rounds: { bare_node_http: bareRuns, onnx_runtime: ourRuns, ratios: pairRatios } }, mlp_large: { model_bytes: models.mlp_large.bytes, request_body_bytes: Buffer.byteLength(mlpBody), unbatched: large.unbatched, batched: large.batched }, mlp: { model_bytes: models.mlp.bytes, request_body_bytes: Buffer.byteLength(mlpBody), cache_resident: true, unbatched, batched, unbatched_adaptive: unbatchedAdaptive }, ratios, targets });
+Object.assign(results, { logistic_regression: { in_process: a, bare_node_http: b, onnx_runtime: c, kserve_python: d, onnx_runtime_monitoring_off: c0, rounds: { bare_node_http: bareRuns, onnx_runtime: ourRuns, onnx_runtime_monitoring_off: unmonitoredRuns, ratios: pairRatios } }, mlp_large: { model_bytes: models.mlp_large.bytes, request_body_bytes: Buffer.byteLength(mlpBody), unbatched: large.unbatched, batched: large.batched }, mlp: { model_bytes: models.mlp.bytes, request_body_bytes: Buffer.byteLength(mlpBody), cache_resident: true, unbatched, batched, unbatched_adaptive: unbatchedAdaptive }, ratios, targets });
 console.log('\nratios', JSON.stringify(ratios, null, 2), '\ntargets', JSON.stringify(targets, null, 2));
 mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
 writeFileSync(join(ROOT, 'bench', 'out', 'runtime.json'), JSON.stringify(results, null, 2) + '\n');

@@ -14,6 +14,10 @@ if have_all; then echo "$BIN"; exit 0; fi
 
 command -v go >/dev/null || { echo "build-k8s: Go is required to build Kubernetes $K8S_VERSION (install golang)" >&2; exit 1; }
 mkdir -p "$CACHE/module" "$BIN"
+# Two test runs started at once must not build into the same files: the second waits for the first.
+exec 9>"$CACHE/.build.lock"
+flock 9
+if have_all; then echo "$BIN"; exit 0; fi
 cd "$CACHE/module"
 staging="v0.${K8S_VERSION#v1.}"
 

@@ -10,6 +10,10 @@ CACHE="${ONNXOP_CACHE:-$HOME/.cache/onnx-operator}/prometheus/${PROM_VERSION}"
 if [ -x "$CACHE/prometheus" ]; then echo "$CACHE/prometheus"; exit 0; fi
 command -v go >/dev/null || { echo "build-prometheus: Go is required (install golang)" >&2; exit 1; }
 mkdir -p "$CACHE/module"
+# Two test runs started at once must not build into the same files: the second waits for the first.
+exec 9>"$CACHE/.build.lock"
+flock 9
+[ -x "$CACHE/prometheus" ] && { echo "$CACHE/prometheus"; exit 0; }
 cd "$CACHE/module"
 echo "build-prometheus: building prometheus ${PROM_VERSION} (first time only; cached in $CACHE)" >&2
 go mod download -json "github.com/prometheus/prometheus@${PROM_VERSION}" >"$CACHE/prometheus.json"

@@ -422,7 +422,9 @@ class Parser {
 
   traffic(o: Obj): TrafficSpec | undefined {
     const f = 'spec.traffic';
-    const provider = (this.str(o, 'provider', f, { enum: ['gatewayAPI', 'istio', 'none'] }) ?? 'gatewayAPI') as TrafficSpec['provider'];
+    const raw = this.str(o, 'provider', f, { enum: ['gatewayAPI', 'istio', 'none'] }) ?? 'gatewayAPI';
+    if (raw === 'istio') this.fail('FIELD_ENUM', `${f}.provider`, `${f}.provider: istio is not supported yet; use gatewayAPI (an operator-owned HTTPRoute) or none (replica ratio)`);
+    const provider: TrafficSpec['provider'] = raw === 'none' ? 'none' : 'gatewayAPI';
     const out: TrafficSpec = { provider };
     const g = this.obj(o['gatewayAPI'], `${f}.gatewayAPI`);
     if (g) {
@@ -445,14 +447,6 @@ class Parser {
       if (hostnames) out.gatewayAPI.hostnames = hostnames;
       const pathPrefix = this.str(g, 'pathPrefix', `${f}.gatewayAPI`, { pattern: /^\//, hint: 'must start with /' });
       if (pathPrefix !== undefined) out.gatewayAPI.pathPrefix = pathPrefix;
-    }
-    const i = this.obj(o['istio'], `${f}.istio`);
-    if (provider === 'istio' && !i) this.fail('FIELD_REQUIRED', `${f}.istio`, `${f}.provider: istio needs ${f}.istio.host`);
-    if (i) {
-      if (provider !== 'istio') this.fail('FIELD_CONFLICT', `${f}.istio`, `${f}.istio is only used with ${f}.provider: istio; remove it or change provider`);
-      const host = this.str(i, 'host', `${f}.istio`, { required: true });
-      const gateways = this.stringList(i['gateways'], `${f}.istio.gateways`);
-      if (host !== undefined) out.istio = gateways ? { host, gateways } : { host };
     }
     return out;
   }
@@ -505,9 +499,10 @@ class Parser {
       slos,
       burnRateWindows: windows,
       minRequests: this.num(o, 'minRequests', f, { int: true, min: 0 }) ?? 100,
-      noDataPolicy: (this.str(o, 'noDataPolicy', f, { enum: ['Inconclusive', 'Fail', 'Pass'] }) ?? 'Inconclusive') as AnalysisSpec['noDataPolicy'],
+      noDataPolicy: (this.str(o, 'noDataPolicy', f, { enum: ['Inconclusive', 'Fail'] }) ?? 'Inconclusive') as AnalysisSpec['noDataPolicy'],
       compareWithStable: this.bool(o, 'compareWithStable', f) ?? true,
       maxInconclusive: this.num(o, 'maxInconclusive', f, { int: true, min: 0 }) ?? 3,
+      maxErrors: this.num(o, 'maxErrors', f, { int: true, min: 1 }) ?? 3,
     };
   }
 

@@ -156,12 +156,12 @@ export interface ParentRef {
   port?: number;
 }
 
-export type TrafficProvider = 'gatewayAPI' | 'istio' | 'none';
+/** `istio` is in the CRD's enum only to be refused with a clear message (not supported yet). */
+export type TrafficProvider = 'gatewayAPI' | 'none';
 
 export interface TrafficSpec {
   provider: TrafficProvider;
   gatewayAPI?: { parentRefs?: ParentRef[]; hostnames?: string[]; pathPrefix?: string };
-  istio?: { host: string; gateways?: string[] };
 }
 
 export interface RolloutStep {
@@ -188,7 +188,7 @@ export interface BurnRateWindow {
   threshold: number;
 }
 
-export type NoDataPolicy = 'Inconclusive' | 'Fail' | 'Pass';
+export type NoDataPolicy = 'Inconclusive' | 'Fail';
 
 export interface AnalysisSpec {
   interval: string;
@@ -197,8 +197,10 @@ export interface AnalysisSpec {
   minRequests: number;
   noDataPolicy: NoDataPolicy;
   compareWithStable: boolean;
-  /** Consecutive inconclusive measurements after which a step fails (0 = never). */
+  /** Consecutive inconclusive measurements after which the rollout pauses for a human (0 = never). */
   maxInconclusive: number;
+  /** Consecutive measurement errors after which the canary is rolled back (AnalysisError). */
+  maxErrors: number;
 }
 
 export interface RolloutSpec {
@@ -268,7 +270,27 @@ export interface AnalysisStatus {
   time: string;
   revision: string;
   verdict: Verdict;
+  reason?: string;
+  message?: string;
   slos: SloMeasurement[];
+}
+
+export const ROLLOUT_STATES = ['Scaling', 'Holding', 'Paused'] as const;
+export type RolloutState = (typeof ROLLOUT_STATES)[number];
+export const PAUSE_REASONS = ['WaitingForPromote', 'WaitingForData', 'ManualPause', 'TrafficProviderUnavailable'] as const;
+export type PauseReason = (typeof PAUSE_REASONS)[number];
+
+/** Everything the rollout state machine needs to resume a canary exactly where it was. */
+export interface RolloutProgress {
+  revision: string;
+  state: RolloutState;
+  step: number;
+  weight: number;
+  stateSince: string;
+  pauseReason?: PauseReason;
+  looks: number;
+  consecutiveInconclusive: number;
+  consecutiveErrors: number;
 }
 
 export interface RollbackStatus {
@@ -282,6 +304,9 @@ export interface RollbackStatus {
   requests?: number;
   badEvents?: number;
   burnRates?: WindowBurnRate[];
+  window?: string;
+  lowerBound?: number;
+  threshold?: number;
 }
 
 export interface VerificationStatus {
@@ -321,6 +346,7 @@ export interface OnnxModelStatus {
   canary?: RevisionRef;
   currentWeight?: number;
   currentStep?: number;
+  rollout?: RolloutProgress;
   scalingDown?: ScalingDownRevision[];
   lastAnalysis?: AnalysisStatus;
   lastRollback?: RollbackStatus;
@@ -386,7 +412,6 @@ export const SPEC_KEYS = {
   traffic: {
     provider: true,
     gatewayAPI: { parentRefs: { group: true, kind: true, namespace: true, name: true, sectionName: true, port: true }, hostnames: true, pathPrefix: true },
-    istio: { host: true, gateways: true },
   },
   rollout: {
     steps: { weight: true, pause: true },
@@ -398,6 +423,7 @@ export const SPEC_KEYS = {
       noDataPolicy: true,
       compareWithStable: true,
       maxInconclusive: true,
+      maxErrors: true,
     },
     progressDeadline: true,
     scaleDownDelay: true,
@@ -415,14 +441,17 @@ export const STATUS_KEYS = {
   canary: revisionRef,
   currentWeight: true,
   currentStep: true,
+  rollout: { revision: true, state: true, step: true, weight: true, stateSince: true, pauseReason: true, looks: true, consecutiveInconclusive: true, consecutiveErrors: true },
   scalingDown: { revision: true, digest: true, deleteAfter: true },
   lastAnalysis: {
     time: true,
     revision: true,
     verdict: true,
+    reason: true,
+    message: true,
     slos: { name: true, requests: true, badEvents: true, burnRates, verdict: true, message: true },
   },
-  lastRollback: { time: true, revision: true, digest: true, reason: true, message: true, slo: true, requests: true, badEvents: true, burnRates },
+  lastRollback: { time: true, revision: true, digest: true, reason: true, message: true, slo: true, requests: true, badEvents: true, burnRates, window: true, lowerBound: true, threshold: true },
   verification: { digest: true, verified: true, mode: true, signer: true, reason: true, time: true },
   failedRevisions: { revision: true, digest: true, reason: true, time: true },
   lastAction: { value: true, action: true, nonce: true, outcome: true, message: true, time: true },

@@ -42,7 +42,7 @@ const invalid: { name: string; obj: Obj; expect: RegExp }[] = [
   { name: 'threshold above authorities', obj: model('a', base({ signature: { threshold: 2, authorities: [{ key: { secretRef: { name: 'k' } } }] } })), expect: /spec\.signature\.threshold must not exceed/ },
   { name: 'bad signature mode', obj: model('a', base({ signature: { mode: 'Warn', authorities: [{ key: { secretRef: { name: 'k' } } }] } })), expect: /spec\.signature\.mode: Unsupported value: "Warn"/ },
   { name: 'env overriding operator variable', obj: model('a', base({ runtime: { env: [{ name: 'ONNXOP_MODEL_URI', value: 'file:///etc/passwd' }] } })), expect: /spec\.runtime\.env\[\]\.name must not be PORT or start with ONNXOP_/ },
-  { name: 'istio provider without istio block', obj: model('a', base({ traffic: { provider: 'istio' } })), expect: /spec\.traffic\.provider: istio needs spec\.traffic\.istio\.host/ },
+  { name: 'istio provider (not supported yet)', obj: model('a', base({ traffic: { provider: 'istio' } })), expect: /spec\.traffic\.provider: istio is not supported yet; use gatewayAPI/ },
   { name: 'name not a DNS-1035 label', obj: model('1-model', base()), expect: /metadata\.name must be a DNS-1035 label/ },
   { name: 'analysis without steps', obj: model('a', base({ rollout: { analysis: { slos: [{ name: 'avail', builtin: 'availability', objective: 99.9 }] } } })), expect: /spec\.rollout\.analysis needs spec\.rollout\.steps/ },
 ];

@@ -1,8 +1,24 @@
 // A queue of `namespace/name` keys in the style of client-go's rate-limited workqueue: a key waits
 // at most once (de-duplicated), is never processed by two workers at once (a change during
 // processing re-queues it after), failures back off per key exponentially, and `requeueAfterMs`
-// schedules timed steps. Concurrency is bounded by p-queue.
+// schedules timed steps. Concurrency is bounded by p-queue. Delays go through a clock (real time
+// unless one is passed), so tests drive them without waiting.
 import PQueue from 'p-queue';
+
+/** Time and timers for delayed keys. */
+export interface QueueClock {
+  now(): number;
+  /** Calls `fn` once, `ms` from now; the handle is for clearTimeout. Must not keep the process alive. */
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Wall-clock time and unref'd Node timers. */
+export const realClock: QueueClock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 export interface ProcessResult {
   requeueAfterMs?: number;
@@ -14,6 +30,7 @@ export interface WorkQueueOptions {
   onError?: (key: string, err: unknown, retryInMs: number) => void;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  clock?: QueueClock;
 }
 
 export function backoffDelay(failures: number, baseMs: number, maxMs: number): number {
@@ -27,11 +44,11 @@ export class WorkQueue {
   readonly #processing = new Set<string>();
   readonly #dirty = new Set<string>();
   readonly #failures = new Map<string, number>();
-  readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  readonly #timers = new Map<string, { at: number; timer: unknown }>();
   #shuttingDown = false;
 
   constructor(opts: WorkQueueOptions) {
-    this.#opts = { baseDelayMs: 100, maxDelayMs: 5 * 60_000, ...opts };
+    this.#opts = { baseDelayMs: 100, maxDelayMs: 5 * 60_000, ...opts, clock: opts.clock ?? realClock };
     // Paused until start(): a reconcile must never see half-synced caches.
     this.#pool = new PQueue({ concurrency: opts.concurrency, autoStart: false });
   }
@@ -66,22 +83,21 @@ export class WorkQueue {
   addAfter(key: string, ms: number): void {
     if (this.#shuttingDown) return;
     if (ms <= 0) return this.add(key);
-    const at = Date.now() + ms;
+    const at = this.#opts.clock.now() + ms;
     const existing = this.#timers.get(key);
     if (existing && existing.at <= at) return;
     this.#clearTimer(key);
-    const timer = setTimeout(() => {
+    const timer = this.#opts.clock.setTimeout(() => {
       this.#timers.delete(key);
       this.add(key);
     }, ms);
-    timer.unref();
     this.#timers.set(key, { at, timer });
   }
 
   #clearTimer(key: string): void {
     const t = this.#timers.get(key);
     if (t) {
-      clearTimeout(t.timer);
+      this.#opts.clock.clearTimeout(t.timer);
       this.#timers.delete(key);
     }
   }

@@ -56,3 +56,17 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   }
   return undefined;
 }
+
+/**
+ * Polls `check` every `everyMs` until it returns a value other than undefined; fails after
+ * `timeoutMs` saying what it waited for. For waiting on a state rather than for a fixed time.
+ */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, o: { everyMs: number; timeoutMs: number }): Promise<T> {
+  const deadline = performance.now() + o.timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (performance.now() > deadline) throw new Error(`timed out after ${Math.round(o.timeoutMs)} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, o.everyMs));
+  }
+}

@@ -3,7 +3,8 @@ import { describe, expect, test } from '@jest/globals';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { metricValue, post, request, start } from '../../test-support/harness.ts';
+import { metricValue, post, request, start, waitFor } from '../../test-support/harness.ts';
+import { RUNTIME_TEST_TIMEOUT_MS, slowModelTimeoutMs, slowModelTiming } from '../../test-support/timing.ts';
 
 const iris = (rows: number[][], id?: string) => ({ ...(id ? { id } : {}), inputs: [{ name: 'features', shape: [rows.length, 4], datatype: 'FP32', data: rows }] });
 
@@ -103,7 +104,7 @@ describe('metrics, model health, prediction log and ground truth', () => {
     expect(records[19]).toMatchObject({ id: 'p19', model: 'classifier', revision: 'r1', inputs: { features: { shape: [1, 4], data: [0.949999988079071, 5.949999809265137, 1, 0.5] } } });
     expect(records[16].inputs.features.data[3]).toBeNull();
     expect(records[19].outputs.label.data).toHaveLength(1);
-  });
+  }, RUNTIME_TEST_TIMEOUT_MS);
 
   test('regressor feedback records absolute error', async () => {
     const rt = await start('mlp', { task: 'regression' });
@@ -121,58 +122,78 @@ describe('metrics, model health, prediction log and ground truth', () => {
     } finally {
       await rt.shutdown('test');
     }
-  });
+  }, RUNTIME_TEST_TIMEOUT_MS);
 });
 
-describe('under load', () => {
-  test('/v2/health/live answers within 50 ms while the slow model runs', async () => {
-    const rt = await start('slow', { requestTimeoutMs: 60_000 });
+// The slow model's run time here, measured before the tests are defined: their deadlines, the
+// request timeout that must expire mid-run, and their Jest timeouts all derive from it.
+const slow = await slowModelTiming();
+
+describe(`under load (the slow model: ${slow.runsMs.map((ms) => Math.round(ms)).join(' and ')} ms per run here)`, () => {
+  const body = { inputs: [{ name: 'x', shape: [1, 1024], datatype: 'FP32', data: new Array(1024).fill(0.01) }] };
+  // Warm-up (one cold run, two screening runs) plus the test's own runs.
+  const timeout = slowModelTimeoutMs(slow, 3 + 2);
+
+  test('/v2/health/live answers while the slow model runs, in a fraction of a run', async () => {
+    const rt = await start('slow', { requestTimeoutMs: timeout });
     try {
       await rt.loaded;
-      const body = { inputs: [{ name: 'x', shape: [1, 1024], datatype: 'FP32', data: new Array(1024).fill(0.01) }] };
       const runs = [post(`${rt.url}/v2/models/slow/infer`, body), post(`${rt.url}/v2/models/slow/infer`, body)];
-      await new Promise((r) => setTimeout(r, 100)); // the first run is now inside onnxruntime
+      // One run inside onnxruntime, one queued behind it (the test runtime runs one at a time).
+      const gauges = async () => {
+        const text = (await request(`${rt.url}/metrics`)).text;
+        return { inFlight: metricValue(text, 'onnxop_requests_in_flight'), queued: metricValue(text, 'onnxop_queue_depth'), inline: metricValue(text, 'onnxop_inline_execution') };
+      };
+      await waitFor('the first run to start with the second queued', async () => {
+        const g = await gauges();
+        return g.inFlight === 2 && g.queued === 1 ? g : undefined;
+      }, { everyMs: Math.max(1, slow.minRunMs / 50), timeoutMs: timeout });
       const timings: number[] = [];
       for (let i = 0; i < 5; i++) {
         const t = performance.now();
         const res = await request(`${rt.url}/v2/health/live`);
         timings.push(performance.now() - t);
         expect(res.status).toBe(200);
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, slow.minRunMs / 50));
       }
-      const metrics = await request(`${rt.url}/metrics`);
-      expect(metricValue(metrics.text, 'onnxop_requests_in_flight')).toBe(2);
-      // Adaptive execution measured ~0.5 s runs during warm-up: the slow model stays on the workers.
-      expect(metricValue(metrics.text, 'onnxop_inline_execution')).toBe(0);
+      // Still the first run: every health answer above came while the model was running.
+      const after = await gauges();
+      expect([after.inFlight, after.queued]).toEqual([2, 1]);
+      // Adaptive execution measured the slow runs during warm-up: the model stays on the workers.
+      expect(after.inline).toBe(0);
       const results = await Promise.all(runs);
       expect(results.map((r) => r.status)).toEqual([200, 200]);
-      expect(Math.max(...timings)).toBeLessThan(50);
+      // A health check that waited for the event loop would wait for (the rest of) a run: bounded
+      // relative to the run time measured here, not in absolute milliseconds.
+      expect(Math.max(...timings)).toBeLessThan(slow.minRunMs / 5);
     } finally {
       await rt.shutdown('test');
     }
-  });
+  }, timeout);
 
   test('a full queue answers 429 at once and a request past its timeout 504; both counted', async () => {
-    const rt = await start('slow', { queueLimit: 1, requestTimeoutMs: 250 });
+    // A request timeout a quarter of a run here: it expires while the first request runs.
+    const requestTimeoutMs = Math.max(1, Math.floor(slow.minRunMs / 4));
+    const rt = await start('slow', { queueLimit: 1, requestTimeoutMs });
     try {
       await rt.loaded;
-      const body = { inputs: [{ name: 'x', shape: [1, 1024], datatype: 'FP32', data: new Array(1024).fill(0.01) }] };
       const results = await Promise.all([0, 1, 2].map(() => post(`${rt.url}/v2/models/slow/infer`, body)));
       const statuses = results.map((r) => r.status).sort();
       // One runs (and times out while running), one waits (times out in the queue), one is rejected.
       expect(statuses).toEqual([429, 504, 504]);
       expect(results.find((r) => r.status === 429)?.json.error).toMatch(/queue is full/);
-      expect(results.find((r) => r.status === 504)?.json.error).toMatch(/request timeout of/);
+      expect(results.find((r) => r.status === 504)?.json.error).toMatch(new RegExp(`request timeout of ${requestTimeoutMs} ms`));
       const m = (await request(`${rt.url}/metrics`)).text;
       expect(metricValue(m, 'onnxop_requests_total', { outcome: 'rejected' })).toBe(1);
       expect(metricValue(m, 'onnxop_requests_total', { outcome: 'timeout' })).toBe(2);
     } finally {
       await rt.shutdown('test');
     }
-  });
+  }, timeout);
 
   test('dynamic batching merges concurrent MLP requests into batched runs with correct per-request outputs', async () => {
-    const rt = await start('mlp', { maxBatchSize: 16, maxQueueDelayMs: 20 });
+    // A queue delay long enough that batching does not hang on how quickly the 32 requests arrive here.
+    const rt = await start('mlp', { maxBatchSize: 16, maxQueueDelayMs: 250 });
     const solo = await start('mlp');
     try {
       await Promise.all([rt.loaded, solo.loaded]);
@@ -193,5 +214,5 @@ describe('under load', () => {
     } finally {
       await Promise.all([rt.shutdown('test'), solo.shutdown('test')]);
     }
-  });
+  }, RUNTIME_TEST_TIMEOUT_MS);
 });

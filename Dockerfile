@@ -21,14 +21,16 @@ USER 65532:65532
 
 FROM base AS operator
 COPY operator/src ./operator/src
+# Shared with the runtime: the signing library (lib/verify).
+COPY lib ./lib
 COPY crds ./crds
 ENTRYPOINT ["node", "operator/src/main.ts"]
 CMD ["run"]
 
 FROM base AS runtime
 COPY runtime/src ./runtime/src
-# The runtime re-checks a signed model directory with the verifier's manifest code.
-COPY operator/src/verify ./operator/src/verify
+# The runtime re-checks a signed model directory with the verifier's manifest code (lib/verify).
+COPY lib ./lib
 EXPOSE 8080
 ENTRYPOINT ["node", "runtime/src/main.ts"]
 CMD ["serve"]
@@ -47,7 +49,7 @@ COPY package.json package-lock.json .npmrc ./
 ENV ONNXRUNTIME_NODE_INSTALL_CUDA=v12
 RUN npm ci --omit=dev --no-audit --no-fund || npm install --omit=dev --no-save --no-audit --no-fund
 COPY runtime/src ./runtime/src
-COPY operator/src/verify ./operator/src/verify
+COPY lib ./lib
 ENV NODE_ENV=production
 USER 65532:65532
 EXPOSE 8080

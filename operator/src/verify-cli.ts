@@ -1,7 +1,7 @@
 // `onnx-operator verify`: the operator's verifier from the command line, for users to try a
 // signature before they push. Exit 0 verified, 1 refused, 2 usage error.
 import { existsSync, readFileSync } from 'node:fs';
-import { verifyArtifact, type Authority, type VerifyResult } from './verify/index.ts';
+import { verifyArtifact, type Authority, type VerifyResult } from '../../lib/verify/index.ts';
 
 const USAGE = `usage: onnx-operator verify --artifact <file|dir> --bundle <file>
          (--key <pem> | --certificate-identity <s> --certificate-oidc-issuer <s> --trusted-root <json> | --ca <pem>)

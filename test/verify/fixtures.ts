@@ -1,7 +1,7 @@
 // Offline test material: EC keys, a small X.509 CA chain (with the Fulcio OIDC-issuer extensions)
 // and Sigstore / model_signing bundles, all made with node:crypto and a tiny DER encoder.
 import { createHash, createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { pae } from '../../operator/src/verify/index.ts';
+import { pae } from '../../lib/verify/index.ts';
 
 // --- DER ---
 function len(n: number): Buffer {

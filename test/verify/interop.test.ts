@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTestModels } from '../../runtime/test-models/build.ts';
-import { verifyArtifact } from '../../operator/src/verify/index.ts';
+import { verifyArtifact } from '../../lib/verify/index.ts';
 import { runVerifyCommand } from '../../operator/src/verify-cli.ts';
 
 import { jest } from '@jest/globals';

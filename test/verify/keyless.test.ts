@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureTestModels } from '../../runtime/test-models/build.ts';
-import { verifyArtifact, type VerifyInput, type VerifyPolicy, type VerifyReason } from '../../operator/src/verify/index.ts';
+import { verifyArtifact, type VerifyInput, type VerifyPolicy, type VerifyReason } from '../../lib/verify/index.ts';
 import { runVerifyCommand } from '../../operator/src/verify-cli.ts';
 import { ecKey, makeCert, type Cert } from './fixtures.ts';
 

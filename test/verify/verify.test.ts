@@ -3,7 +3,7 @@
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { verifyArtifact, type VerifyInput, type VerifyReason } from '../../operator/src/verify/index.ts';
+import { verifyArtifact, type VerifyInput, type VerifyReason } from '../../lib/verify/index.ts';
 import { ecKey, makeCert, messageBundle, modelSigningBundle, sha } from './fixtures.ts';
 
 const model = Buffer.from('onnx model bytes '.repeat(100));

@@ -1,6 +1,6 @@
 // The pure core's contract with the adapters. Everything is plain JSON-shaped data: the adapters
 // translate client-node objects in and out, the core never performs I/O or reads the clock.
-import type { VerifyReason } from '../verify/index.ts';
+import type { VerifyReason } from '../../../lib/verify/index.ts';
 import type { OnnxModel, OnnxModelStatus, ParentRef, SignatureMode, SloMeasurement, Verdict } from '../api/types.ts';
 
 /** Any Kubernetes object as plain JSON (timestamps as RFC 3339 strings). */
@@ -78,7 +78,7 @@ export type VerificationResult =
   | { state: 'failed'; digest: string; reason: VerificationFailureReason; message: string; mode: SignatureMode; time: string };
 
 /**
- * The verifier's reasons (operator/src/verify: VERIFY_REASONS; one list, so the two cannot drift),
+ * The verifier's reasons (lib/verify: VERIFY_REASONS; one list, so the two cannot drift),
  * plus SignatureRequired: the namespace requires signatures and the model has no spec.signature.
  */
 export type VerificationFailureReason = VerifyReason | 'SignatureRequired';

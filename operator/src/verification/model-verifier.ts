@@ -1,6 +1,6 @@
 // The verification adapter: for a model whose desired digest needs a signature, gather the bundle
 // and the trust material the spec points at, build the verifier's policy, run the offline verifier
-// (operator/src/verify) and hand the pure core a VerificationResult.
+// (lib/verify) and hand the pure core a VerificationResult.
 //
 // Referenced Secrets/ConfigMaps and the bundle are re-read on every reconcile of a signed model (API
 // reads, never writes) and fingerprinted; the verdict is cached per fingerprint (spec digest, bundle
@@ -18,7 +18,7 @@ import type { VerificationResult } from '../core/types.ts';
 import { Informer } from '../kube/informer.ts';
 import { resources } from '../kube/resources.ts';
 import type { KubeClient } from '../kube/rest-client.ts';
-import { verifyArtifact, type ArtifactInput, type Authority, type VerifyPolicy } from '../verify/index.ts';
+import { verifyArtifact, type ArtifactInput, type Authority, type VerifyPolicy } from '../../../lib/verify/index.ts';
 import { DEFAULT_KEYS, GatherError, defaultBundleUri, fetchBundleUri, readObjectKey } from './sources.ts';
 
 export interface ModelVerifierOptions {

@@ -8,7 +8,7 @@ import type { KeySelectorRef } from '../api/types.ts';
 import { KubeApiError } from '../errors.ts';
 import { resourcePath, resources } from '../kube/resources.ts';
 import type { KubeClient } from '../kube/rest-client.ts';
-import type { VerifyReason } from '../verify/index.ts';
+import type { VerifyReason } from '../../../lib/verify/index.ts';
 
 /** A bundle or trust material could not be gathered. `transient`: retrying without any change may help. */
 export class GatherError extends Error {

@@ -14,7 +14,7 @@ import { ensureTestModelDirs, externalMlp } from '../../test-models/build.ts';
 import { models, post, request, silentLog, testConfig } from '../../test-support/harness.ts';
 import { startRuntime } from '../serve.ts';
 import type { RuntimeConfig } from '../config/config.ts';
-import { modelManifestFromBundle } from '../../../operator/src/verify/index.ts';
+import { modelManifestFromBundle } from '../../../lib/verify/index.ts';
 import { externalDataLocations } from '../model/onnx-inspect.ts';
 
 jest.setTimeout(600_000);

@@ -16,7 +16,7 @@ import { RuntimeError, errorMessage } from '../errors.ts';
 import { externalDataLocations } from '../model/onnx-inspect.ts';
 import type { ExternalDataFile } from '../model/worker-protocol.ts';
 import { httpGet, redact, withRetries, type FetchOptions } from './fetch.ts';
-import type * as Manifest from '../../../operator/src/verify/manifest.ts';
+import type * as Manifest from '../../../lib/verify/manifest.ts';
 
 /** Largest bundle read (a manifest lists one digest per file or shard). */
 const MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
@@ -48,16 +48,16 @@ export async function isLocalDirectory(uri: string): Promise<boolean> {
   }
 }
 
-// The verifier's manifest code (operator/src/verify/manifest.ts, no Sigstore dependencies) is
+// The verifier's manifest code (lib/verify/manifest.ts, no Sigstore dependencies) is
 // loaded only when a manifest is needed, so an image without it still serves single files.
 let manifestModule: Promise<typeof Manifest> | undefined;
 async function manifestCode(): Promise<typeof Manifest> {
-  manifestModule ??= import('../../../operator/src/verify/manifest.ts');
+  manifestModule ??= import('../../../lib/verify/manifest.ts');
   try {
     return await manifestModule;
   } catch (err) {
     manifestModule = undefined;
-    throw new RuntimeError('MANIFEST_INVALID', `the manifest checker (operator/src/verify/manifest.ts) is not in this runtime image: ${errorMessage(err)}; use an image built from the project's Dockerfile`, { cause: err });
+    throw new RuntimeError('MANIFEST_INVALID', `the manifest checker (lib/verify/manifest.ts) is not in this runtime image: ${errorMessage(err)}; use an image built from the project's Dockerfile`, { cause: err });
   }
 }
 

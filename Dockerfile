@@ -21,7 +21,7 @@ USER 65532:65532
 
 FROM base AS operator
 COPY operator/src ./operator/src
-# Shared with the runtime: the signing library (lib/verify).
+# Shared with the runtime: the operator/runtime contract and the signing library.
 COPY lib ./lib
 COPY crds ./crds
 ENTRYPOINT ["node", "operator/src/main.ts"]
@@ -29,7 +29,8 @@ CMD ["run"]
 
 FROM base AS runtime
 COPY runtime/src ./runtime/src
-# The runtime re-checks a signed model directory with the verifier's manifest code (lib/verify).
+# The operator/runtime contract (lib/contract), and the verifier's manifest code (lib/verify) the
+# runtime re-checks a signed model directory with.
 COPY lib ./lib
 EXPOSE 8080
 ENTRYPOINT ["node", "runtime/src/main.ts"]

@@ -1,6 +1,7 @@
 // The runtime's whole configuration: parsed once from flags and environment (flags win), validated
 // once, then passed down as a frozen value. The option table doubles as the `--help` text and the
 // reference table in docs/runtime.md.
+import { HEADER_REVISION, RUNTIME_ENV } from '../../../lib/contract/index.ts';
 import { RuntimeError } from '../errors.ts';
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
@@ -62,24 +63,26 @@ export interface OptionSpec {
   help: string;
 }
 
+// Options the operator sets take their env name from the contract (lib/contract: RUNTIME_ENV); the
+// others follow the same rule, ONNXOP_ and the flag in upper snake case.
 const env = (flag: string): string => 'ONNXOP_' + flag.toUpperCase().replaceAll('-', '_');
 
 export const OPTIONS: readonly OptionSpec[] = [
-  { key: 'modelName', flag: 'model-name', env: env('model-name'), kind: 'string', required: true, help: 'Name the model is served under (/v2/models/<name>); a DNS-label-like string.' },
-  { key: 'revision', flag: 'revision', env: env('revision'), kind: 'string', default: 'dev', help: 'Revision label put on every metric and on the x-onnxop-revision response header.' },
-  { key: 'modelUri', flag: 'model-uri', env: env('model-uri'), kind: 'string', required: true, help: 'Where the model comes from: file:///path, /plain/path, https://host/model.onnx, or oci://registry/repo@sha256:<manifest digest>. A local directory (file:///dir/ or /dir) is a model directory: the ONNX file and its external data, checked against --manifest-bundle.' },
-  { key: 'modelDigest', flag: 'model-digest', env: env('model-digest'), kind: 'string', required: true, help: 'sha256 of the ONNX bytes, as sha256:<64 hex>; for a model directory the model_signing manifest digest. Bytes with another digest are never loaded.' },
+  { key: 'modelName', flag: 'model-name', env: RUNTIME_ENV.modelName, kind: 'string', required: true, help: 'Name the model is served under (/v2/models/<name>); a DNS-label-like string.' },
+  { key: 'revision', flag: 'revision', env: RUNTIME_ENV.revision, kind: 'string', default: 'dev', help: `Revision label put on every metric and on the ${HEADER_REVISION} response header.` },
+  { key: 'modelUri', flag: 'model-uri', env: RUNTIME_ENV.modelUri, kind: 'string', required: true, help: 'Where the model comes from: file:///path, /plain/path, https://host/model.onnx, or oci://registry/repo@sha256:<manifest digest>. A local directory (file:///dir/ or /dir) is a model directory: the ONNX file and its external data, checked against --manifest-bundle.' },
+  { key: 'modelDigest', flag: 'model-digest', env: RUNTIME_ENV.modelDigest, kind: 'string', required: true, help: 'sha256 of the ONNX bytes, as sha256:<64 hex>; for a model directory the model_signing manifest digest. Bytes with another digest are never loaded.' },
   { key: 'modelFile', flag: 'model-file', env: env('model-file'), kind: 'string', default: '', help: 'When --model-uri is a directory: the ONNX file inside it (a relative path); default the only *.onnx file at its top level.' },
-  { key: 'manifestBundle', flag: 'manifest-bundle', env: env('manifest-bundle'), kind: 'string', default: '', help: 'The model_signing bundle (file:///path, /plain/path, https://…) whose signed manifest a model directory is checked against: its digest must be --model-digest, and every file must match it. Required for a directory; with a single file its one signed file digest must be the file\'s.' },
-  { key: 'port', flag: 'port', env: 'PORT', kind: 'int', min: 0, max: 65535, default: '8080', help: 'TCP port for the v2 API and /metrics (0 = any free port).' },
+  { key: 'manifestBundle', flag: 'manifest-bundle', env: RUNTIME_ENV.manifestBundle, kind: 'string', default: '', help: 'The model_signing bundle (file:///path, /plain/path, https://…) whose signed manifest a model directory is checked against: its digest must be --model-digest, and every file must match it. Required for a directory; with a single file its one signed file digest must be the file\'s.' },
+  { key: 'port', flag: 'port', env: RUNTIME_ENV.port, kind: 'int', min: 0, max: 65535, default: '8080', help: 'TCP port for the v2 API and /metrics (0 = any free port).' },
   { key: 'host', flag: 'host', env: env('host'), kind: 'string', default: '0.0.0.0', help: 'Address to listen on.' },
-  { key: 'threads', flag: 'threads', env: env('threads'), kind: 'int', min: 0, max: 1024, default: '0', help: 'onnxruntime intra-op threads; 0 = the container CPU limit (cgroup v2 cpu.max), else the CPU count.' },
-  { key: 'graphOptimization', flag: 'graph-optimization', env: env('graph-optimization'), kind: 'enum', values: ['disabled', 'basic', 'extended', 'all'], default: 'all', help: 'onnxruntime graph optimization level.' },
-  { key: 'executionProvider', flag: 'execution-provider', env: env('execution-provider'), kind: 'enum', values: ['cpu', 'cuda'], default: 'cpu', help: 'Execution provider. cuda fails start-up when CUDA is unavailable unless --cpu-fallback is set.' },
+  { key: 'threads', flag: 'threads', env: RUNTIME_ENV.threads, kind: 'int', min: 0, max: 1024, default: '0', help: 'onnxruntime intra-op threads; 0 = the container CPU limit (cgroup v2 cpu.max), else the CPU count.' },
+  { key: 'graphOptimization', flag: 'graph-optimization', env: RUNTIME_ENV.graphOptimization, kind: 'enum', values: ['disabled', 'basic', 'extended', 'all'], default: 'all', help: 'onnxruntime graph optimization level.' },
+  { key: 'executionProvider', flag: 'execution-provider', env: RUNTIME_ENV.executionProvider, kind: 'enum', values: ['cpu', 'cuda'], default: 'cpu', help: 'Execution provider. cuda fails start-up when CUDA is unavailable unless --cpu-fallback is set.' },
   { key: 'threadSpinning', flag: 'thread-spinning', env: env('thread-spinning'), kind: 'bool', default: 'false', help: 'Let onnxruntime\'s intra-op threads spin between runs. Off by default: spinning cuts a few microseconds of wake-up per run but keeps the pool threads busy between requests, taking CPU from request handling and counting against the container CPU limit.' },
-  { key: 'cpuFallback', flag: 'cpu-fallback', env: env('cpu-fallback'), kind: 'bool', default: 'false', help: 'With --execution-provider=cuda: serve on CPU (logged, and visible in onnxop_model_info and onnxop_execution_provider_fallback_total) when CUDA cannot be used.' },
-  { key: 'maxBatchSize', flag: 'max-batch-size', env: env('max-batch-size'), kind: 'int', min: 1, max: 65536, default: '32', help: 'Dynamic batching: most rows merged into one run (1 = off). Applies only when every input and output has a dynamic first dimension.' },
-  { key: 'maxQueueDelayMs', flag: 'max-queue-delay-ms', env: env('max-queue-delay-ms'), kind: 'int', min: 0, max: 10000, default: '0', help: 'Dynamic batching: longest a request waits for others to join its batch. 0 = opportunistic: merge only what is already waiting when a run slot frees (no added latency).' },
+  { key: 'cpuFallback', flag: 'cpu-fallback', env: RUNTIME_ENV.cpuFallback, kind: 'bool', default: 'false', help: 'With --execution-provider=cuda: serve on CPU (logged, and visible in onnxop_model_info and onnxop_execution_provider_fallback_total) when CUDA cannot be used.' },
+  { key: 'maxBatchSize', flag: 'max-batch-size', env: RUNTIME_ENV.maxBatchSize, kind: 'int', min: 1, max: 65536, default: '32', help: 'Dynamic batching: most rows merged into one run (1 = off). Applies only when every input and output has a dynamic first dimension.' },
+  { key: 'maxQueueDelayMs', flag: 'max-queue-delay-ms', env: RUNTIME_ENV.maxQueueDelayMs, kind: 'int', min: 0, max: 10000, default: '0', help: 'Dynamic batching: longest a request waits for others to join its batch. 0 = opportunistic: merge only what is already waiting when a run slot frees (no added latency).' },
   { key: 'queueLimit', flag: 'queue-limit', env: env('queue-limit'), kind: 'int', min: 1, max: 1_000_000, default: '256', help: 'Requests waiting for a run beyond this are answered 429 at once.' },
   { key: 'maxConcurrentRuns', flag: 'max-concurrent-runs', env: env('max-concurrent-runs'), kind: 'int', min: 1, max: 64, default: '2', help: 'onnxruntime runs in flight at once: one session worker thread each, so the event loop never runs the graph. Intra-op threads default to CPUs / workers.' },
   { key: 'inlineRunMaxMs', flag: 'inline-run-max-ms', env: env('inline-run-max-ms'), kind: 'number', min: 0, max: 1000, default: '1', help: 'Adaptive execution: a model whose warm-up runs take under this (p95) runs on the event loop instead of a session worker, saving the thread round trip; if served runs get slower (p99 over it) it moves back to the workers. 0 = always use the workers.' },
@@ -98,7 +101,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'featureStatsMaxFeatures', flag: 'feature-stats-max-features', env: env('feature-stats-max-features'), kind: 'int', min: 0, max: 1024, default: '16', help: 'Per-feature statistics and drift cover the first N features (last dimension) of each numeric input; bounds the feature label.' },
   { key: 'featureWindow', flag: 'feature-window', env: env('feature-window'), kind: 'int', min: 10, max: 1_000_000, default: '1000', help: 'Recent values per feature used for the mean/std/min/max/missing-rate gauges and drift.' },
   { key: 'baselineProfile', flag: 'baseline-profile', env: env('baseline-profile'), kind: 'string', default: '', help: 'JSON baseline profile (see docs/runtime.md); enables PSI and KS drift gauges.' },
-  { key: 'shutdownDelayMs', flag: 'shutdown-delay-ms', env: env('shutdown-delay-ms'), kind: 'int', min: 0, max: 600_000, default: '0', help: 'After SIGTERM, keep serving (while reporting not ready) this long so endpoints drop the pod before the listener closes.' },
+  { key: 'shutdownDelayMs', flag: 'shutdown-delay-ms', env: RUNTIME_ENV.shutdownDelayMs, kind: 'int', min: 0, max: 600_000, default: '0', help: 'After SIGTERM, keep serving (while reporting not ready) this long so endpoints drop the pod before the listener closes.' },
   { key: 'drainTimeoutMs', flag: 'drain-timeout-ms', env: env('drain-timeout-ms'), kind: 'int', min: 0, max: 600_000, default: '30000', help: 'After the listener closes, longest wait for accepted requests to finish.' },
 ];
 

@@ -24,7 +24,7 @@ describe('fast metrics render exactly what prom-client renders for the same upda
     const fg = new FastGauge(ours, 'x_depth', 'help g', []).labels();
     const pg = new Gauge({ name: 'x_depth', help: 'help g', registers: [theirs] });
     const fh = new FastHistogram(ours, 'x_latency_seconds', 'help h', ['outcome'], LATENCY_BUCKETS);
-    const ph = new Histogram({ name: 'x_latency_seconds', help: 'help h', labelNames: ['outcome'], buckets: LATENCY_BUCKETS, registers: [theirs] });
+    const ph = new Histogram({ name: 'x_latency_seconds', help: 'help h', labelNames: ['outcome'], buckets: [...LATENCY_BUCKETS], registers: [theirs] });
     const fu = new FastHistogram(ours, 'x_value', 'help u', [], PREDICTION_BUCKETS).labels();
     const pu = new Histogram({ name: 'x_value', help: 'help u', buckets: PREDICTION_BUCKETS, registers: [theirs] });
     const outcomes = ['success', 'client_error', 'timeout'];

@@ -2,12 +2,21 @@
 // docs/metrics.md: the operator's built-in SLOs and the dashboards query them. Every series carries
 // `model` and `revision` (registry default labels); nothing per-request ever becomes a label.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  LATENCY_BUCKETS,
+  METRIC_LABEL_MODEL,
+  METRIC_LABEL_OUTCOME,
+  METRIC_LABEL_REVISION,
+  METRIC_REQUEST_DURATION,
+  METRIC_REQUESTS_TOTAL,
+  OUTCOMES,
+  type Outcome,
+} from '../../../lib/contract/index.ts';
 import { FastCounter, FastGauge, FastHistogram, type CounterChild, type HistogramChild } from './fast.ts';
 
-export const OUTCOMES = ['success', 'client_error', 'server_error', 'timeout', 'rejected'] as const;
-export type Outcome = (typeof OUTCOMES)[number];
-
-export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+// The series the operator's built-in SLOs query (names, labels, outcomes, latency buckets) come from
+// the contract both processes import.
+export { LATENCY_BUCKETS, OUTCOMES, type Outcome };
 export const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 export const PROBABILITY_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1];
 export const PREDICTION_BUCKETS = [-100, -10, -5, -2, -1, -0.5, 0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 2, 5, 10, 100];
@@ -17,25 +26,25 @@ export type RuntimeMetrics = ReturnType<typeof createMetrics>;
 
 export function createMetrics(model: string, revision: string) {
   const registry = new Registry();
-  registry.setDefaultLabels({ model, revision });
+  registry.setDefaultLabels({ [METRIC_LABEL_MODEL]: model, [METRIC_LABEL_REVISION]: revision });
   collectDefaultMetrics({ register: registry, prefix: 'onnxop_process_' });
   const r = [registry];
 
   // Updated per request: fast.ts metrics (a field increment on a label-bound child), rendered at
   // scrape time in the same text format.
-  const requests = new FastCounter(registry, 'onnxop_requests_total', 'Inference requests by outcome.', ['outcome']);
+  const requests = new FastCounter(registry, METRIC_REQUESTS_TOTAL, 'Inference requests by outcome.', [METRIC_LABEL_OUTCOME]);
   const requestDuration = new FastHistogram(
     registry,
-    'onnxop_request_duration_seconds',
+    METRIC_REQUEST_DURATION,
     'Inference request latency from the first byte read to the response written, by outcome.',
-    ['outcome'],
+    [METRIC_LABEL_OUTCOME],
     LATENCY_BUCKETS,
   );
   const runs = new FastCounter(registry, 'onnxop_runs_total', 'onnxruntime runs by result.', ['result']);
   const fast = {
     requests,
     /** One child per outcome, created at start-up so every outcome exists at 0. */
-    requestsBy: Object.fromEntries(OUTCOMES.map((o) => [o, requests.labels({ outcome: o })])) as Record<Outcome, CounterChild>,
+    requestsBy: Object.fromEntries(OUTCOMES.map((o) => [o, requests.labels({ [METRIC_LABEL_OUTCOME]: o })])) as Record<Outcome, CounterChild>,
     requestDurationBy: {} as Record<Outcome, HistogramChild>,
     queueDuration: new FastHistogram(registry, 'onnxop_queue_duration_seconds', 'Time a request waited in the queue before its run started.', [], LATENCY_BUCKETS).labels(),
     computeDuration: new FastHistogram(registry, 'onnxop_compute_duration_seconds', 'onnxruntime run time per (possibly batched) run.', [], LATENCY_BUCKETS).labels(),
@@ -59,7 +68,7 @@ export function createMetrics(model: string, revision: string) {
     pendingPredictions: new FastGauge(registry, 'onnxop_pending_predictions', 'Predictions held awaiting ground truth.', []).labels(),
     pendingEvicted: new FastCounter(registry, 'onnxop_pending_predictions_evicted_total', 'Predictions evicted before their ground truth arrived (cap reached).', []).labels(),
   };
-  for (const o of OUTCOMES) fast.requestDurationBy[o] = requestDuration.labels({ outcome: o });
+  for (const o of OUTCOMES) fast.requestDurationBy[o] = requestDuration.labels({ [METRIC_LABEL_OUTCOME]: o });
 
   const m = {
     registry,

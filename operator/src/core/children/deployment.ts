@@ -1,5 +1,6 @@
 // The Deployment of one revision: the runtime container, configured only through environment
 // variables the runtime documents, hardened, probed on the v2 health endpoints, placed on CPU or GPU nodes.
+import { PATH_LIVE, PATH_METRICS, PATH_READY, RUNTIME_ENV } from '../../../../lib/contract/index.ts';
 import { DEFAULT_GPU_NODE_SELECTOR } from '../../api/constants.ts';
 import { parseDuration } from '../../api/parse.ts';
 import type { OnnxModel, Toleration } from '../../api/types.ts';
@@ -62,24 +63,24 @@ function env(model: OnnxModel, revision: string): Record<string, unknown>[] {
   const pvc = pvcSource(artifact.uri);
   const provider = runtime.sessionOptions.executionProvider ?? (runtime.accelerator === 'gpu' ? 'cuda' : 'cpu');
   const vars: Record<string, unknown>[] = [
-    { name: 'ONNXOP_MODEL_NAME', value: servedModelName(model) },
-    { name: 'ONNXOP_REVISION', value: revision },
-    { name: 'ONNXOP_MODEL_URI', value: pvc ? pvc.fileUri : artifact.uri },
-    { name: 'ONNXOP_MODEL_DIGEST', value: artifact.digest },
-    { name: 'PORT', value: String(runtime.port) },
-    { name: 'ONNXOP_THREADS', value: String(runtime.sessionOptions.intraOpThreads) },
-    { name: 'ONNXOP_GRAPH_OPTIMIZATION', value: runtime.sessionOptions.graphOptimizationLevel },
-    { name: 'ONNXOP_EXECUTION_PROVIDER', value: provider },
-    { name: 'ONNXOP_SHUTDOWN_DELAY_MS', value: String(SHUTDOWN_DELAY_MS) },
+    { name: RUNTIME_ENV.modelName, value: servedModelName(model) },
+    { name: RUNTIME_ENV.revision, value: revision },
+    { name: RUNTIME_ENV.modelUri, value: pvc ? pvc.fileUri : artifact.uri },
+    { name: RUNTIME_ENV.modelDigest, value: artifact.digest },
+    { name: RUNTIME_ENV.port, value: String(runtime.port) },
+    { name: RUNTIME_ENV.threads, value: String(runtime.sessionOptions.intraOpThreads) },
+    { name: RUNTIME_ENV.graphOptimization, value: runtime.sessionOptions.graphOptimizationLevel },
+    { name: RUNTIME_ENV.executionProvider, value: provider },
+    { name: RUNTIME_ENV.shutdownDelayMs, value: String(SHUTDOWN_DELAY_MS) },
   ];
   // The runtime rejects cpuFallback with the cpu provider, so it is only passed with cuda.
-  if (provider === 'cuda') vars.push({ name: 'ONNXOP_CPU_FALLBACK', value: String(runtime.sessionOptions.cpuFallback) });
+  if (provider === 'cuda') vars.push({ name: RUNTIME_ENV.cpuFallback, value: String(runtime.sessionOptions.cpuFallback) });
   if (runtime.batching) {
-    vars.push({ name: 'ONNXOP_MAX_BATCH_SIZE', value: String(runtime.batching.maxBatchSize) });
-    vars.push({ name: 'ONNXOP_MAX_QUEUE_DELAY_MS', value: String(runtime.batching.maxQueueDelayMs) });
+    vars.push({ name: RUNTIME_ENV.maxBatchSize, value: String(runtime.batching.maxBatchSize) });
+    vars.push({ name: RUNTIME_ENV.maxQueueDelayMs, value: String(runtime.batching.maxQueueDelayMs) });
   }
   const bundle = manifestBundleFor(model);
-  if (bundle) vars.push({ name: 'ONNXOP_MANIFEST_BUNDLE', value: bundle.uri });
+  if (bundle) vars.push({ name: RUNTIME_ENV.manifestBundle, value: bundle.uri });
   for (const e of runtime.env ?? []) vars.push({ ...e });
   return vars;
 }
@@ -144,9 +145,9 @@ export function deploymentFor(model: OnnxModel, revision: string, config: CoreCo
     ...(res ? { resources: res } : {}),
     // Loading (fetch + digest check + session + warm-up) can take minutes; the startup probe covers
     // it so liveness can stay strict afterwards.
-    startupProbe: probe('/v2/health/live', 5, 120),
-    livenessProbe: probe('/v2/health/live', 10, 3),
-    readinessProbe: probe('/v2/health/ready', 5, 3),
+    startupProbe: probe(PATH_LIVE, 5, 120),
+    livenessProbe: probe(PATH_LIVE, 10, 3),
+    readinessProbe: probe(PATH_READY, 5, 3),
     securityContext: {
       runAsNonRoot: true,
       readOnlyRootFilesystem: true,
@@ -182,7 +183,7 @@ export function deploymentFor(model: OnnxModel, revision: string, config: CoreCo
     template: {
       metadata: {
         labels,
-        annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(r.port), 'prometheus.io/path': '/metrics' },
+        annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(r.port), 'prometheus.io/path': PATH_METRICS },
       },
       spec: podSpec,
     },

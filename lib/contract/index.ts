@@ -1,0 +1,60 @@
+// The contract between the operator and the runtime: names both processes must agree on. The runtime
+// emits these metrics and reads these environment variables; the operator's built-in SLO queries
+// and the Deployments it writes use the same constants. Neither side spells them out on its own.
+
+/** Labels every runtime series carries (registry default labels), besides the scrape's `namespace`. */
+export const METRIC_LABEL_MODEL = 'model';
+export const METRIC_LABEL_REVISION = 'revision';
+
+/** Inference requests by outcome (counter). */
+export const METRIC_REQUESTS_TOTAL = 'onnxop_requests_total';
+/** Inference request latency by outcome (histogram, seconds). */
+export const METRIC_REQUEST_DURATION = 'onnxop_request_duration_seconds';
+export const METRIC_LABEL_OUTCOME = 'outcome';
+/** Inference requests accepted and not yet answered (gauge); the HPA's targetInflight reads it. */
+export const METRIC_REQUESTS_IN_FLIGHT = 'onnxop_requests_in_flight';
+
+export const OUTCOMES = ['success', 'client_error', 'server_error', 'timeout', 'rejected'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/**
+ * The built-in availability SLO's bad events: answers that are the server's fault or that the server
+ * refused (500, 504, and 429/503 when the queue is full or the pod is not ready). Client errors
+ * (4xx except 429) are the caller's fault and count neither as good nor as bad.
+ */
+export const AVAILABILITY_BAD_OUTCOMES: readonly Outcome[] = ['server_error', 'timeout', 'rejected'];
+export const AVAILABILITY_EXCLUDED_OUTCOMES: readonly Outcome[] = ['client_error'];
+
+/** Bucket bounds (seconds) of the request, queue and compute duration histograms. */
+export const LATENCY_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * Environment variables the runtime reads and the operator sets in every revision's Deployment,
+ * keyed by the runtime's config field (each is also an `onnx-runtime serve` flag: docs/runtime.md).
+ * The runtime's option table takes these names; the operator's Deployment builder writes them.
+ */
+export const RUNTIME_ENV = {
+  modelName: 'ONNXOP_MODEL_NAME',
+  revision: 'ONNXOP_REVISION',
+  modelUri: 'ONNXOP_MODEL_URI',
+  modelDigest: 'ONNXOP_MODEL_DIGEST',
+  manifestBundle: 'ONNXOP_MANIFEST_BUNDLE',
+  port: 'PORT',
+  threads: 'ONNXOP_THREADS',
+  graphOptimization: 'ONNXOP_GRAPH_OPTIMIZATION',
+  executionProvider: 'ONNXOP_EXECUTION_PROVIDER',
+  cpuFallback: 'ONNXOP_CPU_FALLBACK',
+  maxBatchSize: 'ONNXOP_MAX_BATCH_SIZE',
+  maxQueueDelayMs: 'ONNXOP_MAX_QUEUE_DELAY_MS',
+  shutdownDelayMs: 'ONNXOP_SHUTDOWN_DELAY_MS',
+} as const;
+export type RuntimeEnvName = (typeof RUNTIME_ENV)[keyof typeof RUNTIME_ENV];
+
+/** Response headers the runtime sets: the revision that answered, and the prediction id (for ground truth). */
+export const HEADER_REVISION = 'x-onnxop-revision';
+export const HEADER_PREDICTION_ID = 'x-onnxop-prediction-id';
+
+/** Paths the runtime serves and the operator points probes and Prometheus' scrape annotations at. */
+export const PATH_METRICS = '/metrics';
+export const PATH_LIVE = '/v2/health/live';
+export const PATH_READY = '/v2/health/ready';

@@ -18,6 +18,38 @@ describe('parseConfig', () => {
     expect(parseConfig(['--require-signature-namespaces', ' prod, ml ,'], {}, 'h').requireSignatureNamespaces).toEqual(['prod', 'ml']);
     expect(parseConfig([], { REQUIRE_SIGNATURE_NAMESPACES: '*' }, 'h').requireSignatureNamespaces).toEqual(['*']);
   });
+  test('Prometheus: defaults, flags and environment', () => {
+    expect(parseConfig([], {}, 'h')).toMatchObject({
+      prometheusUrl: undefined,
+      prometheusTimeoutMs: 5000,
+      prometheusBearerTokenFile: undefined,
+      prometheusCaFile: undefined,
+      prometheusScrapeIntervalMs: 30_000,
+    });
+    const c = parseConfig(
+      ['--prometheus-url', 'https://prom.monitoring:9090/prometheus/', '--prometheus-timeout', '1m30s', '--prometheus-scrape-interval', '2s'],
+      { ONNXOP_PROMETHEUS_URL: 'http://ignored:9090', ONNXOP_PROMETHEUS_BEARER_TOKEN_FILE: '/var/run/secrets/prom/token', ONNXOP_PROMETHEUS_CA_FILE: '/etc/prom/ca.crt', ONNXOP_PROMETHEUS_TIMEOUT: '1s' },
+      'h',
+    );
+    expect(c).toMatchObject({
+      prometheusUrl: 'https://prom.monitoring:9090/prometheus',
+      prometheusTimeoutMs: 90_000,
+      prometheusBearerTokenFile: '/var/run/secrets/prom/token',
+      prometheusCaFile: '/etc/prom/ca.crt',
+      prometheusScrapeIntervalMs: 2000,
+    });
+    expect(parseConfig([], { ONNXOP_PROMETHEUS_URL: 'http://127.0.0.1:17090', ONNXOP_PROMETHEUS_TIMEOUT: '500ms' }, 'h')).toMatchObject({ prometheusUrl: 'http://127.0.0.1:17090', prometheusTimeoutMs: 500 });
+  });
+  test('a Prometheus URL with credentials is refused without echoing them', () => {
+    let message = '';
+    try {
+      parseConfig(['--prometheus-url', 'http://admin:s3cret@prom:9090'], {}, 'h');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/credentials in the URL are not supported .*--prometheus-bearer-token-file/);
+    expect(message).not.toContain('s3cret');
+  });
   test.each([
     [['--concurrency', '0'], /--concurrency .*'0': use a whole number from 1 to 64/],
     [['--http-port', 'x'], /--http-port .*'x'/],
@@ -26,6 +58,12 @@ describe('parseConfig', () => {
     [['--no-such-flag'], /Unknown option '--no-such-flag'.*--help/],
     [['--require-signature-namespaces', 'ml,Bad_Name'], /--require-signature-namespaces .*'Bad_Name' is not a namespace name/],
     [['--verification-resync-seconds', '1'], /--verification-resync-seconds .*from 5 to 86400/],
+    [['--prometheus-url', 'prometheus:9090'], /--prometheus-url .*use http:\/\/ or https:\/\//],
+    [['--prometheus-url', 'not a url'], /--prometheus-url .*'not a url': write an http:\/\/ or https:\/\/ URL/],
+    [['--prometheus-url', 'http://p:9090/?x=1'], /leave out the query string/],
+    [['--prometheus-timeout', '5'], /--prometheus-timeout .*'5': write a duration like 5s \(units ms, s, m, h\)/],
+    [['--prometheus-timeout', '10ms'], /--prometheus-timeout .*use a duration from 100ms to 5m/],
+    [['--prometheus-scrape-interval', '2h'], /--prometheus-scrape-interval .*use a duration from 1s to 1h/],
   ])('%j is refused naming the flag and the fix', (argv, message) => {
     expect(() => parseConfig(argv, {}, 'h')).toThrow(message);
   });

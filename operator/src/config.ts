@@ -2,6 +2,7 @@
 // Parsed and validated once at start; an invalid value names the flag and the fix.
 import { parseArgs } from 'node:util';
 import { DEFAULT_RUNTIME_IMAGE } from './api/constants.ts';
+import { parseDuration } from './api/parse.ts';
 import { OperatorError } from './errors.ts';
 
 export interface OperatorConfig {
@@ -24,6 +25,13 @@ export interface OperatorConfig {
   /** Namespaces whose models must carry spec.signature (`*` = all); the namespace label adds more. */
   requireSignatureNamespaces: string[];
   verificationResyncSeconds: number;
+  /** Where the analysis queries the runtime's metrics; unset = no Prometheus configured. */
+  prometheusUrl: string | undefined;
+  prometheusTimeoutMs: number;
+  prometheusBearerTokenFile: string | undefined;
+  prometheusCaFile: string | undefined;
+  /** Prometheus' scrape interval for the runtime pods: analysis windows and intervals are checked against it. */
+  prometheusScrapeIntervalMs: number;
 }
 
 export const configFlags = {
@@ -44,6 +52,11 @@ export const configFlags = {
   'watchdog-seconds': { type: 'string', env: 'WATCHDOG_SECONDS', help: 'restart a watch silent for this long (default 600; a watch the server has not closed 30 s past its timeout is restarted sooner)' },
   'require-signature-namespaces': { type: 'string', env: 'REQUIRE_SIGNATURE_NAMESPACES', help: 'comma list of namespaces (or *) whose models must be signed; namespaces labelled serving.onnxop.io/require-signature=true too' },
   'verification-resync-seconds': { type: 'string', env: 'VERIFICATION_RESYNC_SECONDS', help: 're-read the bundle and trust material of signed models this often (default 120)' },
+  'prometheus-url': { type: 'string', env: 'ONNXOP_PROMETHEUS_URL', help: 'http(s) URL of the Prometheus API the rollout analysis queries, e.g. http://prometheus.monitoring:9090' },
+  'prometheus-timeout': { type: 'string', env: 'ONNXOP_PROMETHEUS_TIMEOUT', help: 'timeout of one analysis query, e.g. 5s or 500ms (default 5s, 100ms..5m)' },
+  'prometheus-bearer-token-file': { type: 'string', env: 'ONNXOP_PROMETHEUS_BEARER_TOKEN_FILE', help: 'file with a bearer token sent to Prometheus; re-read when it changes' },
+  'prometheus-ca-file': { type: 'string', env: 'ONNXOP_PROMETHEUS_CA_FILE', help: "PEM CA bundle that verifies Prometheus' TLS certificate" },
+  'prometheus-scrape-interval': { type: 'string', env: 'ONNXOP_PROMETHEUS_SCRAPE_INTERVAL', help: "Prometheus' scrape interval for the runtime pods, e.g. 30s (default 30s, 1s..1h)" },
 } as const;
 
 type FlagName = keyof typeof configFlags;
@@ -104,7 +117,35 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, hostname: st
     watchdogSeconds: intIn('watchdog-seconds', get('watchdog-seconds'), 600, 5, 3600),
     requireSignatureNamespaces: namespaceList(get('require-signature-namespaces')),
     verificationResyncSeconds: intIn('verification-resync-seconds', get('verification-resync-seconds'), 120, 5, 86_400),
+    prometheusUrl: prometheusUrl(get('prometheus-url')),
+    prometheusTimeoutMs: durationIn('prometheus-timeout', get('prometheus-timeout'), 5_000, 100, 300_000),
+    prometheusBearerTokenFile: get('prometheus-bearer-token-file') || undefined,
+    prometheusCaFile: get('prometheus-ca-file') || undefined,
+    prometheusScrapeIntervalMs: durationIn('prometheus-scrape-interval', get('prometheus-scrape-interval'), 30_000, 1_000, 3_600_000),
   };
+}
+
+function durationIn(flag: FlagName, raw: string | undefined, def: number, minMs: number, maxMs: number): number {
+  if (raw === undefined || raw === '') return def;
+  const ms = parseDuration(raw);
+  const show = (n: number) => (n % 3_600_000 === 0 ? `${n / 3_600_000}h` : n % 60_000 === 0 ? `${n / 60_000}m` : n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
+  if (ms === undefined) throw invalid(flag, raw, `write a duration like ${show(def)} (units ms, s, m, h)`);
+  if (ms < minMs || ms > maxMs) throw invalid(flag, raw, `use a duration from ${show(minMs)} to ${show(maxMs)}`);
+  return ms;
+}
+
+function prometheusUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw invalid('prometheus-url', raw, 'write an http:// or https:// URL, e.g. http://prometheus.monitoring:9090');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('prometheus-url', raw, 'use http:// or https://');
+  if (url.username !== '' || url.password !== '') throw invalid('prometheus-url', url.host, 'credentials in the URL are not supported (they would show in logs); use --prometheus-bearer-token-file');
+  if (url.search !== '' || url.hash !== '') throw invalid('prometheus-url', raw, 'leave out the query string and fragment: the API paths are added to this URL');
+  return url.href.replace(/\/$/, '');
 }
 
 function namespaceList(raw: string | undefined): string[] {

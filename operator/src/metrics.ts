@@ -1,5 +1,6 @@
 // The operator's own metrics (documented in docs/metrics.md, "Operator").
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { QUERY_RESULTS as PROMETHEUS_QUERY_RESULTS } from './prometheus/response.ts';
 
 export interface OperatorMetrics {
   registry: Registry;
@@ -13,6 +14,8 @@ export interface OperatorMetrics {
   rollouts: Counter<'outcome'>;
   canaryWeight: Gauge<'namespace' | 'name'>;
   leader: Gauge;
+  prometheusQueries: Counter<'result'>;
+  prometheusQueryDuration: Histogram;
 }
 
 export function createMetrics(): OperatorMetrics {
@@ -35,8 +38,21 @@ export function createMetrics(): OperatorMetrics {
     rollouts: new Counter({ name: 'onnxop_operator_rollouts_total', help: 'Finished rollouts by outcome.', labelNames: ['outcome'], registers: [registry] }),
     canaryWeight: new Gauge({ name: 'onnxop_operator_canary_weight', help: 'Current canary traffic weight (percent) per model.', labelNames: ['namespace', 'name'], registers: [registry] }),
     leader: new Gauge({ name: 'onnxop_operator_leader', help: '1 while this instance is the leader.', registers: [registry] }),
+    prometheusQueries: new Counter({
+      name: 'onnxop_operator_prometheus_queries_total',
+      help: 'Analysis queries sent to Prometheus by result (success, http_error, invalid_response, timeout, connection_error, credentials_error).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    prometheusQueryDuration: new Histogram({
+      name: 'onnxop_operator_prometheus_query_duration_seconds',
+      help: 'Time of one analysis query to Prometheus, answer read and checked.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
   };
   for (const result of ['success', 'error']) m.reconciles.inc({ result }, 0);
   for (const outcome of ['promoted', 'rolled-back', 'aborted', 'failed']) m.rollouts.inc({ outcome }, 0);
+  for (const result of PROMETHEUS_QUERY_RESULTS) m.prometheusQueries.inc({ result }, 0);
   return m;
 }

@@ -5,11 +5,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { models } from '../test-support/harness.ts';
+import { RUNTIME_TEST_TIMEOUT_MS } from '../test-support/timing.ts';
 import { OPTIONS } from './config/config.ts';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+// The kill timeout only turns a hung child into a failure: it is not what these tests measure.
 const run = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 20_000 });
+  spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: RUNTIME_TEST_TIMEOUT_MS });
 
 /** Starts `onnx-runtime serve` as a child; `port` resolves once it listens and the model is ready. */
 function startRuntime(args: string[], env: Record<string, string>) {
@@ -40,7 +42,7 @@ describe('onnx-runtime CLI', () => {
       expect(r.stdout).toContain(`--${o.flag}`);
       expect(r.stdout).toContain(o.env);
     }
-  });
+  }, RUNTIME_TEST_TIMEOUT_MS);
 
   test('a wrong flag exits 2 naming the flag and the fix', () => {
     const m = models().logreg;
@@ -53,7 +55,7 @@ describe('onnx-runtime CLI', () => {
     expect(missing.stderr).toMatch(/--model-name \(env ONNXOP_MODEL_NAME\) is required/);
     const unknown = run(['serve', '--modle-name=x']);
     expect(unknown.stderr).toMatch(/unknown option --modle-name/);
-  });
+  }, RUNTIME_TEST_TIMEOUT_MS);
 
   test('a digest mismatch exits 1 with the reason', () => {
     const m = models().logreg;
@@ -64,7 +66,7 @@ describe('onnx-runtime CLI', () => {
     });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/DIGEST_MISMATCH: refusing to load/);
-  });
+  }, RUNTIME_TEST_TIMEOUT_MS);
 
   test('SIGTERM under load: in-flight requests finish, no accepted request is lost, exit 0', async () => {
     const m = models().mlp;
@@ -122,7 +124,8 @@ describe('onnx-runtime CLI', () => {
       }
     };
     const workers = Array.from({ length: 12 }, worker);
-    await new Promise((r) => setTimeout(r, 400));
+    // Under load: SIGTERM once more than ten requests were answered, however long that takes here.
+    while (sent <= 10 && results.refused === 0) await new Promise((r) => setImmediate(r));
     const beforeTerm = sent;
     termSent = true;
     child.kill('SIGTERM');
@@ -137,7 +140,7 @@ describe('onnx-runtime CLI', () => {
     expect(final).not.toBeNull();
     expect(Number(final?.[1])).toBe(results.ok);
     expect(log()).toMatch(/shutting down: not ready/);
-  }, 30_000);
+  }, RUNTIME_TEST_TIMEOUT_MS);
 
   // A child process, not in-process: under Jest's VM modules the main-thread onnxruntime binding and
   // the test realm disagree about Float32Array, so in-process runtimes always measure worker mode.
@@ -145,7 +148,11 @@ describe('onnx-runtime CLI', () => {
     const m = models().logreg;
     const startChild = (extra: string[]) =>
       startRuntime(extra, { ONNXOP_MODEL_NAME: 'logreg', ONNXOP_MODEL_URI: m.path, ONNXOP_MODEL_DIGEST: m.digest });
-    const inline = startChild([]);
+    // The threshold is 50 ms rather than the default 1 ms, so that neither the screening nor the
+    // served-run watch (which moves a model back to the workers after two runs over 10× the
+    // threshold) turns on how fast this machine is: the logistic regression runs in microseconds,
+    // and one run pre-empted on a busy core can take several milliseconds.
+    const inline = startChild(['--inline-run-max-ms=50']);
     const workers = startChild(['--inline-run-max-ms=0']);
     try {
       const [pi, pw] = await Promise.all([inline.port, workers.port]);
@@ -183,7 +190,10 @@ describe('onnx-runtime CLI', () => {
       }
       stop = true;
       await load;
-      expect(Math.max(...timings)).toBeLessThan(50);
+      // Generous rather than tight: the slowest of the ten was ~20 ms both on the 2-core development
+      // machine and with the CPU slowed (docs/testing.md); a run blocking the event loop would cost
+      // a multiple of the 50 ms threshold.
+      expect(Math.max(...timings)).toBeLessThan(250);
       expect(await gauge(pi)).toBe('1');
     } finally {
       for (const c of [inline.child, workers.child]) {
@@ -192,5 +202,5 @@ describe('onnx-runtime CLI', () => {
         await exited;
       }
     }
-  }, 20_000);
+  }, RUNTIME_TEST_TIMEOUT_MS);
 });

@@ -1,13 +1,19 @@
 // Loading: only bytes with the pinned digest are loaded; corrupt, truncated, future-opset and
 // custom-op models are refused with actionable messages; https and OCI sources work through real
 // local HTTP servers (a minimal OCI distribution registry).
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { models, request, start } from '../../test-support/harness.ts';
 import { sha256Digest, fetchArtifact } from './fetch.ts';
 import { parseOciUri } from './oci.ts';
+import { RUNTIME_TEST_TIMEOUT_MS } from '../../test-support/timing.ts';
+
+// Every test here starts a runtime or runs onnxruntime: an explicit timeout (test-support/timing.ts), never Jest's 5 s.
+jest.setTimeout(RUNTIME_TEST_TIMEOUT_MS);
+// A fetch timeout only guards against a hang: no test here waits for it to expire.
+const FETCH_TIMEOUT_MS = 30_000;
 
 const refuse = async (model: Parameters<typeof start>[0], overrides: Parameters<typeof start>[1] = {}) => {
   const rt = await start(model, overrides);
@@ -155,13 +161,13 @@ describe('remote sources', () => {
   test('retries 5xx with back-off, then succeeds', async () => {
     flaky = 2;
     hits = [];
-    const a = await fetchArtifact(`${base}/flaky.onnx`, models().logreg.digest, { maxBytes: 1 << 20, timeoutMs: 2000, retries: 3, ociPlainHttp: false, retryBaseMs: 5 });
+    const a = await fetchArtifact(`${base}/flaky.onnx`, models().logreg.digest, { maxBytes: 1 << 20, timeoutMs: FETCH_TIMEOUT_MS, retries: 3, ociPlainHttp: false, retryBaseMs: 5 });
     expect(a.bytes.length).toBe(logreg().length);
     expect(hits.filter((h) => h.includes('flaky'))).toHaveLength(3);
   });
 
   test('size limit and 404 fail without retrying forever', async () => {
-    const opts = { maxBytes: 1000, timeoutMs: 2000, retries: 2, ociPlainHttp: false, retryBaseMs: 5 };
+    const opts = { maxBytes: 1000, timeoutMs: FETCH_TIMEOUT_MS, retries: 2, ociPlainHttp: false, retryBaseMs: 5 };
     await expect(fetchArtifact(`${base}/big.onnx`, models().logreg.digest, opts)).rejects.toMatchObject({ code: 'ARTIFACT_TOO_LARGE' });
     await expect(fetchArtifact(`${base}/missing.onnx`, models().logreg.digest, opts)).rejects.toMatchObject({ code: 'ARTIFACT_FETCH_FAILED', message: expect.stringMatching(/404/) });
   });
@@ -176,7 +182,7 @@ describe('remote sources', () => {
       await rt.shutdown('test');
     }
     const wrongManifest = `oci://${base.slice('http://'.length)}/models/logreg@sha256:${'1'.repeat(64)}`;
-    await expect(fetchArtifact(wrongManifest, models().logreg.digest, { maxBytes: 1 << 20, timeoutMs: 2000, retries: 0, ociPlainHttp: true })).rejects.toMatchObject({
+    await expect(fetchArtifact(wrongManifest, models().logreg.digest, { maxBytes: 1 << 20, timeoutMs: FETCH_TIMEOUT_MS, retries: 0, ociPlainHttp: true })).rejects.toMatchObject({
       code: 'ARTIFACT_FETCH_FAILED',
     });
   });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from '@jest/globals';
 import { ensureTestModels } from '../../test-models/build.ts';
+import { RUNTIME_TEST_TIMEOUT_MS } from '../../test-support/timing.ts';
 import { loadModel } from './model-host.ts';
 import { sessionOptions } from './ort-tensors.ts';
 
@@ -21,5 +22,5 @@ describe('session options', () => {
         await model.close();
       }
     }
-  });
+  }, RUNTIME_TEST_TIMEOUT_MS);
 });

@@ -1,8 +1,12 @@
 // End-to-end tests of the v2 API on real onnxruntime sessions of the models built by
 // runtime/test-models/build.ts.
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { metricValue, post, request, start } from '../../test-support/harness.ts';
+import { RUNTIME_TEST_TIMEOUT_MS } from '../../test-support/timing.ts';
 import type { RunningRuntime } from '../serve.ts';
+
+// Every test here starts a runtime or runs onnxruntime: an explicit timeout (test-support/timing.ts), never Jest's 5 s.
+jest.setTimeout(RUNTIME_TEST_TIMEOUT_MS);
 
 type Rt = RunningRuntime & { url: string };
 const logreg = (rows: number[][]) => ({ inputs: [{ name: 'features', shape: [rows.length, 4], datatype: 'FP32', data: rows }] });

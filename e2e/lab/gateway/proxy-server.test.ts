@@ -2,11 +2,20 @@
 // EndpointSlice addresses, but the table builder takes plain objects, so the proxy path is real).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { jest } from '@jest/globals';
 import { pino } from 'pino';
 import { runLoad } from '../loadgen/run-load.ts';
 import { createProxyServer } from './proxy-server.ts';
 import { buildRouteTable, describeTable, type RouteTable } from './route-table.ts';
 import { gw, route, service, slice } from './test-fixtures.ts';
+
+// Every test sends requests through a real proxy to real upstreams: an explicit timeout, above the
+// load generator's duration bound below.
+jest.setTimeout(120_000);
+/** The proxy's upstream inactivity timeout: long enough that a slowed machine never trips it by accident. */
+const UPSTREAM_TIMEOUT_MS = 1_000;
+/** When /slow answers: far past the upstream timeout (unref'd, so it does not hold the test process). */
+const SLOW_ANSWER_MS = 30_000;
 
 interface Upstream {
   server: http.Server;
@@ -29,7 +38,7 @@ async function upstream(name: string): Promise<Upstream> {
         return;
       }
       if (req.url === '/slow') {
-        setTimeout(() => res.end('late'), 1_000);
+        setTimeout(() => res.end('late'), SLOW_ANSWER_MS).unref();
         return;
       }
       res.writeHead(200, { 'x-upstream': name, connection: 'keep-alive, x-hop', 'x-hop': 'secret' });
@@ -110,7 +119,7 @@ beforeAll(async () => {
     // 127.0.0.2 stands for an address the lab did not create.
     mayContact: (ip) => (ip === '127.0.0.1' ? { ok: true } : { ok: false, reason: `${ip} is not a lab pod` }),
     random: seeded(42),
-    upstreamTimeoutMs: 200,
+    upstreamTimeoutMs: UPSTREAM_TIMEOUT_MS,
   });
   await new Promise<void>((r) => gateway.server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`;
@@ -227,7 +236,7 @@ describe('proxying', () => {
       headers: { host: 'split.test' },
       concurrency: 8,
       maxRequests: 1000,
-      durationMs: 20_000,
+      durationMs: 60_000, // a bound not meant to be reached: the 1,000 requests take ~1 s
     });
     expect(r.total.ok).toBe(1000);
     const stable = r.byGroup['models/stable']?.ok ?? 0;
@@ -293,10 +302,13 @@ describe('failures', () => {
   });
 
   it('an upstream that stays silent past the timeout is a 504', async () => {
-    const started = Date.now();
+    const started = performance.now();
     const res = await get('/slow', 'canary.models.svc');
+    const elapsed = performance.now() - started;
     expect(res.status).toBe(504);
     expect(JSON.parse(res.body)).toMatchObject({ code: 'UpstreamTimeout' });
-    expect(Date.now() - started).toBeLessThan(900);
+    // Not before the timeout (timers never fire early), and without waiting for the upstream's answer.
+    expect(elapsed).toBeGreaterThanOrEqual(UPSTREAM_TIMEOUT_MS - 1);
+    expect(elapsed).toBeLessThan(SLOW_ANSWER_MS / 2);
   });
 });

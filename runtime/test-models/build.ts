@@ -306,6 +306,8 @@ export const MODEL_FILES = [
   'unknown_op',
   'corrupt',
   'truncated',
+  'logreg_faulty',
+  'logreg_slow',
 ] as const;
 export type TestModelName = (typeof MODEL_FILES)[number];
 
@@ -344,6 +346,8 @@ function buildAll(): Record<TestModelName, Uint8Array> {
     }),
     corrupt,
     truncated: logreg.slice(0, Math.floor(logreg.length / 2)),
+    logreg_faulty: encodeModel(logregFaulty),
+    logreg_slow: encodeModel(logregSlow),
   };
 }
 
@@ -430,6 +434,89 @@ export function ensureTestModels(): Record<TestModelName, TestModel> {
   writeAtomically(stampPath, JSON.stringify({ source: want, models, dirs } satisfies Stamp, null, 2));
   return models;
 }
+
+// Faulty canaries for the lab's rollout scenarios: logreg's signature (features FP32 [batch,4] →
+// probability FP32 [batch,1]) and, where they answer, logreg's exact probabilities, so one load mix
+// hits stable and canary alike. They stay above the CLI block below: it builds every model while
+// this module is still being evaluated.
+
+/** Feature 0 at or above this marks a "poison" row: logreg_faulty fails at run time on it. */
+export const POISON_FEATURE_VALUE = 1000;
+
+/**
+ * logreg, but onnxruntime fails the run (Reshape: element counts disagree) when any row's feature 0
+ * is ≥ POISON_FEATURE_VALUE: the target shape is [rows + poisonRows, 1], computed from the input,
+ * so it equals the real shape only for a batch without poison rows. A real run-time error, the
+ * runtime answers 500 (outcome server_error); the runtime reruns a failed batch row by row, so only
+ * the poisoned requests fail.
+ */
+export const logregFaulty: ModelDef = {
+  ...logisticRegression,
+  name: 'logreg_faulty',
+  initializers: [
+    ...(logisticRegression.initializers ?? []),
+    int64s('col0_start', [0]),
+    int64s('col0_end', [1]),
+    int64s('col_axis', [1]),
+    { name: 'poison_at', dims: [], elemType: F, data: Float32Array.of(POISON_FEATURE_VALUE) },
+    int64s('first_dim', [1, 0]),
+  ],
+  nodes: [
+    { op: 'MatMul', inputs: ['features', 'W'], outputs: ['z0'] },
+    { op: 'Add', inputs: ['z0', 'b'], outputs: ['z'] },
+    { op: 'Sigmoid', inputs: ['z'], outputs: ['p'] },
+    { op: 'Slice', inputs: ['features', 'col0_start', 'col0_end', 'col_axis'], outputs: ['f0'] },
+    { op: 'GreaterOrEqual', inputs: ['f0', 'poison_at'], outputs: ['is_poison'] },
+    { op: 'Cast', inputs: ['is_poison'], outputs: ['poison_i64'], attrs: { to: { kind: 'int', value: ElemType.INT64 } } },
+    { op: 'ReduceSum', inputs: ['poison_i64'], outputs: ['poison_rows'], attrs: { keepdims: { kind: 'int', value: 0 } } },
+    { op: 'Mul', inputs: ['poison_rows', 'first_dim'], outputs: ['extra_rows'] },
+    { op: 'Shape', inputs: ['p'], outputs: ['p_shape'] },
+    { op: 'Add', inputs: ['p_shape', 'extra_rows'], outputs: ['target_shape'] },
+    { op: 'Reshape', inputs: ['p', 'target_shape'], outputs: ['probability'] },
+  ],
+};
+
+/**
+ * logreg, slower per row: each row's probability is broadcast to a k×k matrix that goes through a
+ * chain of `matmuls` k×k MatMuls (compute-bound, 2·k³ flops per row and MatMul, so batching does
+ * not hide it); the chain's mean, times 0, is added to the probability. Weights scaled like
+ * slowModel's keep the chain finite, so the answer is logreg's exactly (p + 0 = p), and since the
+ * chain feeds the output, onnxruntime can neither drop nor constant-fold it.
+ */
+export function slowLogreg(name: string, k: number, matmuls: number): ModelDef {
+  const nodes: ModelDef['nodes'] = [
+    { op: 'MatMul', inputs: ['features', 'W'], outputs: ['z0'] },
+    { op: 'Add', inputs: ['z0', 'b'], outputs: ['z'] },
+    { op: 'Sigmoid', inputs: ['z'], outputs: ['p'] },
+    { op: 'Reshape', inputs: ['p', 'row_cube'], outputs: ['p3'] },
+    { op: 'Expand', inputs: ['p3', 'square'], outputs: ['h0'] },
+  ];
+  for (let i = 0; i < matmuls; i++) nodes.push({ op: 'MatMul', inputs: [`h${i}`, 'Wk'], outputs: [`h${i + 1}`] });
+  nodes.push(
+    { op: 'ReduceMean', inputs: [`h${matmuls}`], outputs: ['m_rows'], attrs: { axes: { kind: 'ints', value: [2] }, keepdims: { kind: 'int', value: 0 } } },
+    { op: 'ReduceMean', inputs: ['m_rows'], outputs: ['m'], attrs: { axes: { kind: 'ints', value: [1] }, keepdims: { kind: 'int', value: 1 } } },
+    { op: 'Mul', inputs: ['m', 'zero'], outputs: ['nothing'] },
+    { op: 'Add', inputs: ['p', 'nothing'], outputs: ['probability'] },
+  );
+  return {
+    ...logisticRegression,
+    name,
+    initializers: [
+      ...(logisticRegression.initializers ?? []),
+      int64s('row_cube', [-1, 1, 1]),
+      int64s('square', [1, k, k]),
+      weights('Wk', [k, k], 12, Math.sqrt(3 / k)),
+      { name: 'zero', dims: [], elemType: F, data: Float32Array.of(0) },
+    ],
+    nodes,
+  };
+}
+
+/**
+ * 16 MatMuls of 256³ per row (~0.5 GFLOP): on the 2-core development machine a request's p50 in
+ * the runtime histogram is ~8 ms against logreg's ~0.8 ms (~10×); docs/lab.md.
+ */
+export const logregSlow: ModelDef = slowLogreg('logreg_slow', 256, 16);
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const models = ensureTestModels();

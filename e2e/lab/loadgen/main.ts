@@ -1,5 +1,7 @@
 // CLI for the lab load generator. Example:
 //   node e2e/lab/loadgen/main.ts --url http://127.0.0.1:17081/ -H 'host: echo.demo.svc' --rate 50 --duration 10s --requests 1000
+//   node e2e/lab/loadgen/main.ts --url http://127.0.0.1:17081/v2/models/m/infer -H 'host: m.ns.lab' --rate 20 \
+//     --body '{"inputs":[{"name":"features","datatype":"FP32","shape":[1,4],"data":[1,2,3,4]}]}' --poison-ratio 2%
 import { LoadgenError, parseCli } from './options.ts';
 import { runLoad } from './run-load.ts';
 import { formatTable } from './stats.ts';
@@ -17,6 +19,12 @@ async function main(): Promise<number> {
       `${result.mode} loop: sent ${result.sent}${result.dropped ? `, dropped ${result.dropped}` : ''} in ${(result.durationMs / 1000).toFixed(1)}s ` +
         `(${result.throughput} req/s), stopped by ${result.stoppedBy}\n`,
     );
+    if (result.poisonRatio > 0) {
+      const { poisoned, count } = result.total;
+      process.stdout.write(
+        `poisoned ${poisoned} of ${count} (${((poisoned / Math.max(count, 1)) * 100).toFixed(2)}%, ratio ${result.poisonRatio})\n`,
+      );
+    }
   }
   return 0;
 }

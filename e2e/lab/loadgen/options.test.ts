@@ -62,6 +62,42 @@ describe('validateOptions', () => {
   });
 });
 
+describe('validateOptions: poison', () => {
+  const url = 'http://127.0.0.1/';
+  const body = JSON.stringify({
+    inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
+  });
+  it('is off by default and for ratio 0', () => {
+    expect(validateOptions({ url, ...base }).poison).toBeUndefined();
+    expect(validateOptions({ url, ...base, poisonRatio: 0 }).poison).toBeUndefined();
+  });
+  it('derives the poison body from a v2 inference body', () => {
+    const v = validateOptions({ url, ...base, body, poisonRatio: 0.02 });
+    expect(v.poison?.ratio).toBe(0.02);
+    expect(JSON.parse(new TextDecoder().decode(v.poison?.body))).toMatchObject({
+      inputs: [{ data: [1000, 2, 3, 4] }],
+    });
+  });
+  it('takes an explicit poison body as given', () => {
+    expect(validateOptions({ url, ...base, body: 'a', poisonRatio: 1, poisonBody: 'b' }).poison).toEqual({
+      ratio: 1,
+      body: new TextEncoder().encode('b'),
+    });
+  });
+  it.each([
+    [{ poisonRatio: -0.1, body }, /poisonRatio must be a number in \[0, 1\]/],
+    [{ poisonRatio: 1.5, body }, /poisonRatio must be/],
+    [{ poisonRatio: Number.NaN, body }, /poisonRatio must be/],
+    [{ poisonRatio: 0.1 }, /needs a poisonBody, or a body/],
+    [
+      { poisonRatio: 0.1, body: 'plain text' },
+      /cannot derive a poison body .*not JSON; pass poisonBody \(--poison-body\)/,
+    ],
+  ])('refuses %o', (over, msg) => {
+    expect(() => validateOptions({ url, ...base, ...over })).toThrow(msg);
+  });
+});
+
 describe('parseDuration', () => {
   it.each([
     ['500ms', 500],
@@ -103,6 +139,19 @@ describe('parseCli', () => {
       },
     });
   });
+  it('maps the poison flags; a ratio may be a percentage', () => {
+    const body = '{"inputs":[{"shape":[1,4],"data":[1,2,3,4]}]}';
+    expect(
+      parseCli(['--url', 'http://127.0.0.1/', '--body', body, '--poison-ratio', '0.02']).load,
+    ).toMatchObject({ body, poisonRatio: 0.02 });
+    expect(
+      parseCli(['--url', 'http://127.0.0.1/', '--body', body, '--poison-ratio', '2%']).load.poisonRatio,
+    ).toBe(0.02);
+    expect(
+      parseCli(['--url', 'http://127.0.0.1/', '--body', 'a', '--poison-ratio', '0.5', '--poison-body', 'b'])
+        .load,
+    ).toMatchObject({ poisonRatio: 0.5, poisonBody: 'b' });
+  });
   it('has bounded defaults', () => {
     expect(parseCli(['--url', 'http://127.0.0.1/']).load).toMatchObject({
       maxRequests: 1000,
@@ -116,5 +165,15 @@ describe('parseCli', () => {
     [['--url', 'http://127.0.0.1/', '-H', 'nocolon'], /name: value/],
     [['--url', 'http://127.0.0.1/', '--rate', 'fast'], /--rate "fast" is not a number/],
     [['--url', 'http://127.0.0.1/', '--duration', '10'], /needs a unit/],
+    [
+      ['--url', 'http://127.0.0.1/', '--body', '{}', '--poison-ratio', 'some'],
+      /--poison-ratio "some" is not a number/,
+    ],
+    [
+      ['--url', 'http://127.0.0.1/', '--body', '{}', '--poison-ratio', '%'],
+      /--poison-ratio "%" is not a number/,
+    ],
+    [['--url', 'http://127.0.0.1/', '--body', '{}', '--poison-ratio', '200%'], /poisonRatio must be/],
+    [['--url', 'http://127.0.0.1/', '--poison-ratio', '0.1'], /needs a poisonBody/],
   ])('refuses %j', (argv, msg) => expect(() => parseCli(argv)).toThrow(msg));
 });

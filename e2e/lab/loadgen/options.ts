@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { inAnyCidr, loopbackCidr } from '../gateway/address-guard.ts';
 import { labNetwork } from '../lab-config.ts';
+import { poisonInferBody } from './poison.ts';
 
 export class LoadgenError extends Error {
   readonly code: string;
@@ -42,6 +43,17 @@ export interface RunLoadOptions {
   groupByHeader?: string;
   /** Open loop only: above this many requests in flight, scheduled requests are dropped (and counted). */
   maxInFlight?: number;
+  /**
+   * Share of requests in [0, 1] sent with poisonBody instead of body: exactly floor(n·ratio) of
+   * the first n sent, spread evenly (poison.ts). 0 or unset: none.
+   */
+  poisonRatio?: number;
+  /**
+   * The body of a poisoned request. Default: `body`, a v2 JSON inference request, with feature 0
+   * of every row of its first input set to POISON_VALUE (1000), which the lab's logreg_faulty model
+   * fails on.
+   */
+  poisonBody?: string | Uint8Array;
   signal?: AbortSignal;
 }
 
@@ -56,6 +68,8 @@ export interface ValidatedOptions {
   timeoutMs: number;
   groupByHeader: string;
   maxInFlight: number;
+  /** Undefined when no request is poisoned. */
+  poison: { ratio: number; body: Uint8Array } | undefined;
 }
 
 function bounded(field: string, value: number | undefined, max: number, integer: boolean): number {
@@ -123,7 +137,40 @@ export function validateOptions(o: RunLoadOptions): ValidatedOptions {
     timeoutMs: bounded('timeoutMs', o.timeoutMs ?? 10_000, limits.timeoutMs, false),
     groupByHeader: (o.groupByHeader ?? 'x-lab-backend').toLowerCase(),
     maxInFlight: bounded('maxInFlight', o.maxInFlight ?? 1_000, 100_000, true),
+    poison: validatePoison(o),
   };
+}
+
+function validatePoison(o: RunLoadOptions): ValidatedOptions['poison'] {
+  const ratio = o.poisonRatio ?? 0;
+  if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) {
+    throw new LoadgenError(
+      'InvalidOption',
+      `poisonRatio must be a number in [0, 1] (got ${String(o.poisonRatio)})`,
+    );
+  }
+  if (ratio === 0) return undefined;
+  if (o.poisonBody !== undefined) {
+    return {
+      ratio,
+      body: typeof o.poisonBody === 'string' ? new TextEncoder().encode(o.poisonBody) : o.poisonBody,
+    };
+  }
+  if (o.body === undefined) {
+    throw new LoadgenError(
+      'InvalidOption',
+      'poisonRatio needs a poisonBody, or a body (a v2 JSON inference request) to derive it from',
+    );
+  }
+  try {
+    return { ratio, body: poisonInferBody(o.body) };
+  } catch (err) {
+    throw new LoadgenError(
+      'InvalidOption',
+      `${(err as Error).message}; pass poisonBody (--poison-body) instead`,
+      { cause: err },
+    );
+  }
 }
 
 /** "500ms", "10s", "2m" → milliseconds. A bare number is refused: its unit would be a guess. */
@@ -141,7 +188,9 @@ export interface CliOptions {
 
 export const usage = `usage: node e2e/lab/loadgen/main.ts --url http://127.0.0.1:17081/path [--header 'host: m.ns.svc']...
   [--method GET] [--body TEXT] (--rate N/s | --concurrency N) [--requests 1000] [--duration 10s]
-  [--timeout 10s] [--group-by x-lab-backend] [--json]`;
+  [--timeout 10s] [--group-by x-lab-backend] [--poison-ratio 0.02|2% [--poison-body TEXT]] [--json]
+  --poison-ratio sends that exact share of requests (evenly spread) with --poison-body, by default
+  --body with feature 0 of every row set to 1000 (the lab's logreg_faulty model fails on those rows).`;
 
 export function parseCli(argv: readonly string[]): CliOptions {
   let values: Record<string, string | string[] | boolean | undefined>;
@@ -159,6 +208,8 @@ export function parseCli(argv: readonly string[]): CliOptions {
         duration: { type: 'string', short: 'd' },
         timeout: { type: 'string' },
         'group-by': { type: 'string' },
+        'poison-ratio': { type: 'string' },
+        'poison-body': { type: 'string' },
         json: { type: 'boolean' },
       },
       strict: true,
@@ -200,6 +251,22 @@ export function parseCli(argv: readonly string[]): CliOptions {
   if (concurrency !== undefined) load.concurrency = concurrency;
   const groupBy = str('group-by');
   if (groupBy) load.groupByHeader = groupBy;
+  const poisonRatio = str('poison-ratio');
+  if (poisonRatio !== undefined) {
+    const text = poisonRatio.trim();
+    const percent = text.endsWith('%');
+    const digits = percent ? text.slice(0, -1).trim() : text;
+    const n = Number(digits);
+    if (digits === '' || !Number.isFinite(n)) {
+      throw new LoadgenError(
+        'InvalidFlag',
+        `--poison-ratio "${poisonRatio}" is not a number (e.g. 0.02 or 2%)`,
+      );
+    }
+    load.poisonRatio = percent ? n / 100 : n;
+  }
+  const poisonBody = str('poison-body');
+  if (poisonBody !== undefined) load.poisonBody = poisonBody;
   validateOptions(load); // fail before any request is sent
   return { load, json: values.json === true };
 }

@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { jest } from '@jest/globals';
-import { runLoad } from './run-load.ts';
+import { runLoad, type RunLoadOptions } from './run-load.ts';
 
 // Every test runs a server and the load generator: an explicit timeout, above LONG_MS.
 jest.setTimeout(120_000);
@@ -17,6 +17,8 @@ let base = '';
 let served = 0;
 let onRequest: (() => void) | undefined;
 const hosts: string[] = [];
+/** Feature 0 of every request /faulty received, in arrival order. */
+const featureZero: number[] = [];
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -27,6 +29,18 @@ beforeAll(async () => {
     if (u.pathname === '/slow') {
       // Answers long after any client timeout here (unref'd: it does not hold the test process).
       setTimeout(() => res.end('late'), LONG_MS).unref();
+      return;
+    }
+    if (u.pathname === '/faulty') {
+      // Like the lab's logreg_faulty: 500 for a row whose feature 0 is ≥ 1000; two backends.
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const f0 = (JSON.parse(Buffer.concat(chunks).toString()) as { inputs: { data: number[] }[] })
+          .inputs[0]!.data[0]!;
+        featureZero.push(f0);
+        res.writeHead(f0 >= 1000 ? 500 : 200, { 'x-lab-backend': served % 2 ? 'ns/odd' : 'ns/even' }).end();
+      });
       return;
     }
     if (u.pathname === '/echo') {
@@ -52,6 +66,7 @@ afterAll(async () => {
 beforeEach(() => {
   served = 0;
   hosts.length = 0;
+  featureZero.length = 0;
 });
 
 describe('runLoad', () => {
@@ -134,6 +149,54 @@ describe('runLoad', () => {
       durationMs: LONG_MS,
     });
     expect(Object.keys(r.byGroup)).toEqual(['len-1234']);
+  });
+
+  const inferBody = JSON.stringify({
+    inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
+  });
+  /** Load on the logreg_faulty stand-in: up to 100 requests of inferBody unless overridden. */
+  const faultyLoad = (over: Partial<RunLoadOptions>) =>
+    runLoad({ url: `${base}/faulty`, body: inferBody, maxRequests: 100, durationMs: 10_000, ...over });
+
+  it('poisons the exact share of requests, evenly spread, and counts them per group', async () => {
+    const r = await faultyLoad({ poisonRatio: 0.1, concurrency: 1 });
+    expect(r).toMatchObject({ sent: 100, poisonRatio: 0.1 });
+    expect(featureZero.flatMap((f, i) => (f === 1000 ? [i] : []))).toEqual([
+      9, 19, 29, 39, 49, 59, 69, 79, 89, 99,
+    ]);
+    expect(featureZero.filter((f) => f !== 1000).every((f) => f === 1)).toBe(true);
+    expect(r.total).toMatchObject({
+      count: 100,
+      poisoned: 10,
+      ok: 90,
+      serverError: 10,
+      statusCodes: { 200: 90, 500: 10 },
+    });
+    const groups = Object.values(r.byGroup);
+    expect(groups.reduce((n, g) => n + g.poisoned, 0)).toBe(10);
+    for (const g of groups) expect(g.serverError).toBe(g.poisoned); // the faulty backend fails exactly the poison
+  });
+
+  it('poisons the share in an open loop and under concurrency too, with an explicit poison body', async () => {
+    const poisonBody = JSON.stringify({
+      inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [5000, 0, 0, 0] }],
+    });
+    const open = await faultyLoad({ poisonBody, poisonRatio: 0.02, rate: 1000, maxRequests: 200 });
+    expect(open.total).toMatchObject({
+      count: 200,
+      poisoned: 4,
+      serverError: 4,
+      statusCodes: { 200: 196, 500: 4 },
+    });
+    expect(featureZero.filter((f) => f === 5000)).toHaveLength(4);
+    const closed = await faultyLoad({ poisonRatio: 0.25, concurrency: 8 });
+    expect(closed.total).toMatchObject({ count: 100, poisoned: 25, serverError: 25 });
+  });
+
+  it('without a poison ratio sends the body unchanged and reports ratio 0', async () => {
+    const r = await faultyLoad({ concurrency: 2, maxRequests: 20 });
+    expect(r.poisonRatio).toBe(0);
+    expect(r.total).toMatchObject({ count: 20, poisoned: 0, ok: 20 });
   });
 
   it('stops when aborted', async () => {

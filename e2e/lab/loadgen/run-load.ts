@@ -3,6 +3,7 @@
 // rather than fetch because routing needs an explicit Host header.
 import http from 'node:http';
 import { validateOptions, type RunLoadOptions, type ValidatedOptions } from './options.ts';
+import { isPoisoned } from './poison.ts';
 import { aggregate, noGroup, type GroupStats, type Sample } from './stats.ts';
 
 export type { RunLoadOptions } from './options.ts';
@@ -20,22 +21,27 @@ export interface LoadResult {
   /** Answered or failed requests per second over durationMs. */
   throughput: number;
   groupByHeader: string;
+  /** The share of requests sent with the poison body (0: none); each group's `poisoned` counts them. */
+  poisonRatio: number;
   byGroup: Record<string, GroupStats>;
   total: GroupStats;
 }
 
-function sendOne(o: ValidatedOptions, agent: http.Agent, startedAt: number): Promise<Sample> {
+/** Request `index` (0-based, in send order): poisoned or not, decided by the index alone. */
+function sendOne(o: ValidatedOptions, agent: http.Agent, startedAt: number, index: number): Promise<Sample> {
+  const poison = o.poison !== undefined && isPoisoned(index, o.poison.ratio);
+  const body = poison ? o.poison?.body : o.body;
   return new Promise((resolve) => {
     let settled = false;
     const done = (s: Sample): void => {
       if (!settled) {
         settled = true;
         clearTimeout(timer);
-        resolve(s);
+        resolve(poison ? { ...s, poison } : s);
       }
     };
     const headers: http.OutgoingHttpHeaders = { ...o.headers };
-    if (o.body) headers['content-length'] = o.body.byteLength;
+    if (body) headers['content-length'] = body.byteLength;
     const req = http.request({
       host: o.url.hostname,
       port: o.url.port || 80,
@@ -59,7 +65,7 @@ function sendOne(o: ValidatedOptions, agent: http.Agent, startedAt: number): Pro
       res.on('error', () => done({ group, timedOut: false }));
     });
     req.on('error', () => done({ group: noGroup }));
-    req.end(o.body);
+    req.end(body);
   });
 }
 
@@ -83,7 +89,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
       const worker = async (): Promise<void> => {
         while (sent < o.maxRequests && performance.now() < deadline && !aborted()) {
           sent += 1;
-          samples.push(await sendOne(o, agent, performance.now()));
+          samples.push(await sendOne(o, agent, performance.now(), sent - 1));
         }
       };
       await Promise.all(Array.from({ length: Math.min(o.mode.concurrency, o.maxRequests) }, worker));
@@ -108,7 +114,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
         inFlight += 1;
         // Latency counts from the scheduled time, so a stalled generator cannot hide queueing
         // (coordinated omission).
-        const p = sendOne(o, agent, Math.min(due, performance.now())).then((s) => {
+        const p = sendOne(o, agent, Math.min(due, performance.now()), sent - 1).then((s) => {
           samples.push(s);
           inFlight -= 1;
           pending.delete(p);
@@ -130,6 +136,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     durationMs: Math.round(durationMs),
     throughput: Math.round((samples.length / Math.max(durationMs, 1)) * 1000 * 10) / 10,
     groupByHeader: o.groupByHeader,
+    poisonRatio: o.poison?.ratio ?? 0,
     ...aggregate(samples),
   };
 }

@@ -9,6 +9,8 @@ export interface Sample {
   /** Only for answered requests. */
   latencyMs?: number;
   timedOut?: boolean;
+  /** Sent with the poison body (RunLoadOptions.poisonRatio). */
+  poison?: boolean;
 }
 
 export interface LatencySummary {
@@ -21,6 +23,8 @@ export interface LatencySummary {
 
 export interface GroupStats {
   count: number;
+  /** Of count, requests sent with the poison body. */
+  poisoned: number;
   ok: number;
   clientError: number;
   serverError: number;
@@ -63,6 +67,7 @@ export function summarizeLatencies(values: readonly number[]): LatencySummary {
 function statsOf(samples: readonly Sample[]): GroupStats {
   const s: GroupStats = {
     count: 0,
+    poisoned: 0,
     ok: 0,
     clientError: 0,
     serverError: 0,
@@ -74,6 +79,7 @@ function statsOf(samples: readonly Sample[]): GroupStats {
   const lat: number[] = [];
   for (const x of samples) {
     s.count += 1;
+    if (x.poison) s.poisoned += 1;
     s[classify(x.status)] += 1;
     if (x.timedOut) s.timeouts += 1;
     if (x.status !== undefined) s.statusCodes[x.status] = (s.statusCodes[x.status] ?? 0) + 1;
@@ -98,14 +104,36 @@ export function aggregate(samples: readonly Sample[]): {
   return { byGroup, total: statsOf(samples) };
 }
 
+/** "200:980 500:20": answered requests by status code, in code order. */
+export function formatStatusCodes(codes: Record<string, number>): string {
+  const entries = Object.entries(codes).sort(([a], [b]) => Number(a) - Number(b));
+  return entries.length ? entries.map(([code, n]) => `${code}:${n}`).join(' ') : '-';
+}
+
+/** One row per group and a total row; a `poison` column when any request was poisoned. */
 export function formatTable(
   result: { byGroup: Record<string, GroupStats>; total: GroupStats },
   groupHeader: string,
 ): string {
-  const head = [groupHeader, 'count', 'ok', '4xx', '5xx', 'net', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'];
+  const poison = result.total.poisoned > 0;
+  const head = [
+    groupHeader,
+    'count',
+    ...(poison ? ['poison'] : []),
+    'ok',
+    '4xx',
+    '5xx',
+    'net',
+    'p50 ms',
+    'p90 ms',
+    'p99 ms',
+    'max ms',
+    'status codes',
+  ];
   const row = (name: string, s: GroupStats): string[] => [
     name,
     String(s.count),
+    ...(poison ? [String(s.poisoned)] : []),
     String(s.ok),
     String(s.clientError),
     String(s.serverError),
@@ -114,6 +142,7 @@ export function formatTable(
     s.latencyMs.p90.toFixed(1),
     s.latencyMs.p99.toFixed(1),
     s.latencyMs.max.toFixed(1),
+    formatStatusCodes(s.statusCodes),
   ];
   const rows = [
     head,

@@ -10,7 +10,7 @@ import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { labPaths, labPorts } from '../../../e2e/lab/lab-config.ts';
-import type { MeasurementAnswer, MeasurementRequest } from './measurement.ts';
+import type { MeasurementAnswer, MeasurementRequest } from '../analysis/types.ts';
 import { createPrometheusClient, type PrometheusClientOptions, type QueryEvent } from './client.ts';
 
 const prometheusUrl = process.env.PROMETHEUS_URL ?? `http://127.0.0.1:${labPorts.prometheus}`;
@@ -25,6 +25,7 @@ const req = (goodQuery: string, totalQuery = 'vector(100)'): MeasurementRequest 
   slo: 'availability',
   window: '5m',
   windowSeconds: 300,
+  specWindows: ['5m'],
   goodQuery,
   totalQuery,
 });

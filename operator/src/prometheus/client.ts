@@ -5,7 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import PQueue from 'p-queue';
 import { Agent, request, type Dispatcher } from 'undici';
-import type { MeasurementAnswer, MeasurementRequest } from './measurement.ts';
+import type { MeasurementAnswer, MeasurementRequest } from '../analysis/types.ts';
 import type { OperatorMetrics } from '../metrics.ts';
 import { parseQueryResponse, quoteQuery, type QueryResult, type QueryValue } from './response.ts';
 

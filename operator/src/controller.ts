@@ -6,7 +6,10 @@ import { randomUUID } from 'node:crypto';
 import { LABEL_MODEL } from './api/constants.ts';
 import { safeParseOnnxModel } from './api/parse.ts';
 import { reconcile } from './core/reconcile.ts';
-import type { CoreConfig, KubeObject as CoreObject, ObservedChildren } from './core/types.ts';
+import type { MeasurementAnswer, MeasurementRequest } from './analysis/types.ts';
+import type { OnnxModel } from './api/types.ts';
+import { dueMeasurements } from './core/rollout/analysis-step.ts';
+import type { CoreConfig, KubeObject as CoreObject, Measurements, ObservedChildren } from './core/types.ts';
 import { OperatorError, isTransient } from './errors.ts';
 import { Executor, type ChildRef } from './kube/executor.ts';
 import { Informer } from './kube/informer.ts';
@@ -29,11 +32,19 @@ export interface ControllerOptions {
   watchdogMs: number;
   /** Signature verification before deployment; without it, models with spec.signature wait in Verifying (Enforce). */
   verifier?: ModelVerifier;
+  /** Answers the analysis' queries; without it every due measurement is an error (no Prometheus configured). */
+  prometheus?: MeasurementSource;
+  /** The Prometheus scrape interval the analysis windows are checked against. */
+  scrapeIntervalSeconds: number;
   clock?: () => Date;
 }
 
+export interface MeasurementSource {
+  measure(requests: MeasurementRequest[], at: Date): Promise<MeasurementAnswer[]>;
+}
+
 const childKinds = (gatewayApi: boolean): ResourceType[] =>
-  [resources.deployment, resources.service, resources.horizontalPodAutoscaler, ...(gatewayApi ? [resources.httpRoute] : [])];
+  [resources.controllerRevision, resources.deployment, resources.service, resources.horizontalPodAutoscaler, ...(gatewayApi ? [resources.httpRoute] : [])];
 
 export class Controller {
   readonly #o: ControllerOptions;
@@ -114,6 +125,7 @@ export class Controller {
           (o.metadata.ownerReferences ?? []).some((r) => r.uid === model.metadata.uid),
       ) as CoreObject[];
     return {
+      controllerRevisions: mine(resources.controllerRevision),
       deployments: mine(resources.deployment),
       services: mine(resources.service),
       horizontalPodAutoscalers: mine(resources.horizontalPodAutoscaler),
@@ -126,6 +138,16 @@ export class Controller {
       if (id === `${ref.apiVersion}/${ref.kind}`) return inf.get(ref.namespace, ref.name);
     }
     return undefined;
+  }
+
+  /** The one I/O call of an analysis round: the core says what is due, Prometheus answers. */
+  async #measure(model: OnnxModel, now: Date): Promise<Measurements | undefined> {
+    const due = dueMeasurements(model, now, this.#o.scrapeIntervalSeconds);
+    if (!due) return undefined;
+    const answers = this.#o.prometheus
+      ? await this.#o.prometheus.measure(due.requests, now)
+      : due.requests.map((r) => ({ id: r.id, ok: false as const, error: 'the operator has no Prometheus to query (--prometheus-url is not set)' }));
+    return { revision: due.revision, time: now.toISOString(), requests: due.requests, answers };
   }
 
   async reconcileKey(key: string): Promise<{ requeueAfterMs?: number }> {
@@ -147,17 +169,28 @@ export class Controller {
       }
       // Verification first: the core creates no pod of a revision whose verdict it does not have.
       const v = this.#o.verifier ? await this.#o.verifier.decide(parsed.model) : { model: parsed.model };
+      const now = (this.#o.clock ?? (() => new Date()))();
+      const measurements = await this.#measure(v.model, now);
       const out = reconcile({
         model: v.model,
         children: this.#observedChildren(obj),
-        now: (this.#o.clock ?? (() => new Date()))(),
+        now,
         config: this.#o.core,
+        capabilities: { gatewayAPI: this.#o.gatewayApi },
         ...(v.verification ? { verification: v.verification } : {}),
+        ...(measurements ? { measurements } : {}),
       });
       const result = await this.#executor.execute(obj, out, (ref) => this.#lookup(ref));
       if (out.rolloutOutcome) this.#o.metrics.rollouts.inc({ outcome: out.rolloutOutcome });
       const weight = out.status.currentWeight;
       if (typeof weight === 'number') this.#o.metrics.canaryWeight.set({ namespace, name }, weight);
+      this.#o.metrics.rolloutStep.set({ namespace, name }, out.status.canary ? (out.status.currentStep ?? 0) : -1);
+      const analysis = out.status.lastAnalysis;
+      if (measurements && analysis && analysis.time === measurements.time) {
+        this.#o.metrics.analysisVerdicts.inc({ verdict: analysis.verdict });
+        for (const slo of analysis.slos) for (const b of slo.burnRates) this.#o.metrics.burnRate.set({ namespace, name, slo: slo.name, window: b.window }, b.burnRate);
+        log.info({ revision: analysis.revision, verdict: analysis.verdict, reason: analysis.reason }, analysis.message ?? 'analysed');
+      }
       if (result.applied + result.deleted + result.events > 0 || result.statusWritten) {
         log.info({ revision: out.status.stable?.revision, phase: out.status.phase, ...result }, 'reconciled');
       } else {

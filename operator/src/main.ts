@@ -10,6 +10,7 @@ import { LeaderElector } from './kube/leader-election.ts';
 import { RestKubeClient, type KubeClient } from './kube/rest-client.ts';
 import { createLogger } from './log.ts';
 import { createMetrics } from './metrics.ts';
+import { createPrometheusClient, queryMetricsObserver } from './prometheus/index.ts';
 import { ModelVerifier } from './verification/index.ts';
 
 export const version = '0.1.0';
@@ -38,7 +39,20 @@ async function run(argv: string[]): Promise<void> {
   const client = new RestKubeClient(kc, { userAgent: `onnx-operator/${version}` });
   const metrics = createMetrics();
   const gatewayApi = await gatewayApiAvailable(client, config.gatewayApi);
+  const prometheus = config.prometheusUrl
+    ? createPrometheusClient(
+        {
+          url: config.prometheusUrl,
+          timeoutMs: config.prometheusTimeoutMs,
+          ...(config.prometheusBearerTokenFile ? { bearerTokenFile: config.prometheusBearerTokenFile } : {}),
+          ...(config.prometheusCaFile ? { caFile: config.prometheusCaFile } : {}),
+        },
+        { onQuery: queryMetricsObserver(metrics) },
+      )
+    : undefined;
   const controller = new Controller({
+    ...(prometheus ? { prometheus } : {}),
+    scrapeIntervalSeconds: config.prometheusScrapeIntervalMs / 1000,
     client,
     log,
     metrics,
@@ -79,6 +93,7 @@ async function run(argv: string[]): Promise<void> {
     shuttingDown = true;
     log.info({ signal }, 'shutting down');
     await controller.stop();
+    await prometheus?.close();
     await elector?.release();
     server.close();
     process.exit(code);

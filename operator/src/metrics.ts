@@ -13,6 +13,9 @@ export interface OperatorMetrics {
   watchRestarts: Counter<'resource' | 'reason'>;
   rollouts: Counter<'outcome'>;
   canaryWeight: Gauge<'namespace' | 'name'>;
+  rolloutStep: Gauge<'namespace' | 'name'>;
+  analysisVerdicts: Counter<'verdict'>;
+  burnRate: Gauge<'namespace' | 'name' | 'slo' | 'window'>;
   leader: Gauge;
   prometheusQueries: Counter<'result'>;
   prometheusQueryDuration: Histogram;
@@ -37,6 +40,9 @@ export function createMetrics(): OperatorMetrics {
     watchRestarts: new Counter({ name: 'onnxop_operator_watch_restarts_total', help: 'Watch restarts by resource and reason (expired, error, watchdog, closed).', labelNames: ['resource', 'reason'], registers: [registry] }),
     rollouts: new Counter({ name: 'onnxop_operator_rollouts_total', help: 'Finished rollouts by outcome.', labelNames: ['outcome'], registers: [registry] }),
     canaryWeight: new Gauge({ name: 'onnxop_operator_canary_weight', help: 'Current canary traffic weight (percent) per model.', labelNames: ['namespace', 'name'], registers: [registry] }),
+    rolloutStep: new Gauge({ name: 'onnxop_operator_rollout_step', help: 'Current rollout step index (0-based) per model; -1 without a canary.', labelNames: ['namespace', 'name'], registers: [registry] }),
+    analysisVerdicts: new Counter({ name: 'onnxop_operator_analysis_verdicts_total', help: 'Canary analysis measurements by verdict (pass, fail, inconclusive, error).', labelNames: ['verdict'], registers: [registry] }),
+    burnRate: new Gauge({ name: 'onnxop_operator_analysis_burn_rate', help: "The canary's error-budget burn rate per SLO and window at the last measurement.", labelNames: ['namespace', 'name', 'slo', 'window'], registers: [registry] }),
     leader: new Gauge({ name: 'onnxop_operator_leader', help: '1 while this instance is the leader.', registers: [registry] }),
     prometheusQueries: new Counter({
       name: 'onnxop_operator_prometheus_queries_total',
@@ -54,5 +60,6 @@ export function createMetrics(): OperatorMetrics {
   for (const result of ['success', 'error']) m.reconciles.inc({ result }, 0);
   for (const outcome of ['promoted', 'rolled-back', 'aborted', 'failed']) m.rollouts.inc({ outcome }, 0);
   for (const result of PROMETHEUS_QUERY_RESULTS) m.prometheusQueries.inc({ result }, 0);
+  for (const verdict of ['pass', 'fail', 'inconclusive', 'error']) m.analysisVerdicts.inc({ verdict }, 0);
   return m;
 }

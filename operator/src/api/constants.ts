@@ -16,11 +16,13 @@ export const MANAGED_BY = 'onnx-operator';
 
 /**
  * Manual actions: `kubectl annotate onnx <name> serving.onnxop.io/action=promote/<nonce> --overwrite`.
+ * promote = go past the current step (after the last one: promotion), abort = roll the canary back,
+ * retry = deploy a failed revision again, pause/resume = hold the canary at its weight and go on.
  * The value is `<verb>` or `<verb>/<nonce>`; the core acts once per distinct value and records it
  * in `status.lastAction`, so re-applying the same value is a no-op.
  */
 export const ANNOTATION_ACTION = `${GROUP}/action`;
-export const ACTIONS = ['promote', 'abort', 'retry'] as const;
+export const ACTIONS = ['promote', 'abort', 'retry', 'pause', 'resume'] as const;
 export type ActionVerb = (typeof ACTIONS)[number];
 
 export const DEFAULT_RUNTIME_IMAGE = 'ghcr.io/onnx-operator/runtime:dev';

@@ -4,6 +4,10 @@ import { LABEL_MODEL, LABEL_REVISION } from '../api/constants.ts';
 import type { OnnxModel } from '../api/types.ts';
 import type { KubeObject } from './types.ts';
 
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 export function isOwnedBy(obj: KubeObject, model: OnnxModel): boolean {
   return (
     obj.metadata.labels?.[LABEL_MODEL] === model.metadata.name &&

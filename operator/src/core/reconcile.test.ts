@@ -1,6 +1,8 @@
 import { ANNOTATION_ACTION, LABEL_MODEL, LABEL_REVISION } from '../api/constants.ts';
 import type { Condition, OnnxModel } from '../api/types.ts';
+import type { MeasurementAnswer, MeasurementRequest } from '../analysis/types.ts';
 import { computeRevision } from './revision.ts';
+import { dueMeasurements } from './rollout/analysis-step.ts';
 import { DIGEST_A, DIGEST_B, T0, UID, at, config, makeModel, none, run, settle, withStatus } from './test-fixtures.ts';
 import type { KubeObject, ObservedChildren, ReconcileOutput } from './types.ts';
 
@@ -15,7 +17,7 @@ function stableOn(spec: Record<string, unknown> = {}): { model: OnnxModel; child
   model = withStatus(model, first);
   const children = settle(first, () => true);
   const out = run(model, children, at(10));
-  return { model: withStatus(model, out), children: settle(out, () => true), out };
+  return { model: withStatus(model, out), children: settle(out, () => true, children), out };
 }
 
 function changeDigest(model: OnnxModel, digest: string): OnnxModel {
@@ -42,14 +44,14 @@ describe('reconcile: a new model', () => {
   });
 
   it('applies Deployment, Service per revision, stable Service and HTTPRoute, all owned and labelled', () => {
-    expect(kinds(out)).toEqual([`Deployment/iris-${rev}`, `Service/iris-${rev}`, 'Service/iris', 'HTTPRoute/iris']);
+    expect(kinds(out)).toEqual([`ControllerRevision/iris-${rev}`, `Deployment/iris-${rev}`, `Service/iris-${rev}`, 'Service/iris', 'HTTPRoute/iris']);
     for (const o of out.apply) {
       expect(o.metadata.namespace).toBe('ml');
       expect(o.metadata.labels?.[LABEL_MODEL]).toBe('iris');
       expect(o.metadata.ownerReferences).toEqual([{ apiVersion: 'serving.onnxop.io/v1alpha1', kind: 'OnnxModel', name: 'iris', uid: UID, controller: true, blockOwnerDeletion: true }]);
     }
-    expect(out.apply[0]?.metadata.labels?.[LABEL_REVISION]).toBe(rev);
-    const route = out.apply[3]?.spec as { parentRefs: unknown; rules: { matches: unknown; backendRefs: unknown }[] };
+    expect(out.apply[1]?.metadata.labels?.[LABEL_REVISION]).toBe(rev);
+    const route = out.apply[4]?.spec as { parentRefs: unknown; rules: { matches: unknown; backendRefs: unknown }[] };
     expect(route.parentRefs).toEqual(config.defaultGatewayParentRefs);
     expect(route.rules[0]?.backendRefs).toEqual([{ group: '', kind: 'Service', name: `iris-${rev}`, port: 80, weight: 100 }]);
     expect(route.rules[0]?.matches).toEqual([{ path: { type: 'PathPrefix', value: '/v2/models/iris' } }]);
@@ -121,7 +123,7 @@ describe('reconcile: a new digest', () => {
       [`iris-${oldRev}`, 100],
       [`iris-${newRev}`, 0],
     ]);
-    expect(condSummary(out)).toMatchObject({ Available: 'True/StableAvailable', Progressing: 'True/CanaryDeploying', Ready: 'False/Progressing' });
+    expect(condSummary(out)).toMatchObject({ Available: 'True/StableAvailable', Progressing: 'True/CanaryScaling', Ready: 'False/Progressing' });
     expect(cond(out, 'Progressing')?.observedGeneration).toBe(2);
   });
 
@@ -140,7 +142,7 @@ describe('reconcile: a new digest', () => {
     const observed = { ...children, deployments: [...children.deployments, ...settle(out, () => true).deployments.filter((d) => d.metadata.name.endsWith(newRev))] };
     const later = run(withStatus(model, promoted), observed, at(161));
     expect(later.status.scalingDown).toBeUndefined();
-    expect(later.delete.map((r) => `${r.kind}/${r.name}`).sort()).toEqual([`Deployment/iris-${oldRev}`, `Service/iris-${oldRev}`]);
+    expect(later.delete.map((r) => `${r.kind}/${r.name}`).sort()).toEqual([`ControllerRevision/iris-${oldRev}`, `Deployment/iris-${oldRev}`, `Service/iris-${oldRev}`]);
     expect(later.delete.every((r) => r.uid && r.namespace === 'ml')).toBe(true);
     expect(later.events.map((e) => e.reason)).toEqual(['ScaledDown']);
   });
@@ -196,7 +198,7 @@ describe('reconcile: a new digest', () => {
     const annotated = { ...withStatus(model, out), metadata: { ...model.metadata, annotations: { [ANNOTATION_ACTION]: 'yolo' } } };
     const r = run(annotated, settle(out, (d) => !d.metadata.name.endsWith(newRev)), at(150));
     expect(r.status.lastAction).toMatchObject({ outcome: 'Invalid', value: 'yolo' });
-    expect(r.status.lastAction?.message).toMatch(/use promote, abort or retry/);
+    expect(r.status.lastAction?.message).toMatch(/use promote, abort, retry, pause, resume/);
     expect(r.status.canary?.revision).toBe(newRev);
   });
 
@@ -312,15 +314,15 @@ describe('reconcile: signature gate', () => {
 describe('reconcile: children details', () => {
   it('places GPU models on GPU nodes with the GPU limit, and lets the user override', () => {
     const out = run(makeModel({ runtime: { accelerator: 'gpu', gpu: { count: 2 }, resources: { limits: { cpu: '2' } } } }), none, T0);
-    const pod = (out.apply[0]?.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+    const pod = (out.apply.find((o) => o.kind === 'Deployment')?.spec as { template: { spec: Record<string, unknown> } }).template.spec;
     expect(pod['nodeSelector']).toEqual({ 'nvidia.com/gpu.present': 'true' });
     expect(pod['tolerations']).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
     const container = (pod['containers'] as Record<string, unknown>[])[0] ?? {};
-    expect(container['resources']).toEqual({ limits: { cpu: '2', 'nvidia.com/gpu': 2 } });
+    expect(container['resources']).toEqual({ limits: { cpu: '2', 'nvidia.com/gpu': '2' } });
     expect(container['env']).toEqual(expect.arrayContaining([{ name: 'ONNXOP_EXECUTION_PROVIDER', value: 'cuda' }, { name: 'ONNXOP_CPU_FALLBACK', value: 'false' }]));
 
     const custom = run(makeModel({ runtime: { accelerator: 'gpu', gpu: { resourceName: 'amd.com/gpu', nodeSelector: { pool: 'mi300' }, tolerations: [] }, nodeSelector: { zone: 'a' } } }), none, T0);
-    const pod2 = (custom.apply[0]?.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+    const pod2 = (custom.apply.find((o) => o.kind === 'Deployment')?.spec as { template: { spec: Record<string, unknown> } }).template.spec;
     expect(pod2['nodeSelector']).toEqual({ pool: 'mi300', zone: 'a' });
     expect(pod2['tolerations']).toEqual([]);
   });
@@ -328,7 +330,7 @@ describe('reconcile: children details', () => {
   it('runs CPU models hardened, probed and scraped, configured through the runtime environment', () => {
     const model = makeModel({ runtime: { batching: {}, env: [{ name: 'LOG', value: 'x' }] } });
     const rev = computeRevision(model, config);
-    const dep = run(model, none, T0).apply[0] as KubeObject;
+    const dep = run(model, none, T0).apply.find((o) => o.kind === 'Deployment') as KubeObject;
     const tpl = (dep.spec as { template: { metadata: { annotations: Record<string, string> }; spec: Record<string, unknown> } }).template;
     expect(tpl.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080', 'prometheus.io/path': '/metrics' });
     expect(tpl.spec['nodeSelector']).toBeUndefined();
@@ -355,7 +357,7 @@ describe('reconcile: children details', () => {
   });
 
   it('mounts pvc:// models read-only and hands the runtime a file:// URI', () => {
-    const dep = run(makeModel({ model: { uri: 'pvc://models/iris/v1/model.onnx', digest: DIGEST_A } }), none, T0).apply[0] as KubeObject;
+    const dep = run(makeModel({ model: { uri: 'pvc://models/iris/v1/model.onnx', digest: DIGEST_A } }), none, T0).apply.find((o) => o.kind === 'Deployment') as KubeObject;
     const pod = (dep.spec as { template: { spec: { volumes: unknown[]; containers: { env: { name: string; value: string }[] }[] } } }).template.spec;
     expect(pod.volumes).toContainEqual({ name: 'model', persistentVolumeClaim: { claimName: 'models', readOnly: true } });
     expect(pod.containers[0]?.env.find((e) => e.name === 'ONNXOP_MODEL_URI')?.value).toBe('file:///mnt/models/iris/v1/model.onnx');
@@ -364,7 +366,7 @@ describe('reconcile: children details', () => {
   it('adds an HPA and leaves replicas to it with autoscaling', () => {
     const out = run(makeModel({ runtime: { autoscaling: { minReplicas: 2, maxReplicas: 5, targetCPUUtilization: 70 } } }), none, T0);
     expect(kinds(out).some((k) => k.startsWith('HorizontalPodAutoscaler/'))).toBe(true);
-    expect((out.apply[0]?.spec as Record<string, unknown>)['replicas']).toBeUndefined();
+    expect((out.apply.find((o) => o.kind === 'Deployment')?.spec as Record<string, unknown>)['replicas']).toBeUndefined();
   });
 
   it('creates no HTTPRoute with provider none, and deletes one left from before', () => {
@@ -393,5 +395,179 @@ describe('reconcile: children details', () => {
     const model = makeModel({}, { deletionTimestamp: T0.toISOString() });
     const out = run(model, none, T0);
     expect(out).toEqual({ apply: [], delete: [], status: model.status, events: [] });
+  });
+});
+
+describe('reconcile: a revision keeps the pods it was created with', () => {
+  const digestEnv = (out: ReconcileOutput, rev: string) => {
+    const dep = out.apply.find((o) => o.kind === 'Deployment' && o.metadata.name === `iris-${rev}`);
+    const env = (dep?.spec as { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } | undefined)?.template.spec.containers[0]?.env ?? [];
+    return env.find((e) => e.name === 'ONNXOP_MODEL_DIGEST')?.value;
+  };
+
+  it('renders the stable revision from its snapshot when the spec moves to a new digest, and after a rollback', () => {
+    const { model: stableModel, children } = stableOn();
+    const oldRev = stableModel.status.stable?.revision ?? '';
+    const model = changeDigest(stableModel, DIGEST_B);
+    const newRev = computeRevision(model, config);
+    const out = run(model, children, at(100));
+    expect(digestEnv(out, oldRev)).toBe(DIGEST_A);
+    expect(digestEnv(out, newRev)).toBe(DIGEST_B);
+    // The new revision's snapshot is created with it; the stable one is not rewritten.
+    expect(kinds(out).filter((k) => k.startsWith('ControllerRevision/'))).toEqual([`ControllerRevision/iris-${newRev}`]);
+    const seen = settle(out, (d) => !d.metadata.name.endsWith(newRev), children);
+    const aborted = run({ ...withStatus(model, out), metadata: { ...model.metadata, annotations: { [ANNOTATION_ACTION]: 'abort/1' } } }, seen, at(110));
+    expect(aborted.status.phase).toBe('RolledBack');
+    expect(digestEnv(aborted, oldRev)).toBe(DIGEST_A);
+    expect(aborted.apply.some((o) => o.kind === 'Deployment' && o.metadata.name === `iris-${newRev}`)).toBe(false);
+  });
+
+  it('leaves a revision without a valid snapshot as it is and says so', () => {
+    const { model: stableModel, children } = stableOn();
+    const oldRev = stableModel.status.stable?.revision ?? '';
+    const model = changeDigest(stableModel, DIGEST_B);
+    const out = run(model, { ...children, controllerRevisions: [] }, at(100));
+    expect(out.apply.some((o) => o.kind === 'Deployment' && o.metadata.name === `iris-${oldRev}`)).toBe(false);
+    expect(out.delete.some((d) => d.name === `iris-${oldRev}`)).toBe(false);
+    expect(condSummary(out)).toMatchObject({ Degraded: 'True/SnapshotMissing' });
+  });
+});
+
+describe('reconcile: traffic providers', () => {
+  it('without the Gateway API CRDs: serves through the Service, Degraded names the CRDs and the fix, no route written', () => {
+    const out = run(makeModel(), none, T0, { capabilities: { gatewayAPI: false } });
+    expect(kinds(out).some((k) => k.startsWith('HTTPRoute'))).toBe(false);
+    const degraded = cond(out, 'Degraded');
+    expect(degraded).toMatchObject({ status: 'True', reason: 'TrafficProviderUnavailable' });
+    expect(degraded?.message).toMatch(/httproutes\.gateway\.networking\.k8s\.io.*spec\.traffic\.provider: none/);
+    expect(out.events.map((e) => e.reason)).toContain('TrafficProviderUnavailable');
+    const again = run(withStatus(makeModel(), out), settle(out, () => true), at(5), { capabilities: { gatewayAPI: false } });
+    const steady = run(withStatus(makeModel(), again), settle(again, () => true, settle(out, () => true)), at(6), { capabilities: { gatewayAPI: false } });
+    expect(steady.events).toEqual([]);
+    expect(steady.status).toBe(again.status);
+  });
+
+  it('provider none: the stable Service selects the whole model, replicas follow the step weight', () => {
+    const { model: m0, children } = stableOn({ traffic: { provider: 'none' }, runtime: { replicas: 4 }, rollout: { steps: [{ weight: 25, pause: '1m' }, { weight: 50, pause: '1m' }] } });
+    const model = changeDigest(m0, DIGEST_B);
+    const newRev = computeRevision(model, config);
+    const out = run(model, children, at(100));
+    const replicas = (name: string) => ((out.apply.find((o) => o.kind === 'Deployment' && o.metadata.name === name)?.spec ?? {}) as { replicas?: number }).replicas;
+    expect(replicas(`iris-${newRev}`)).toBe(1);
+    expect(replicas(`iris-${m0.status.stable?.revision}`)).toBe(3);
+    const svc = out.apply.find((o) => o.kind === 'Service' && o.metadata.name === 'iris');
+    expect((svc?.spec as { selector: Record<string, string> }).selector).toEqual({ [LABEL_MODEL]: 'iris' });
+  });
+});
+
+describe('reconcile: steps judged by the analysis', () => {
+  const spec = {
+    rollout: {
+      steps: [
+        { weight: 20, pause: '30s' },
+        { weight: 60, pause: '30s' },
+      ],
+      analysis: { interval: '10s', slos: [{ name: 'availability', builtin: 'availability', objective: 99 }], burnRateWindows: [{ short: '30s', long: '1m', threshold: 2 }], minRequests: 50 },
+    },
+  };
+  type Answer = (r: MeasurementRequest) => MeasurementAnswer;
+  const healthy: Answer = (r) => ({ id: r.id, ok: true, good: 1000, total: 1000 });
+  const canaryBad: Answer = (r) => ({ id: r.id, ok: true, good: r.role === 'canary' ? 900 : 1000, total: 1000 });
+  const bothBad: Answer = (r) => ({ id: r.id, ok: true, good: 900, total: 1000 });
+  const noData: Answer = (r) => ({ id: r.id, ok: true, good: null, total: null });
+  const queryError: Answer = (r) => ({ id: r.id, ok: false, error: 'connect ECONNREFUSED 127.0.0.1:9090' });
+  const weights = (out: ReconcileOutput) =>
+    ((out.apply.find((o) => o.kind === 'HTTPRoute')?.spec as { rules: { backendRefs: { weight: number }[] }[] } | undefined)?.rules[0]?.backendRefs ?? []).map((b) => b.weight);
+
+  /** A canary holding step 1 at 20%, with its children as observed. */
+  function holding() {
+    const { model: m0, children } = stableOn(spec);
+    let model = changeDigest(m0, DIGEST_B);
+    const created = run(model, children, at(100));
+    model = withStatus(model, created);
+    const seen = settle(created, () => true, children);
+    const held = run(model, seen, at(105));
+    return { model: withStatus(model, held), seen: settle(held, () => true, seen), held };
+  }
+  function step(model: OnnxModel, seen: ObservedChildren, seconds: number, answer?: Answer) {
+    const now = at(seconds);
+    const due = dueMeasurements(model, now, 5);
+    const measurements = due && answer ? { revision: due.revision, time: now.toISOString(), requests: due.requests, answers: due.requests.map(answer) } : undefined;
+    const out = run(model, seen, now, measurements ? { measurements } : {});
+    return { out, model: withStatus(model, out), seen: settle(out, () => true, seen), due };
+  }
+
+  it('holds the first step at its weight once the canary pods are available, with an Event', () => {
+    const { held } = holding();
+    expect(held.status.rollout).toMatchObject({ state: 'Holding', step: 0, weight: 20 });
+    expect(held.status.currentWeight).toBe(20);
+    expect(weights(held)).toEqual([80, 20]);
+    expect(held.events.map((e) => e.reason)).toContain('StepStarted');
+    expect(held.requeueAfterMs).toBe(10_000);
+  });
+
+  it('measures every interval, advances after the pause on a pass, and promotes after the last step', () => {
+    let { model, seen } = holding();
+    expect(dueMeasurements(model, at(110), 5)).toBeUndefined();
+    let s = step(model, seen, 115, healthy);
+    // Both windows are capped at the canary's 15 s of age: one query per revision.
+    expect(s.due?.requests.map((r) => `${r.role}/${r.window}`).sort()).toEqual(['canary/15s', 'stable/15s']);
+    expect(s.out.status.lastAnalysis).toMatchObject({ verdict: 'pass', revision: s.out.status.canary?.revision });
+    expect(s.out.status.rollout?.step).toBe(0);
+    for (const t of [125, 135]) ({ model, seen } = s = step(s.model, s.seen, t, healthy));
+    expect(s.out.status.rollout).toMatchObject({ state: 'Holding', step: 1, weight: 60 });
+    expect(weights(s.out)).toEqual([40, 60]);
+    for (const t of [145, 155, 165]) s = step(s.model, s.seen, t, healthy);
+    expect(s.out.rolloutOutcome).toBe('promoted');
+    expect(s.out.status.phase).toBe('Stable');
+    expect(weights(s.out)).toEqual([100]);
+  });
+
+  it('rolls a canary burning its budget back: traffic first, then status with the numbers and an Event', () => {
+    const { model, seen } = holding();
+    const s = step(model, seen, 115, canaryBad);
+    expect(s.out.rolloutOutcome).toBe('rolled-back');
+    expect(s.out.apply[0]?.kind).toBe('HTTPRoute');
+    expect(weights(s.out)).toEqual([100]);
+    expect(s.out.status.lastRollback).toMatchObject({ reason: 'AnalysisFailed', slo: 'availability' });
+    expect(s.out.status.lastRollback?.lowerBound).toBeGreaterThan(0.02);
+    expect(condSummary(s.out)).toMatchObject({ Degraded: 'True/RolledBack', Ready: 'False/RolledBack' });
+    expect(s.out.events.find((e) => e.reason === 'RolledBack')?.message).toMatch(/availability/);
+  });
+
+  it('does not blame the canary for a shared incident', () => {
+    const { model, seen } = holding();
+    const s = step(model, seen, 115, bothBad);
+    expect(s.out.rolloutOutcome).toBeUndefined();
+    expect(s.out.status.lastAnalysis).toMatchObject({ verdict: 'inconclusive', reason: 'SharedIncident' });
+    expect(s.out.status.currentWeight).toBe(20);
+  });
+
+  it('never promotes without data: pauses for a human after maxInconclusive', () => {
+    let { model, seen } = holding();
+    let s = step(model, seen, 115, noData);
+    for (const t of [125, 135, 145, 155]) ({ model, seen } = s = step(s.model, s.seen, t, noData));
+    expect(s.out.status.phase).toBe('Paused');
+    expect(s.out.status.rollout).toMatchObject({ state: 'Paused', pauseReason: 'WaitingForData', step: 0 });
+    expect(cond(s.out, 'Progressing')).toMatchObject({ status: 'Unknown', reason: 'WaitingForData' });
+    expect(s.out.status.currentWeight).toBe(20);
+  });
+
+  it('holds the weight on query errors and rolls back with AnalysisError after maxErrors in a row', () => {
+    const { model, seen } = holding();
+    let s = step(model, seen, 115, queryError);
+    expect(s.out.status.currentWeight).toBe(20);
+    expect(s.out.status.lastAnalysis?.verdict).toBe('error');
+    s = step(s.model, s.seen, 125, queryError);
+    s = step(s.model, s.seen, 135, queryError);
+    expect(s.out.status.lastRollback?.reason).toBe('AnalysisError');
+    expect(s.out.status.phase).toBe('RolledBack');
+  });
+
+  it('is steady between measurements: same status, no events', () => {
+    const { model, seen } = holding();
+    const s = step(model, seen, 108);
+    expect(s.out.status).toBe(model.status);
+    expect(s.out.events).toEqual([]);
   });
 });

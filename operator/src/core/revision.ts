@@ -1,28 +1,23 @@
 // A revision is a hash of everything that ends up in the pod template (digest, uri, image,
-// resources, placement, session/batching/env, port) — and nothing else: replicas, autoscaling,
+// resources, placement, session/batching/env, port, a model directory's manifest bundle) — and nothing else: replicas, autoscaling,
 // traffic and rollout settings change how a revision is run, not which one it is.
 import { createHash } from 'node:crypto';
 import type { OnnxModel } from '../api/types.ts';
+import { canonicalJson } from './canonical-json.ts';
+import { manifestBundleFor } from './children/deployment.ts';
 import type { CoreConfig } from './types.ts';
 
 /** Bump when the meaning of the hashed fields changes, so revisions cannot collide across versions. */
-const REVISION_SCHEME = 1;
-
-/** Stable JSON: object keys sorted, undefined dropped, so hashing ignores key order. */
-export function canonicalJson(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(v as Record<string, unknown>)
-    .filter(([, x]) => x !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
-}
+const REVISION_SCHEME = 2;
 
 /** The pod-affecting settings, resolved (operator defaults included) so equal pods hash equal. */
 export function podSettings(model: OnnxModel, config: CoreConfig): Record<string, unknown> {
   const { model: artifact, runtime } = model.spec;
   return {
     scheme: REVISION_SCHEME,
+    // The model's own name: two models in a namespace with the same pod settings (and served name)
+    // must not share a revision, or each one's SLO queries would count the other's requests.
+    model: model.metadata.name,
     uri: artifact.uri,
     digest: artifact.digest,
     format: artifact.format,
@@ -37,6 +32,8 @@ export function podSettings(model: OnnxModel, config: CoreConfig): Record<string
     batching: runtime.batching,
     env: runtime.env,
     port: runtime.port,
+    // Where a signed model directory's manifest bundle comes from is mounted into the pods.
+    manifestBundle: manifestBundleFor(model),
   };
 }
 

@@ -26,8 +26,12 @@ export function makeModel(spec: Record<string, unknown> = {}, meta: Record<strin
   });
 }
 
-/** The object as the API server would store it after applying `out` and then the Deployment controller settling. */
-export function settle(out: ReconcileOutput, ready: (dep: KubeObject) => boolean | 'failing' | 'deadline'): ObservedChildren {
+/**
+ * The objects as the API server would store them after applying `out` and then the Deployment
+ * controller settling. ControllerRevisions are created once and never re-applied, so the ones of
+ * `previous` are kept (pass the children the reconcile saw).
+ */
+export function settle(out: ReconcileOutput, ready: (dep: KubeObject) => boolean | 'failing' | 'deadline', previous?: ObservedChildren): ObservedChildren {
   const withUid = (o: KubeObject): KubeObject => ({ ...o, metadata: { ...o.metadata, uid: `uid-${o.kind}-${o.metadata.name}`, generation: 1 } });
   const deployments = out.apply.filter((o) => o.kind === 'Deployment').map((d) => withDeploymentStatus(withUid(d), ready(d)));
   return {
@@ -35,6 +39,7 @@ export function settle(out: ReconcileOutput, ready: (dep: KubeObject) => boolean
     services: out.apply.filter((o) => o.kind === 'Service').map(withUid),
     httpRoutes: out.apply.filter((o) => o.kind === 'HTTPRoute').map(withUid),
     horizontalPodAutoscalers: out.apply.filter((o) => o.kind === 'HorizontalPodAutoscaler').map(withUid),
+    controllerRevisions: [...(previous?.controllerRevisions ?? []), ...out.apply.filter((o) => o.kind === 'ControllerRevision').map(withUid)],
   };
 }
 

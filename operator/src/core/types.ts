@@ -1,7 +1,8 @@
 // The pure core's contract with the adapters. Everything is plain JSON-shaped data: the adapters
 // translate client-node objects in and out, the core never performs I/O or reads the clock.
 import type { VerifyReason } from '../../../lib/verify/index.ts';
-import type { OnnxModel, OnnxModelStatus, ParentRef, SignatureMode, SloMeasurement, Verdict } from '../api/types.ts';
+import type { MeasurementAnswer, MeasurementRequest } from '../analysis/types.ts';
+import type { OnnxModel, OnnxModelStatus, ParentRef, SignatureMode } from '../api/types.ts';
 
 /** Any Kubernetes object as plain JSON (timestamps as RFC 3339 strings). */
 export interface KubeObject {
@@ -53,6 +54,14 @@ export interface ObservedChildren {
   services: KubeObject[];
   httpRoutes?: KubeObject[];
   horizontalPodAutoscalers?: KubeObject[];
+  /** The frozen pod-affecting spec of each revision (see revision-snapshot.ts). */
+  controllerRevisions?: KubeObject[];
+}
+
+/** Facts about the cluster the controller discovered (not about this model). */
+export interface Capabilities {
+  /** The Gateway API CRDs (HTTPRoute) are served. */
+  gatewayAPI: boolean;
 }
 
 /** Operator-wide settings the core needs (from the operator's config). */
@@ -83,12 +92,12 @@ export type VerificationResult =
  */
 export type VerificationFailureReason = VerifyReason | 'SignatureRequired';
 
-/** One analysis measurement of the canary (a later issue produces it; ignored by this core for now). */
-export interface AnalysisResult {
+/** The answers to the measurements dueMeasurements() asked for, taken at `time`. */
+export interface Measurements {
   revision: string;
   time: string;
-  verdict: Verdict;
-  slos: SloMeasurement[];
+  requests: MeasurementRequest[];
+  answers: MeasurementAnswer[];
 }
 
 export interface ReconcileInput {
@@ -103,7 +112,9 @@ export interface ReconcileInput {
    * signature the model does not declare, and no pods of the desired revision are created.
    */
   verification?: VerificationResult;
-  analysis?: AnalysisResult;
+  /** Omitted = all capabilities present (the controller always passes what it discovered). */
+  capabilities?: Capabilities;
+  measurements?: Measurements;
 }
 
 export type EventType = 'Normal' | 'Warning';

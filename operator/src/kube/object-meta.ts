@@ -1,6 +1,7 @@
 // Validation of the small part of every API object the adapters rely on. What comes from the API
 // server is `unknown` until it passes here.
 import { OperatorError } from '../errors.ts';
+import { isRecord } from '../core/observe.ts';
 
 export interface OwnerReference {
   apiVersion: string;
@@ -30,9 +31,7 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export { isRecord };
 
 export function asKubeObject(v: unknown, what: string): KubeObject {
   if (!isRecord(v) || !isRecord(v.metadata) || typeof v.metadata.name !== 'string') {

@@ -1,11 +1,14 @@
 // A HorizontalPodAutoscaler per revision when spec.runtime.autoscaling is set (the Deployment then
 // leaves replicas to it). targetInflight uses the runtime's in-flight gauge as a Pods metric.
+import { METRIC_REQUESTS_IN_FLIGHT } from '../../../../lib/contract/index.ts';
 import type { OnnxModel } from '../../api/types.ts';
 import { revisionChildName } from '../names.ts';
 import type { KubeObject } from '../types.ts';
 import { childMeta, revisionLabels } from './common.ts';
 
-export const INFLIGHT_METRIC = 'onnxop_inflight_requests';
+// The runtime's in-flight gauge, by its contract name (it used to be misspelt here, so targetInflight
+// named a metric no pod exported).
+export const INFLIGHT_METRIC = METRIC_REQUESTS_IN_FLIGHT;
 
 export function autoscalerFor(model: OnnxModel, revision: string): KubeObject | undefined {
   const a = model.spec.runtime.autoscaling;

@@ -1,6 +1,6 @@
 // Services: one per revision (what routes point at, so promotion is one route change) and the
 // stable Service <model>, the fixed in-cluster address that always selects the stable revision.
-import { LABEL_ROLE } from '../../api/constants.ts';
+import { LABEL_MODEL, LABEL_ROLE } from '../../api/constants.ts';
 import type { OnnxModel } from '../../api/types.ts';
 import { revisionChildName, stableServiceName } from '../names.ts';
 import type { KubeObject } from '../types.ts';
@@ -17,11 +17,16 @@ export function revisionServiceFor(model: OnnxModel, revision: string): KubeObje
   };
 }
 
+/**
+ * With a router the stable Service selects the stable revision only (the route splits traffic);
+ * without one (provider none) it selects every pod of the model, so the replica ratio is the split.
+ */
 export function stableServiceFor(model: OnnxModel, stableRevision: string): KubeObject {
+  const selector = model.spec.traffic.provider === 'none' ? { [LABEL_MODEL]: model.metadata.name } : revisionSelector(model, stableRevision);
   return {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: childMeta(model, stableServiceName(model.metadata.name), { ...modelLabels(model), [LABEL_ROLE]: 'stable' }),
-    spec: { type: 'ClusterIP', selector: revisionSelector(model, stableRevision), ports },
+    spec: { type: 'ClusterIP', selector, ports },
   };
 }

@@ -153,8 +153,14 @@ function judgePair(ctx: SloContext, pair: { short: string; long: string; thresho
   // Significantly worse than stable (Fisher, one-sided) and burning budget faster than 1×, in both windows.
   const pValues = hasStable ? canary.map((e, i) => fisherGreaterPValue(e.badEvents, e.requests, stable[i]?.badEvents ?? 0, stable[i]?.requests ?? 0)) : [];
   const worse = hasStable && canary.every((e, i) => (pValues[i] ?? 1) <= ctx.levels.fail && lowerBoundAbove(...counts(e), budget, ctx.levels.fail));
-  // Pass: enough requests in each window, and both windows' upper bounds within threshold × budget.
-  const passing = canary.every((e) => e.requests >= ctx.minRequests && upperBoundAtMost(...counts(e), bound, ctx.levels.pass));
+  // Pass: the pair's failure condition (both windows above the line) is confidently false, i.e. at
+  // least one window has enough requests and its upper bound within threshold × budget. Asking it of
+  // both would let the short window's few requests block every pass at low traffic, although the
+  // long window alone already rules the failure out. No window may be confidently above the line
+  // either: a canary whose last minutes burn is not passed on the strength of its older record.
+  const passing =
+    canary.some((e) => e.requests >= ctx.minRequests && upperBoundAtMost(...counts(e), bound, ctx.levels.pass)) &&
+    !canary.some((e) => lowerBoundAbove(...counts(e), bound, ctx.levels.fail));
 
   const judged = { ...base, canary, ...withStable, ...(hasStable ? { worseThanStablePValues: pValues } : {}) };
   const [short, long] = canary as [WindowEvidence, WindowEvidence];
@@ -206,7 +212,7 @@ function judgePair(ctx: SloContext, pair: { short: string; long: string; thresho
     };
   }
   if (passing) {
-    return { ...judged, verdict: 'pass', reason: 'WithinBudget', errors: [], message: `${name}: within ${pair.threshold}× (upper bounds at most ${pair.threshold}×): ${canaryText}` };
+    return { ...judged, verdict: 'pass', reason: 'WithinBudget', errors: [], message: `${name}: within ${pair.threshold}× (an upper bound at most ${pair.threshold}× with ≥ ${ctx.minRequests} requests): ${canaryText}` };
   }
   if (stableBurning) {
     return { ...judged, verdict: 'inconclusive', reason: 'SharedIncident', errors: [], message: `${name}: the stable revision burns faster than ${pair.threshold}×, a shared incident; the canary is not judged on it: canary ${canaryText}; ${stableText}` };
@@ -217,7 +223,7 @@ function judgePair(ctx: SloContext, pair: { short: string; long: string; thresho
     verdict: 'inconclusive',
     reason: 'NotEnoughData',
     errors: [],
-    message: `${name}: not enough evidence yet (a pass needs ≥ ${ctx.minRequests} requests in each window and upper bounds at most ${pair.threshold}×; a fail lower bounds above ${pair.threshold}×): ${canaryText}`,
+    message: `${name}: not enough evidence yet (a pass needs a window with ≥ ${ctx.minRequests} requests and its upper bound at most ${pair.threshold}×; a fail lower bounds above ${pair.threshold}×): ${canaryText}`,
   };
 }
 

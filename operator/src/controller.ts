@@ -8,6 +8,7 @@ import { safeParseOnnxModel } from './api/parse.ts';
 import { reconcile } from './core/reconcile.ts';
 import type { MeasurementAnswer, MeasurementRequest } from './analysis/types.ts';
 import type { OnnxModel } from './api/types.ts';
+import { DEFAULT_SCRAPE_INTERVAL_SECONDS } from './core/reconcile.ts';
 import { dueMeasurements } from './core/rollout/analysis-step.ts';
 import type { CoreConfig, KubeObject as CoreObject, Measurements, ObservedChildren } from './core/types.ts';
 import { OperatorError, isTransient } from './errors.ts';
@@ -34,8 +35,6 @@ export interface ControllerOptions {
   verifier?: ModelVerifier;
   /** Answers the analysis' queries; without it every due measurement is an error (no Prometheus configured). */
   prometheus?: MeasurementSource;
-  /** The Prometheus scrape interval the analysis windows are checked against. */
-  scrapeIntervalSeconds: number;
   clock?: () => Date;
 }
 
@@ -142,7 +141,7 @@ export class Controller {
 
   /** The one I/O call of an analysis round: the core says what is due, Prometheus answers. */
   async #measure(model: OnnxModel, now: Date): Promise<Measurements | undefined> {
-    const due = dueMeasurements(model, now, this.#o.scrapeIntervalSeconds);
+    const due = dueMeasurements(model, now, this.#o.core.scrapeIntervalSeconds ?? DEFAULT_SCRAPE_INTERVAL_SECONDS);
     if (!due) return undefined;
     const answers = this.#o.prometheus
       ? await this.#o.prometheus.measure(due.requests, now)

@@ -52,7 +52,6 @@ async function run(argv: string[]): Promise<void> {
     : undefined;
   const controller = new Controller({
     ...(prometheus ? { prometheus } : {}),
-    scrapeIntervalSeconds: config.prometheusScrapeIntervalMs / 1000,
     client,
     log,
     metrics,
@@ -73,6 +72,7 @@ async function run(argv: string[]): Promise<void> {
       defaultGatewayParentRefs: config.defaultGateway ? [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', ...config.defaultGateway }] : [],
       fieldManager: config.fieldManager,
       clusterDomain: config.clusterDomain,
+      scrapeIntervalSeconds: config.prometheusScrapeIntervalMs / 1000,
     },
   });
   let synced = false;

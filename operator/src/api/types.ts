@@ -277,7 +277,7 @@ export interface AnalysisStatus {
 
 export const ROLLOUT_STATES = ['Scaling', 'Holding', 'Paused'] as const;
 export type RolloutState = (typeof ROLLOUT_STATES)[number];
-export const PAUSE_REASONS = ['WaitingForPromote', 'WaitingForData', 'ManualPause', 'TrafficProviderUnavailable'] as const;
+export const PAUSE_REASONS = ['WaitingForPromote', 'WaitingForData', 'ManualPause', 'TrafficProviderUnavailable', 'AnalysisInvalid'] as const;
 export type PauseReason = (typeof PAUSE_REASONS)[number];
 
 /** Everything the rollout state machine needs to resume a canary exactly where it was. */

@@ -564,6 +564,17 @@ describe('reconcile: steps judged by the analysis', () => {
     expect(s.out.status.phase).toBe('RolledBack');
   });
 
+  it('refuses an analysis Prometheus cannot measure: Degraded names the field, the canary pauses without traffic', () => {
+    const { model: m0, children } = stableOn({ rollout: { ...spec.rollout, analysis: { ...spec.rollout.analysis, interval: '10s' } } });
+    const model = changeDigest(m0, DIGEST_B);
+    const created = run(model, children, at(100), { config: { ...config, scrapeIntervalSeconds: 30 } });
+    const held = run(withStatus(model, created), settle(created, () => true, children), at(105), { config: { ...config, scrapeIntervalSeconds: 30 } });
+    expect(held.status.rollout).toMatchObject({ state: 'Paused', pauseReason: 'AnalysisInvalid', weight: 0 });
+    expect(cond(held, 'Degraded')).toMatchObject({ status: 'True', reason: 'AnalysisInvalid' });
+    expect(cond(held, 'Degraded')?.message).toMatch(/spec\.rollout\.analysis\.interval 10s is shorter than two Prometheus scrapes/);
+    expect(dueMeasurements(withStatus(model, held), at(200), 30)).toBeUndefined();
+  });
+
   it('is steady between measurements: same status, no events', () => {
     const { model, seen } = holding();
     const s = step(model, seen, 108);

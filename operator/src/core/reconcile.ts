@@ -9,6 +9,7 @@
 //   4. retired revisions kept until their scale-down time
 //   5. desired children (each revision rendered from its frozen snapshot), traffic first
 //   6. status and conditions (status-conditions.ts)
+import { validateAnalysis } from '../analysis/index.ts';
 import { parseDuration } from '../api/parse.ts';
 import type { AnalysisStatus, FailedRevision, LastAction, OnnxModel, RevisionRef, RollbackStatus, RolloutProgress, ScalingDownRevision } from '../api/types.ts';
 import { pendingAction } from './actions.ts';
@@ -23,6 +24,9 @@ import { initialProgress, readProgress } from './rollout/progress.ts';
 import { statusAndConditions } from './status-conditions.ts';
 import type { EventSpec, KubeObject, ReconcileInput, ReconcileOutput, RolloutOutcome } from './types.ts';
 import { verificationGate, type Gate } from './verification-gate.ts';
+
+/** Prometheus' own default scrape interval, the operator flag's default too. */
+export const DEFAULT_SCRAPE_INTERVAL_SECONDS = 30;
 
 const addMs = (iso: string, ms: number): string => new Date(Date.parse(iso) + ms).toISOString();
 
@@ -39,6 +43,8 @@ export interface View {
   deployments: KubeObject[];
   trafficAvailable: boolean;
   steps: StepPlan[];
+  /** What makes spec.rollout.analysis unmeasurable (validateAnalysis), joined for people; undefined when fine. */
+  analysisInvalid?: string;
 }
 
 /** What the steps change. */
@@ -174,6 +180,7 @@ function progressCanary(view: View, w: Working): void {
     ...(canaryDep.deadlineExceeded !== undefined ? { canaryDeadlineExceeded: canaryDep.deadlineExceeded } : {}),
     progressDeadlineMs: view.deadlineMs,
     trafficAvailable: view.trafficAvailable,
+    ...(view.analysisInvalid ? { analysisInvalid: view.analysisInvalid } : {}),
     ...(analysis ? { analysis: { maxInconclusive: analysis.maxInconclusive, maxErrors: analysis.maxErrors } } : {}),
     ...(judged ? { measured: judged.measured } : {}),
     ...(last ? { lastMeasurement: last } : {}),
@@ -213,7 +220,10 @@ function expireRetired(view: View, w: Working): void {
 function viewOf(input: ReconcileInput): View {
   const { model } = input;
   const gatewayAPI = input.capabilities?.gatewayAPI ?? true;
+  const analysis = model.spec.rollout.analysis;
+  const issues = analysis ? validateAnalysis(analysis, input.config.scrapeIntervalSeconds ?? DEFAULT_SCRAPE_INTERVAL_SECONDS) : [];
   return {
+    ...(issues.length > 0 ? { analysisInvalid: issues.map((i) => i.message).join('; ') } : {}),
     input,
     model,
     now: input.now.toISOString(),

@@ -52,6 +52,8 @@ function pauseHint(reason: string | undefined): string {
       return `the analysis could not decide (waiting for data: too few requests or none); promote/<nonce> or abort/<nonce>, or resume/<nonce> to keep measuring`;
     case 'ManualPause':
       return `paused by the pause action; resume/<nonce>, promote/<nonce> or abort/<nonce>`;
+    case 'AnalysisInvalid':
+      return 'the analysis cannot measure anything as specified; fix spec.rollout.analysis as the Degraded condition says';
     case 'TrafficProviderUnavailable':
       return 'no traffic provider can give the canary a share; see the Degraded condition';
     default:
@@ -101,7 +103,9 @@ export function statusAndConditions(view: View, w: Working, problems: string[]):
           ? gate.state === 'failed'
             ? { status: 'True', reason: 'VerificationFailed', message: `${gate.reason}: ${gate.message}` }
             : { status: 'True', reason: desiredFailed ? 'RevisionFailed' : 'ProgressDeadlineExceeded', message: `revision ${desired} has no available pods after ${model.spec.rollout.progressDeadline}` }
-          : trafficMissing
+          : view.analysisInvalid
+            ? { status: 'True', reason: 'AnalysisInvalid', message: `spec.rollout.analysis cannot be measured: ${view.analysisInvalid}` }
+            : trafficMissing
             ? { status: 'True', reason: 'TrafficProviderUnavailable', message: 'spec.traffic.provider is gatewayAPI but this cluster does not serve the Gateway API CRDs (httproutes.gateway.networking.k8s.io/v1): install them, or set spec.traffic.provider: none (replica ratio)' }
             : failure
               ? { status: 'True', reason: 'ReplicaFailure', message: failure }
@@ -123,7 +127,7 @@ export function statusAndConditions(view: View, w: Working, problems: string[]):
     if (before?.status === cond.status && before.reason === cond.reason) continue;
     if (cond.type === 'Available' && cond.status === 'True') events.push({ type: 'Normal', reason: 'Available', message: cond.message, revision: w.stable?.revision });
     if (cond.type === 'Available' && cond.status === 'False' && before?.status === 'True') events.push({ type: 'Warning', reason: 'Unavailable', message: cond.message, revision: w.stable?.revision });
-    if (cond.type === 'Degraded' && cond.status === 'True' && ['ReplicaFailure', 'ProgressDeadlineExceeded', 'TrafficProviderUnavailable', 'SnapshotMissing'].includes(cond.reason)) events.push({ type: 'Warning', reason: cond.reason, message: cond.message });
+    if (cond.type === 'Degraded' && cond.status === 'True' && ['ReplicaFailure', 'ProgressDeadlineExceeded', 'TrafficProviderUnavailable', 'SnapshotMissing', 'AnalysisInvalid'].includes(cond.reason)) events.push({ type: 'Warning', reason: cond.reason, message: cond.message });
     if (cond.type === 'ArtifactVerified' && cond.status === 'False') events.push({ type: 'Warning', reason: 'VerificationFailed', message: `${cond.reason}: ${cond.message}` });
     if (cond.type === 'ArtifactVerified' && cond.status === 'True' && cond.reason === 'Verified') events.push({ type: 'Normal', reason: 'Verified', message: cond.message });
   }

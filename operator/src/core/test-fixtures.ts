@@ -15,6 +15,7 @@ export const config: CoreConfig = {
   defaultGatewayParentRefs: [{ name: 'lab-gateway', namespace: 'lab-system' }],
   fieldManager: 'onnx-operator',
   clusterDomain: 'cluster.local',
+  scrapeIntervalSeconds: 5,
 };
 
 export function makeModel(spec: Record<string, unknown> = {}, meta: Record<string, unknown> = {}): OnnxModel {

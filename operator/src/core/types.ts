@@ -76,6 +76,8 @@ export interface CoreConfig {
   clusterDomain: string;
   /** Pod-level SIGTERM grace for runtime pods (the runtime drains within it). Default 30. */
   terminationGracePeriodSeconds?: number;
+  /** The Prometheus scrape interval analysis windows are checked against (--prometheus-scrape-interval). Default 30. */
+  scrapeIntervalSeconds?: number;
 }
 
 /** The signature verifier's answer for one digest (a later issue produces it). */

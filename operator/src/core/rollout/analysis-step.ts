@@ -31,6 +31,7 @@ export function dueMeasurements(model: OnnxModel, now: Date, scrapeIntervalSecon
   const read = readProgress(model.status.rollout);
   const analysis = model.spec.rollout.analysis;
   if (!analysis || !canary || !read.ok || read.progress?.revision !== canary.revision) return undefined;
+  if (read.progress?.state === 'Paused' && read.progress.pauseReason === 'AnalysisInvalid') return undefined;
   const due = nextMeasurementAt(model, read.progress);
   if (due === undefined || now.getTime() < due) return undefined;
   const plan = planMeasurements({

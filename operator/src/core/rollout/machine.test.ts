@@ -48,6 +48,9 @@ describe('rollout state machine: transition table', () => {
     ['Holding, an error: holds the weight', progress(), { measured: error }, 'Holding:0:10'],
     ['Holding, third error in a row: rolls back AnalysisError', progress({ consecutiveErrors: 2 }), { measured: error }, 'rollback:AnalysisError'],
     ['Holding, a step without pause: waits for promote', progress(), { steps: [{ weight: 10 }] }, 'Paused:0:10:WaitingForPromote'],
+    ['Scaling, pods ready, analysis unmeasurable: pauses before any traffic', progress({ state: 'Scaling', weight: 0 }), { analysisInvalid: 'window too short' }, 'Paused:0:0:AnalysisInvalid'],
+    ['Holding, analysis becomes unmeasurable: pauses', progress(), { analysisInvalid: 'window too short' }, 'Paused:0:10:AnalysisInvalid'],
+    ['Paused on an invalid analysis, fixed: the step starts', progress({ state: 'Paused', pauseReason: 'AnalysisInvalid', weight: 0 }), {}, 'Holding:0:10'],
   ];
   it.each(rows)('%s', (_name, p, o, expected) => {
     expect(summary(decideRollout(p, obs(o)))).toBe(expected);

@@ -49,6 +49,8 @@ export interface RolloutObservation {
   progressDeadlineMs: number;
   /** False when the traffic provider cannot set weights (e.g. the Gateway API CRDs are missing). */
   trafficAvailable: boolean;
+  /** Why spec.rollout.analysis cannot be measured (e.g. a window shorter than two scrapes), if so. */
+  analysisInvalid?: string;
   analysis?: { maxInconclusive: number; maxErrors: number };
   /** Judged in this reconcile; undefined when no measurement was due. */
   measured?: Measured;
@@ -126,6 +128,13 @@ export const TRANSITIONS: readonly Row[] = [
   { name: 'promote-before-pods', from: ['Scaling'], action: 'promote', when: (p, o) => !o.canaryReadyFor(p.step), then: (p) => ({ to: p.state }), says: () => 'the canary has not got all its pods available yet; promote again once it has' },
   { name: 'pods-ready-no-steps', from: ['Scaling'], when: (p, o) => o.steps.length === 0 && o.canaryReadyFor(p.step), then: () => ({ promote: 'all pods available' }) },
   {
+    name: 'analysis-invalid',
+    from: ['Scaling', 'Holding'],
+    when: (p, o) => o.analysisInvalid !== undefined && (p.state === 'Holding' || o.canaryReadyFor(p.step)),
+    then: (_p, o) => pause('AnalysisInvalid', `spec.rollout.analysis cannot be measured: ${o.analysisInvalid}`),
+  },
+  { name: 'analysis-fixed', from: ['Paused'], when: (p, o) => p.pauseReason === 'AnalysisInvalid' && o.analysisInvalid === undefined, then: () => ({ to: 'Scaling', clearPause: true }) },
+  {
     name: 'pods-ready-no-traffic',
     from: ['Scaling'],
     when: (p, o) => !o.trafficAvailable && o.canaryReadyFor(p.step),
@@ -143,7 +152,7 @@ export const TRANSITIONS: readonly Row[] = [
     },
   },
   { name: 'traffic-back', from: ['Paused'], when: (p, o) => p.pauseReason === 'TrafficProviderUnavailable' && o.trafficAvailable, then: () => ({ to: 'Scaling', clearPause: true }) },
-  { name: 'promote', from: ['Holding', 'Paused'], action: 'promote', when: (p) => p.pauseReason !== 'TrafficProviderUnavailable', then: (p, o) => advance(p, o, 'promoted by the promote action'), says: (p, o) => (p.step + 1 >= o.steps.length ? 'canary promoted' : `advanced past ${stepLabel(p, o)}`) },
+  { name: 'promote', from: ['Holding', 'Paused'], action: 'promote', when: (p) => p.pauseReason !== 'TrafficProviderUnavailable' && p.pauseReason !== 'AnalysisInvalid', then: (p, o) => advance(p, o, 'promoted by the promote action'), says: (p, o) => (p.step + 1 >= o.steps.length ? 'canary promoted' : `advanced past ${stepLabel(p, o)}`) },
   { name: 'pause', from: ['Holding'], action: 'pause', when: always, then: (p, o) => pause('ManualPause', `paused by the pause action at ${stepLabel(p, o)} (${p.weight}%)`), says: () => 'rollout paused' },
   {
     name: 'resume',

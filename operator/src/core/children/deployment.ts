@@ -109,8 +109,9 @@ function resources(model: OnnxModel, gpuLimit: [string, number] | undefined): Re
   const r = model.spec.runtime.resources;
   const requests = r?.requests ? { ...r.requests } : undefined;
   const limits: Record<string, string | number> | undefined = r?.limits || gpuLimit ? { ...(r?.limits ?? {}) } : undefined;
-  // Extended resources cannot be overcommitted: the limit is the request.
-  if (gpuLimit && limits) limits[gpuLimit[0]] = gpuLimit[1];
+  // Extended resources cannot be overcommitted: the limit is the request. A quantity is a string in
+  // the API (the server returns it as one); a number here would differ from the server's copy.
+  if (gpuLimit && limits) limits[gpuLimit[0]] = String(gpuLimit[1]);
   if (!requests && !limits) return undefined;
   const out: Record<string, unknown> = {};
   if (requests) out['requests'] = requests;

@@ -13,6 +13,13 @@ describe('parseConfig', () => {
     expect(c.leaderElect).toBe(false);
     expect(c.defaultGateway).toEqual({ namespace: 'gw', name: 'public' });
   });
+  test('one namespace, one controller instance', () => {
+    expect(parseConfig([], {}, 'h')).toMatchObject({ watchNamespace: undefined, instanceId: undefined });
+    expect(parseConfig(['--namespace', 'ml', '--instance-id', 'canary-op'], {}, 'h')).toMatchObject({ watchNamespace: 'ml', instanceId: 'canary-op' });
+    expect(parseConfig([], { WATCH_NAMESPACE: 'prod', ONNXOP_INSTANCE_ID: 'a1' }, 'h')).toMatchObject({ watchNamespace: 'prod', instanceId: 'a1' });
+    expect(() => parseConfig(['--instance-id', 'Not_A_Label'], {}, 'h')).toThrow(/instance-id.*lowercase letters, digits or -/);
+    expect(() => parseConfig(['--namespace', '-ml'], {}, 'h')).toThrow(/namespace/);
+  });
   test('namespaces that require signatures', () => {
     expect(parseConfig([], {}, 'h')).toMatchObject({ requireSignatureNamespaces: [], verificationResyncSeconds: 120 });
     expect(parseConfig(['--require-signature-namespaces', ' prod, ml ,'], {}, 'h').requireSignatureNamespaces).toEqual(['prod', 'ml']);

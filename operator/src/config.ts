@@ -8,6 +8,7 @@ import { OperatorError } from './errors.ts';
 export interface OperatorConfig {
   kubeconfig: string | undefined;
   watchNamespace: string | undefined;
+  instanceId: string | undefined;
   httpHost: string;
   httpPort: number;
   leaderElect: boolean;
@@ -37,6 +38,7 @@ export interface OperatorConfig {
 export const configFlags = {
   kubeconfig: { type: 'string', env: 'KUBECONFIG', help: 'kubeconfig file; in-cluster credentials when unset' },
   namespace: { type: 'string', env: 'WATCH_NAMESPACE', help: 'watch only this namespace (default: all)' },
+  'instance-id': { type: 'string', env: 'ONNXOP_INSTANCE_ID', help: 'reconcile only models labelled serving.onnxop.io/controller-instance=<id> (default: only models without that label)' },
   'http-host': { type: 'string', env: 'HTTP_HOST', help: 'address for /metrics, /healthz, /readyz (default 0.0.0.0)' },
   'http-port': { type: 'string', env: 'HTTP_PORT', help: 'port for /metrics, /healthz, /readyz (default 8080)' },
   'leader-elect': { type: 'string', env: 'LEADER_ELECT', help: 'true|false: elect a leader on a Lease (default true)' },
@@ -100,7 +102,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, hostname: st
   const leader = oneOf('leader-elect', get('leader-elect'), 'true', ['true', 'false'] as const);
   return {
     kubeconfig: get('kubeconfig') || undefined,
-    watchNamespace: get('namespace') || undefined,
+    watchNamespace: labelValue('namespace', get('namespace')),
+    instanceId: labelValue('instance-id', get('instance-id')),
     httpHost: get('http-host') || '0.0.0.0',
     httpPort: intIn('http-port', get('http-port'), 8080, 0, 65535),
     leaderElect: leader === 'true',
@@ -123,6 +126,13 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, hostname: st
     prometheusCaFile: get('prometheus-ca-file') || undefined,
     prometheusScrapeIntervalMs: durationIn('prometheus-scrape-interval', get('prometheus-scrape-interval'), 30_000, 1_000, 3_600_000),
   };
+}
+
+/** A namespace name or label value: 1–63 of [a-z0-9-], alphanumeric at both ends. */
+function labelValue(flag: FlagName, raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(raw)) throw invalid(flag, raw, 'use 1–63 lowercase letters, digits or -, starting and ending with a letter or digit');
+  return raw;
 }
 
 function durationIn(flag: FlagName, raw: string | undefined, def: number, minMs: number, maxMs: number): number {

@@ -3,7 +3,7 @@
 // executor write only the differences.
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
-import { LABEL_MODEL } from './api/constants.ts';
+import { LABEL_CONTROLLER_INSTANCE, LABEL_MODEL } from './api/constants.ts';
 import { safeParseOnnxModel } from './api/parse.ts';
 import { reconcile } from './core/reconcile.ts';
 import type { MeasurementAnswer, MeasurementRequest } from './analysis/types.ts';
@@ -31,6 +31,10 @@ export interface ControllerOptions {
   identity: string;
   gatewayApi: boolean;
   watchdogMs: number;
+  /** Watch this namespace only (--namespace); all namespaces when unset. */
+  namespace?: string;
+  /** Reconcile only models labelled with this controller instance (--instance-id); unset: only unlabelled ones. */
+  instanceId?: string;
   /** Signature verification before deployment; without it, models with spec.signature wait in Verifying (Enforce). */
   verifier?: ModelVerifier;
   /** Answers the analysis' queries; without it every due measurement is an error (no Prometheus configured). */
@@ -60,10 +64,11 @@ export class Controller {
         resource,
         log: opts.log,
         labelSelector,
+        ...(opts.namespace ? { namespace: opts.namespace } : {}),
         watchdogMs: opts.watchdogMs,
         onRestart: (reason) => opts.metrics.watchRestarts.inc({ resource: resource.plural, reason }),
       });
-    this.#models = informer(resources.onnxModel);
+    this.#models = informer(resources.onnxModel, opts.instanceId ? `${LABEL_CONTROLLER_INSTANCE}=${opts.instanceId}` : `!${LABEL_CONTROLLER_INSTANCE}`);
     this.#models.onChange((_type, obj) => this.#queue.add(keyOf(obj)));
     for (const kind of childKinds(opts.gatewayApi)) {
       // Only the operator's children are cached: they all carry the model label.

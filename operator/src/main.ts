@@ -59,6 +59,8 @@ async function run(argv: string[]): Promise<void> {
     fieldManager: config.fieldManager,
     identity: config.identity,
     gatewayApi,
+    ...(config.watchNamespace ? { namespace: config.watchNamespace } : {}),
+    ...(config.instanceId ? { instanceId: config.instanceId } : {}),
     watchdogMs: config.watchdogSeconds * 1000,
     verifier: new ModelVerifier({
       client,

@@ -12,6 +12,12 @@ export const LABEL_REVISION = `${GROUP}/revision`;
 /** `stable` or `canary` on per-revision children; informational (selectors never use it). */
 export const LABEL_ROLE = `${GROUP}/role`;
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+/**
+ * Several operators in one cluster (a canary of the operator itself, test suites): one started with
+ * --instance-id=X reconciles only models labelled serving.onnxop.io/controller-instance=X, one
+ * without it only models without the label (Argo Rollouts' --instance-id works the same way).
+ */
+export const LABEL_CONTROLLER_INSTANCE = `${GROUP}/controller-instance`;
 export const MANAGED_BY = 'onnx-operator';
 
 /**

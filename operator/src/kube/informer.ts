@@ -16,6 +16,8 @@ export interface InformerOptions {
   resource: ResourceType;
   log: Logger;
   labelSelector?: string;
+  /** Watch one namespace only (namespaced resources); all namespaces when unset. */
+  namespace?: string;
   /** Restart a watch that sent nothing (bookmarks included) for this long (capped at the server timeout + 30 s). */
   watchdogMs?: number;
   /** The server closes each watch after between this and twice this many seconds. */
@@ -45,7 +47,7 @@ class WatchExpired extends Error {}
 class WatchSilent extends Error {}
 
 export class Informer {
-  readonly #opts: Required<Omit<InformerOptions, 'labelSelector' | 'onRestart'>> & Pick<InformerOptions, 'labelSelector' | 'onRestart'>;
+  readonly #opts: Required<Omit<InformerOptions, 'labelSelector' | 'onRestart' | 'namespace'>> & Pick<InformerOptions, 'labelSelector' | 'onRestart' | 'namespace'>;
   readonly #store = new Map<string, KubeObject>();
   readonly #handlers: ChangeHandler[] = [];
   #abort = new AbortController();
@@ -103,7 +105,7 @@ export class Informer {
   }
 
   async #relist(): Promise<void> {
-    const path = resourcePath(this.#opts.resource);
+    const path = resourcePath(this.#opts.resource, this.#opts.namespace);
     const fresh = new Map<string, KubeObject>();
     let cont: string | undefined;
     let rv = '';
@@ -165,7 +167,7 @@ export class Informer {
     try {
       const body = await this.#opts.client.stream({
         method: 'GET',
-        path: resourcePath(this.#opts.resource),
+        path: resourcePath(this.#opts.resource, this.#opts.namespace),
         query: {
           watch: true,
           allowWatchBookmarks: true,

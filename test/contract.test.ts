@@ -26,6 +26,7 @@ import { OPTIONS, parseArgs, type RuntimeConfig } from '../runtime/src/config/co
 import { outcomeOf } from '../runtime/src/metrics/metrics.ts';
 import { PREDICTION_ID_HEADER, REVISION_HEADER } from '../runtime/src/server/app.ts';
 import { post, request, start } from '../runtime/test-support/harness.ts';
+import { RUNTIME_TEST_TIMEOUT_MS } from '../runtime/test-support/timing.ts';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 const USER_ENV = { name: 'HTTPS_PROXY', value: 'http://proxy.internal:3128' };
@@ -171,7 +172,7 @@ describe('contract: a real runtime exposes what the operator queries', () => {
     } finally {
       await rt.shutdown('test done');
     }
-  });
+  }, RUNTIME_TEST_TIMEOUT_MS);
 });
 
 interface Sample {

@@ -1,11 +1,14 @@
 // The lab's faulty canaries, served by the real runtime on real onnxruntime sessions: logreg_faulty
 // fails at run time only on poison rows, logreg_slow is slower; both answer exactly as logreg does.
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { metricValue, post, request, start } from '../test-support/harness.ts';
 import { RUNTIME_TEST_TIMEOUT_MS } from '../test-support/timing.ts';
 import type { RunningRuntime } from '../src/serve.ts';
 import { LATENCY_BUCKETS } from '../../lib/contract/index.ts';
 import { POISON_FEATURE_VALUE } from './build.ts';
+
+// Every test here talks to runtimes: an explicit timeout, never Jest's 5 s.
+jest.setTimeout(RUNTIME_TEST_TIMEOUT_MS);
 
 type Rt = RunningRuntime & { url: string };
 type Name = 'logreg' | 'logreg_faulty' | 'logreg_slow';

@@ -1,6 +1,8 @@
 // `npm run demo`: the main job on the embedded lab. Brings the lab up, installs the CRD, starts the
-// operator, deploys a model the project builds itself, rolls out a new revision of it, sends
-// inference requests through the gateway and shows what an on-call engineer would see.
+// operator, deploys a model the project builds itself, rolls a new revision out in traffic steps
+// judged by SLOs in Prometheus while load runs through the gateway, then rolls out a faulty model
+// (a real one: it fails at run time on a share of the inputs) and watches the operator roll it back,
+// showing what an on-call engineer would see.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,6 +10,7 @@ import { stringify } from 'yaml';
 import { labPaths, labPorts, repoRoot } from './lab/lab-config.ts';
 import { up } from './lab/lab.ts';
 import { labRequest } from './lab/loadgen/lab-request.ts';
+import { runLoad } from './lab/loadgen/run-load.ts';
 import { runningPid, startDaemon } from './lab/processes.ts';
 import { ensureTestModels } from '../runtime/test-models/build.ts';
 
@@ -19,13 +22,84 @@ const kubectlIn = (input: string, ...args: string[]): string =>
   execFileSync(path.join(labPaths.bin, 'kubectl'), args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'inherit'] });
 const show = (...args: string[]): void => void process.stdout.write(kubectl(...args));
 
+// Steps and SLOs of seconds so the demo takes a couple of minutes; the lab's Prometheus scrapes
+// every 2 s. A 10% budget at 2× is a line at 20% failed requests (docs/analysis.md).
+const rollout = {
+  steps: [
+    { weight: 20, pause: '15s' },
+    { weight: 50, pause: '15s' },
+  ],
+  analysis: {
+    interval: '5s',
+    slos: [{ name: 'availability', builtin: 'availability', objective: 90 }],
+    burnRateWindows: [{ short: '10s', long: '1m', threshold: 2 }],
+    minRequests: 20,
+  },
+  scaleDownDelay: '10s',
+};
+
 function model(uri: string, digest: string): string {
   return stringify({
     apiVersion: 'serving.onnxop.io/v1alpha1',
     kind: 'OnnxModel',
     metadata: { name: 'iris', namespace: ns },
-    spec: { model: { uri, digest }, runtime: { replicas: 2 } },
+    spec: { model: { uri, digest }, runtime: { replicas: 2 }, rollout },
   });
+}
+
+interface DemoStatus {
+  phase?: string;
+  stable?: { digest?: string };
+  canary?: { revision?: string };
+  rollout?: { state?: string; step?: number; weight?: number };
+  lastAnalysis?: { verdict?: string; message?: string };
+  lastRollback?: { reason?: string; message?: string };
+}
+const statusOf = (): DemoStatus => (JSON.parse(kubectl('-n', ns, 'get', 'onnxmodel', 'iris', '-o', 'json')) as { status?: DemoStatus }).status ?? {};
+
+/** Prints `kubectl get onnx` each time the phase, step or weight changes, until `done` holds. */
+async function follow(done: (s: DemoStatus) => boolean, timeoutS: number): Promise<DemoStatus> {
+  let last = '';
+  for (let i = 0; i < timeoutS; i++) {
+    const s = statusOf();
+    const key = `${s.phase}/${s.rollout?.state}/${s.rollout?.step}/${s.rollout?.weight}`;
+    if (key !== last) {
+      last = key;
+      show('-n', ns, 'get', 'onnx');
+      if (s.lastAnalysis?.message && s.rollout) process.stdout.write(`  last analysis: ${s.lastAnalysis.verdict}: ${s.lastAnalysis.message.slice(0, 240)}\n`);
+    }
+    if (done(s)) return s;
+    await sleep(1000);
+  }
+  throw new Error(`demo: the rollout did not end within ${timeoutS} s; see ${labPaths.logs}/operator.log`);
+}
+
+/** Load through the gateway in the background: `rate` req/s, a share of them poisoned (bounded). */
+function backgroundLoad(rate: number, poisonRatio: number): { stop: () => Promise<string> } {
+  const ac = new AbortController();
+  const body = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }] });
+  const run = runLoad({
+    url: `http://127.0.0.1:${labPorts.gateway}/v2/models/iris/infer`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    rate,
+    maxRequests: 20_000,
+    durationMs: 600_000,
+    timeoutMs: 5000,
+    groupByHeader: 'x-onnxop-revision',
+    ...(poisonRatio > 0 ? { poisonRatio } : {}),
+    signal: ac.signal,
+  });
+  return {
+    stop: async () => {
+      ac.abort();
+      const r = await run;
+      return Object.entries(r.byGroup)
+        .map(([rev, g]) => `  revision ${rev}: ${g.count} requests, ${g.ok} ok, ${g.serverError} server errors`)
+        .join('\n');
+    },
+  };
 }
 
 async function infer(): Promise<string> {
@@ -48,41 +122,59 @@ async function waitForStableDigest(digest: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  say('1/6 lab: a real control plane, process kubelet, Prometheus and gateway on this machine');
+  say('1/7 lab: a real control plane, process kubelet, Prometheus and gateway on this machine');
   await up((msg) => process.stdout.write(`[lab] ${msg}\n`));
   show('get', 'nodes', '-o', 'wide');
 
-  say('2/6 the OnnxModel CRD and the operator');
+  say('2/7 the OnnxModel CRD and the operator');
   kubectl('apply', '--server-side', '--force-conflicts', '-f', path.join(repoRoot, 'crds/onnxmodel.yaml'));
   kubectl('wait', '--for=condition=Established', 'crd/onnxmodels.serving.onnxop.io', '--timeout=30s');
   const pid = startDaemon({
     name: 'operator',
     command: process.execPath,
-    args: [path.join(repoRoot, 'operator/src/main.ts'), 'run', '--kubeconfig', labPaths.operatorKubeconfig, '--http-host', '127.0.0.1', '--http-port', String(labPorts.operator), '--leader-election-namespace', 'default', '--default-gateway', 'lab-system/lab'],
+    args: [
+      path.join(repoRoot, 'operator/src/main.ts'), 'run',
+      '--kubeconfig', labPaths.operatorKubeconfig,
+      '--http-host', '127.0.0.1', '--http-port', String(labPorts.operator),
+      '--leader-election-namespace', 'default', '--default-gateway', 'lab-system/lab',
+      '--prometheus-url', `http://127.0.0.1:${labPorts.prometheus}`, '--prometheus-scrape-interval', '2s',
+    ],
     cwd: repoRoot,
   });
   process.stdout.write(`operator running (pid ${pid}), metrics on http://127.0.0.1:${labPorts.operator}/metrics, log ${labPaths.logs}/operator.log\n`);
 
-  say('3/6 deploy a model the project built (logistic regression), pinned by its sha256');
+  say('3/7 deploy a model the project built (logistic regression), pinned by its sha256');
   const models = ensureTestModels();
+  // A clean start: an earlier demo's model would otherwise roll back from where it ended.
+  kubectl('delete', 'namespace', ns, '--ignore-not-found', '--wait=true', '--timeout=120s');
   kubectlIn(stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }), 'apply', '-f', '-');
   process.stdout.write(kubectlIn(model(`file://${models.logreg.path}`, models.logreg.digest), 'apply', '-f', '-'));
   kubectl('-n', ns, 'wait', '--for=condition=Ready', 'onnxmodel/iris', '--timeout=180s');
   show('-n', ns, 'get', 'onnx,deployments,services,httproutes,pods', '-o', 'wide');
   process.stdout.write(`inference through the gateway: ${await infer()}\n`);
 
-  say('4/6 roll out a new digest (a classifier): a new revision, promoted when its pods serve');
+  say('4/7 roll out a new digest (a classifier) in steps of 20% and 50%, judged by Prometheus, under 30 req/s');
+  let traffic = backgroundLoad(30, 0);
   kubectlIn(model(`file://${models.classifier.path}`, models.classifier.digest), 'apply', '-f', '-');
+  await follow((s) => s.phase === 'Stable' && s.stable?.digest === models.classifier.digest, 240);
   await waitForStableDigest(models.classifier.digest);
-  show('-n', ns, 'get', 'onnx');
+  process.stdout.write(`${await traffic.stop()}\n`);
   process.stdout.write(`inference through the gateway: ${await infer()}\n`);
 
-  say('5/6 status an on-call engineer reads');
+  say('5/7 roll out a faulty model: it fails at run time on 30% of the inputs; the operator rolls it back by itself');
+  traffic = backgroundLoad(30, 0.3);
+  kubectlIn(model(`file://${models.logreg_faulty.path}`, models.logreg_faulty.digest), 'apply', '-f', '-');
+  const rolled = await follow((s) => s.phase === 'RolledBack', 240);
+  process.stdout.write(`${await traffic.stop()}\n`);
+  process.stdout.write(`rolled back (${rolled.lastRollback?.reason}): ${rolled.lastRollback?.message ?? ''}\n`);
+  process.stdout.write(`stable digest is still ${rolled.stable?.digest}\n`);
+
+  say('6/7 status an on-call engineer reads');
   const status = JSON.parse(kubectl('-n', ns, 'get', 'onnxmodel', 'iris', '-o', 'json')) as { status: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } };
   for (const c of status.status.conditions ?? []) process.stdout.write(`  ${c.type.padEnd(16)} ${c.status.padEnd(6)} ${(c.reason ?? '').padEnd(22)} ${c.message ?? ''}\n`);
   show('-n', ns, 'get', 'events', '--field-selector', 'involvedObject.kind=OnnxModel', '--sort-by=.metadata.creationTimestamp');
 
-  say('6/6 Prometheus scrapes the model pods: requests by revision and outcome');
+  say('7/7 Prometheus scrapes the model pods: requests by revision and outcome');
   const stable = (JSON.parse(kubectl('-n', ns, 'get', 'onnxmodel', 'iris', '-o', 'json')) as { status: { stable: { revision: string } } }).status.stable.revision;
   const q = encodeURIComponent(`sum by (revision, outcome) (onnxop_requests_total{namespace="${ns}"})`);
   let rows: { metric: Record<string, string>; value: [number, string] }[] = [];

@@ -1,6 +1,7 @@
 // Helpers for integration tests against the running lab: kubectl (the real one, as users run it),
 // polling with a deadline, and a namespace per test file.
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,6 +39,12 @@ export async function waitUntil<T>(what: string, check: () => Promise<T | undefi
   throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
+/** Installs the OnnxModel CRD from crds/ (server-side, as a user would) and waits until it is served. */
+export async function applyCrd(): Promise<void> {
+  await kubectl(['apply', '--server-side', '--force-conflicts', '-f', path.join(repoRoot, 'crds/onnxmodel.yaml')]);
+  await kubectl(['wait', '--for=condition=Established', 'crd/onnxmodels.serving.onnxop.io', '--timeout=30s']);
+}
+
 /** Creates a fresh namespace and waits for its default service account (pods need it). */
 export async function createTestNamespace(prefix: string): Promise<string> {
   const ns = `${prefix}-${randomBytes(3).toString('hex')}`;
@@ -69,4 +76,38 @@ export async function listPods(ns: string, selector: string): Promise<PodJson[]>
 
 export function isPodReady(pod: PodJson): boolean {
   return pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+/** The length of a log file now: reconcilesLogged() counts only what is appended after it. */
+export function logMark(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Reconciles of `namespace/name` an operator logged after `mark` (logMark). With --log-level debug
+ * every successful reconcile logs 'reconciled' or 'in sync'. Tests wait on this — the operator's
+ * progress — rather than for a fixed time that a slower machine might not fill.
+ */
+export function reconcilesLogged(file: string, namespace: string, name: string, mark: number): number {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.max(0, size - mark));
+    fs.readSync(fd, buf, 0, buf.length, mark);
+    let n = 0;
+    // The last line may still be being written: only whole lines count.
+    for (const line of buf.toString('utf8').split('\n').slice(0, -1)) {
+      if (!line.includes('"reconciled"') && !line.includes('"in sync"')) continue;
+      // pino writes the logger's own "name" first and the child's (the object's) after it; JSON.parse keeps the last.
+      const rec = JSON.parse(line) as { namespace?: string; name?: string; msg?: string };
+      if (rec.namespace === namespace && rec.name === name && (rec.msg === 'reconciled' || rec.msg === 'in sync')) n++;
+    }
+    return n;
+  } finally {
+    fs.closeSync(fd);
+  }
 }

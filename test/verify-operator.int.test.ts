@@ -9,13 +9,12 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { labPorts } from '../e2e/lab/lab-config.ts';
 import { labRequest } from '../e2e/lab/loadgen/lab-request.ts';
 import { ensureTestModels } from '../runtime/test-models/build.ts';
 import { auditSince, OperatorProcess } from './operator-process.ts';
-import { createTestNamespace, deleteNamespace, isPodReady, kubectl, kubectlJson, listPods, repoRoot, waitUntil } from './lab-helpers.ts';
+import { createTestNamespace, deleteNamespace, isPodReady, kubectl, kubectlJson, listPods, logMark, reconcilesLogged, repoRoot, waitUntil } from './lab-helpers.ts';
 
 const gatewayUrl = `http://127.0.0.1:${labPorts.gateway}`;
 
@@ -48,7 +47,9 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}, cwd?
 
 const suffix = randomBytes(3).toString('hex');
 const flagNs = `vop-flag-${suffix}`;
-const operator = new OperatorProcess('onnx-operator-verify-int-test', () => ['--require-signature-namespaces', flagNs, '--verification-resync-seconds', '5']);
+// Debug logs: every reconcile is logged, so the tests wait for the operator's reconciles (afterReconciles)
+// instead of for fixed times.
+const operator = new OperatorProcess('onnx-operator-verify-int-test', () => ['--require-signature-namespaces', flagNs, '--verification-resync-seconds', '5', '--log-level', 'debug']);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-operator-'));
 const started = new Date();
 let ns = '';
@@ -118,6 +119,18 @@ async function waitFor(n: string, name: string, what: string, ok: (m: ModelJson)
   }, timeoutMs);
 }
 
+/**
+ * Waits until the operator has reconciled each of `names` in `n` at least `times` more times from
+ * now (signed models are re-verified every 5 s; `touch` annotates each first, for models nothing
+ * re-queues). What the reconciles wrote is in the audit log once they are logged.
+ */
+async function afterReconciles(n: string, names: string[], times: number, touch = false): Promise<void> {
+  const mark = logMark(operator.logFile);
+  if (touch) for (const name of names) await kubectl(['-n', n, 'annotate', 'onnxmodel', name, `example.com/touched=${Date.now()}`, '--overwrite']);
+  await waitUntil(`${times} more reconcile(s) of ${names.map((x) => `${n}/${x}`).join(', ')}`, async () =>
+    names.every((name) => reconcilesLogged(operator.logFile, n, name, mark) >= times) ? true : undefined, 120_000);
+}
+
 async function infer(name: string): Promise<{ status: number; revision?: string }> {
   const body = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }] });
   const r = await labRequest(`${gatewayUrl}/v2/models/${name}-${suffix}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
@@ -172,7 +185,7 @@ describe('signature verification before deployment (lab)', () => {
       const ev = (await eventsFor(ns, 'rogue')).find((e) => e.reason === 'VerificationFailed');
       return ev ? ev : undefined;
     }, 30_000).then((ev) => expect(ev).toMatchObject({ type: 'Warning', message: expect.stringContaining('UntrustedKey') }));
-    await sleep(8000); // several resyncs (5 s) later: still nothing
+    await afterReconciles(ns, ['rogue'], 2); // two re-verifications later: still nothing
     expect(deploymentsEverCreated(ns, 'rogue')).toEqual([]);
     expect(await listPods(ns, 'serving.onnxop.io/model=rogue')).toEqual([]);
   });
@@ -191,7 +204,7 @@ describe('signature verification before deployment (lab)', () => {
     const refused = m.status?.desiredRevision ?? '';
     expect(refused).not.toBe(stable);
     expect((await infer('signed')).revision).toBe(stable);
-    await sleep(6000);
+    await afterReconciles(ns, ['signed'], 2);
     const created = deploymentsEverCreated(ns, 'signed');
     expect(created).toContain(`signed-${stable}`); // the audit filter does see the operator's writes
     expect(created).not.toContain(`signed-${refused}`);
@@ -200,12 +213,20 @@ describe('signature verification before deployment (lab)', () => {
   });
 
   test('a steady state with verification costs no writes', async () => {
-    await sleep(3000);
+    // Converged first: every model Ready or Failed at its generation, and reconciled once more since.
+    const names = ['signed', 'from-cm', 'rogue'];
+    for (const name of names) {
+      await waitFor(ns, name, 'converged', (x) => x.status?.observedGeneration === x.metadata.generation && (cond(x, 'Ready')?.status === 'True' || x.status?.phase === 'Failed'));
+    }
+    await afterReconciles(ns, names, 1);
     const reconciles = await operator.metric('onnxop_operator_reconcile_total{result="success"}');
     const since = new Date();
-    await sleep(12_000); // two resyncs of every signed model: bundles and Secrets re-read, verdicts from the cache
+    await afterReconciles(ns, names, 2); // two resyncs of every signed model: bundles and Secrets re-read, verdicts from the cache
     expect(await operator.metric('onnxop_operator_reconcile_total{result="success"}')).toBeGreaterThan(reconciles);
-    const writesSince = (t: Date) => auditSince(t).filter((e) => e.user?.username === 'onnx-operator' && e.objectRef?.resource !== 'leases');
+    // This suite's namespaces only: other suites' operators share the lab and the operator's identity.
+    const mine = [ns, labelNs, flagNs];
+    const writesSince = (t: Date) =>
+      auditSince(t).filter((e) => e.user?.username === 'onnx-operator' && e.objectRef?.resource !== 'leases' && mine.includes(e.objectRef?.namespace ?? ''));
     expect(writesSince(since)).toEqual([]);
     // A restarted operator verifies again (empty cache), reaches the same verdicts and writes nothing.
     await operator.stop();
@@ -213,7 +234,7 @@ describe('signature verification before deployment (lab)', () => {
     await operator.start();
     await waitUntil('the restarted operator to reconcile', async () =>
       (await operator.metric('onnxop_operator_reconcile_total{result="success"}')) >= 2 ? true : undefined);
-    await sleep(6000);
+    await afterReconciles(ns, names, 2); // verified again, then a resync from the cache
     expect(writesSince(restartedAt)).toEqual([]);
   });
 
@@ -240,14 +261,14 @@ describe('signature verification before deployment (lab)', () => {
     const m = await waitFor(labelNs, 'unsigned', 'SignatureRequired', (x) => cond(x, 'ArtifactVerified')?.status === 'False');
     expect(cond(m, 'ArtifactVerified')).toMatchObject({ reason: 'SignatureRequired', message: expect.stringContaining(`namespace ${labelNs} requires signed models`) });
     expect(m.status?.phase).toBe('Failed');
-    await sleep(3000);
+    await afterReconciles(labelNs, ['unsigned'], 1, true);
     expect(deploymentsEverCreated(labelNs, 'unsigned')).toEqual([]);
     // A signed model in the same namespace deploys.
     await kubectl(['-n', labelNs, 'apply', '-f', '-'], onnxModel('signed', files.logreg, models.logreg.digest, signature({ mode: 'Audit' })));
     const s = await waitFor(labelNs, 'signed', 'verified', (x) => cond(x, 'ArtifactVerified')?.reason === 'Verified');
     expect(s.status?.verification?.mode).toBe('Enforce'); // Audit is not honoured where signatures are required
     await kubectl(['label', 'namespace', labelNs, 'serving.onnxop.io/require-signature-']);
-    await waitFor(labelNs, 'unsigned', 'NotRequired once the label is gone', (x) => cond(x, 'ArtifactVerified')?.reason === 'NotRequired' && x.status?.stable !== undefined, 30_000);
+    await waitFor(labelNs, 'unsigned', 'NotRequired once the label is gone', (x) => cond(x, 'ArtifactVerified')?.reason === 'NotRequired' && x.status?.stable !== undefined);
   });
 
   test('a namespace named in --require-signature-namespaces refuses an unsigned model', async () => {
@@ -255,7 +276,7 @@ describe('signature verification before deployment (lab)', () => {
     const m = await waitFor(flagNs, 'unsigned', 'SignatureRequired', (x) => cond(x, 'ArtifactVerified')?.status === 'False');
     expect(cond(m, 'ArtifactVerified')?.reason).toBe('SignatureRequired');
     expect((await eventsFor(flagNs, 'unsigned')).find((e) => e.reason === 'VerificationFailed')?.message).toContain('SignatureRequired');
-    await sleep(3000);
+    await afterReconciles(flagNs, ['unsigned'], 1, true);
     expect(deploymentsEverCreated(flagNs, 'unsigned')).toEqual([]);
     expect(await listPods(flagNs, 'serving.onnxop.io/model=unsigned')).toEqual([]);
   });

@@ -3,9 +3,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { labPaths } from '../../../e2e/lab/lab-config.ts';
-import { createTestNamespace, deleteNamespace, kubectl, waitUntil } from '../../../test/lab-helpers.ts';
+import { createTestNamespace, deleteNamespace, kubectl, kubectlJson, waitUntil } from '../../../test/lab-helpers.ts';
 import { Informer, type ChangeType } from './informer.ts';
 import { LeaderElector } from './leader-election.ts';
 import { resources } from './resources.ts';
@@ -33,7 +32,13 @@ describe('LeaderElector', () => {
     expect(a.leading).toBe(true);
     let bLeads = false;
     const bRun = b.run(() => undefined).then(() => (bLeads = true));
-    await sleep(1000);
+    // While b tries every 200 ms, a renews: wait for two of a's renewals (seen in the Lease), not a set time.
+    const renewals = new Set<string>();
+    await waitUntil('a to renew the lease twice while b waits', async () => {
+      const l = await kubectlJson<{ spec: { holderIdentity: string; renewTime: string } }>(['-n', ns, 'get', 'lease', 'le']);
+      if (l.spec.holderIdentity === 'a') renewals.add(l.spec.renewTime);
+      return renewals.size >= 3 ? true : undefined;
+    }, 60_000, 100);
     expect(bLeads).toBe(false); // a renews; b keeps waiting
     const lease = JSON.parse(await kubectl(['-n', ns, 'get', 'lease', 'le', '-o', 'json'])) as { spec: { holderIdentity: string } };
     expect(lease.spec.holderIdentity).toBe('a');
@@ -66,12 +71,12 @@ describe('Informer', () => {
     await kubectl(['-n', ns, 'label', 'service', 'before', 'informer-test=1']);
     await inf.start();
     expect(inf.get(ns, 'before')?.kind).toBe('Service'); // list items get their kind back
-    await waitUntil('a watchdog restart', async () => (restarts.includes('watchdog') ? true : undefined), 10_000, 100);
+    await waitUntil('a watchdog restart', async () => (restarts.includes('watchdog') ? true : undefined), 60_000, 100);
     await kubectl(['-n', ns, 'create', 'service', 'clusterip', 'after', '--tcp=80:80']);
     await kubectl(['-n', ns, 'label', 'service', 'after', 'informer-test=1']);
-    await waitUntil('the informer to see the new service', async () => (inf.get(ns, 'after') ? true : undefined), 10_000, 100);
+    await waitUntil('the informer to see the new service', async () => (inf.get(ns, 'after') ? true : undefined), 60_000, 100);
     await kubectl(['-n', ns, 'delete', 'service', 'before']);
-    await waitUntil('the informer to see the deletion', async () => (inf.get(ns, 'before') ? undefined : true), 10_000, 100);
+    await waitUntil('the informer to see the deletion', async () => (inf.get(ns, 'before') ? undefined : true), 60_000, 100);
     expect(seen).toEqual(expect.arrayContaining([['ADDED', 'before'], ['ADDED', 'after'], ['DELETED', 'before']]));
     await inf.stop();
   });

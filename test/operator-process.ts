@@ -60,6 +60,15 @@ export class OperatorProcess {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 
+  /** A crash: SIGKILL, no drain, no lease release; resolves once the process is gone. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
   /** The sum of every sample of a metric whose line starts with `name`. */
   async metric(name: string): Promise<number> {
     const text = await (await fetch(`http://127.0.0.1:${this.port}/metrics`)).text();

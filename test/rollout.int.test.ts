@@ -1,0 +1,268 @@
+// Progressive delivery in the lab: the operator, the real API server, the process kubelet running the
+// real runtime on models the project built, the lab gateway splitting traffic by the HTTPRoute's
+// weights, and a real Prometheus scraping the pods every 2 s. Faults are real: a canary model that
+// fails at run time on poisoned inputs, one that is ten times slower, no traffic at all, Prometheus
+// stopped, the operator SIGKILLed. Windows and intervals are seconds so a scenario takes about a
+// minute; the larger corpus is `npm run bench:rollout`.
+//
+// The suite runs its own Prometheus (the lab's binary and scrape configuration, its own port and
+// data) so that stopping it cannot disturb other suites.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { labPorts } from '../e2e/lab/lab-config.ts';
+import { runLoad, type LoadResult } from '../e2e/lab/loadgen/run-load.ts';
+import { prometheusConfigFile } from '../e2e/lab/prometheus.ts';
+import { ensureTestModels } from '../runtime/test-models/build.ts';
+import { applyCrd, createTestNamespace, deleteNamespace, kubectl, kubectlJson, repoRoot, waitUntil } from './lab-helpers.ts';
+import { freePort, OperatorProcess } from './operator-process.ts';
+
+const gatewayUrl = `http://127.0.0.1:${labPorts.gateway}`;
+
+interface ModelStatus {
+  observedGeneration?: number;
+  phase?: string;
+  stable?: { revision: string; digest: string };
+  canary?: { revision: string; digest: string };
+  currentWeight?: number;
+  currentStep?: number;
+  rollout?: { state: string; step: number; weight: number; pauseReason?: string };
+  lastAnalysis?: { verdict: string; reason?: string; message?: string };
+  lastRollback?: { reason: string; slo?: string; requests?: number; badEvents?: number; lowerBound?: number; message?: string };
+  lastAction?: { value: string; outcome: string; message: string };
+  conditions?: { type: string; status: string; reason: string }[];
+}
+
+let prometheus: ChildProcess | undefined;
+let prometheusPort = 0;
+let prometheusData = '';
+// Its own controller instance: an operator another suite runs at the same time never touches these models.
+const instance = 'rollout-test';
+const operator = new OperatorProcess('onnx-operator-rollout-test', () => [
+  '--instance-id', instance,
+  '--prometheus-url', `http://127.0.0.1:${prometheusPort}`,
+  '--prometheus-scrape-interval', '2s',
+  '--prometheus-timeout', '2s',
+]);
+let ns = '';
+let models: ReturnType<typeof ensureTestModels>;
+
+async function startPrometheus(): Promise<void> {
+  const binary = execFileSync('bash', [path.join(repoRoot, 'e2e/lab/prometheus-build/build.sh')], { encoding: 'utf8' }).trim();
+  prometheusPort = await freePort();
+  prometheusData = fs.mkdtempSync(path.join(os.tmpdir(), 'onnxop-rollout-prom-'));
+  const log = fs.openSync(path.join(repoRoot, '.lab/logs/rollout-test-prometheus.log'), 'a');
+  prometheus = spawn(binary, [`--config.file=${prometheusConfigFile}`, `--storage.tsdb.path=${prometheusData}`, `--web.listen-address=127.0.0.1:${prometheusPort}`, '--log.level=warn'], { stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  await waitUntil('the suite Prometheus to be ready', async () => ((await fetch(`http://127.0.0.1:${prometheusPort}/-/ready`).catch(() => undefined))?.ok ? true : undefined), 60_000);
+}
+
+async function stopPrometheus(): Promise<void> {
+  const p = prometheus;
+  prometheus = undefined;
+  if (!p || p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise((resolve) => p.once('exit', resolve));
+  p.kill('SIGKILL');
+  await exited;
+}
+
+beforeAll(async () => {
+  await applyCrd();
+  models = ensureTestModels();
+  await startPrometheus();
+  ns = await createTestNamespace('rollout-it');
+  await operator.start();
+});
+
+afterAll(async () => {
+  await operator.stop();
+  await stopPrometheus();
+  if (prometheusData) fs.rmSync(prometheusData, { recursive: true, force: true });
+  if (ns) await deleteNamespace(ns);
+});
+
+/**
+ * Steps of seconds and SLOs loose enough to decide on the requests a canary gets at lab traffic in
+ * that time: a 10% budget at 2× is a line at 20% bad events (docs/analysis.md has the numbers).
+ */
+const rollout = (steps: { weight: number; pause?: string }[], analysis: Record<string, unknown> = {}) => ({
+  steps,
+  analysis: {
+    interval: '4s',
+    slos: [{ name: 'availability', builtin: 'availability', objective: 90 }],
+    burnRateWindows: [{ short: '10s', long: '1m', threshold: 2 }],
+    minRequests: 20,
+    ...analysis,
+  },
+  progressDeadline: '2m',
+  scaleDownDelay: '5s',
+});
+const twoSteps = rollout([{ weight: 20, pause: '12s' }, { weight: 60, pause: '12s' }]);
+
+/** Applies the model and returns the generation the API server gave it. */
+async function apply(name: string, file: { path: string; digest: string }, spec: Record<string, unknown>): Promise<number> {
+  const obj = {
+    apiVersion: 'serving.onnxop.io/v1alpha1',
+    kind: 'OnnxModel',
+    metadata: { name, labels: { 'serving.onnxop.io/controller-instance': instance } },
+    spec: { model: { uri: `file://${file.path}`, digest: file.digest, name: 'm' }, runtime: { replicas: 1 }, traffic: { gatewayAPI: { hostnames: [`${name}.${ns}.lab`] } }, ...spec },
+  };
+  await kubectl(['-n', ns, 'apply', '--server-side', '-f', '-'], stringify(obj));
+  return (await kubectlJson<{ metadata: { generation: number } }>(['-n', ns, 'get', 'onnxmodel', name])).metadata.generation;
+}
+
+const statusOf = async (name: string) => (await kubectlJson<{ status?: ModelStatus }>(['-n', ns, 'get', 'onnxmodel', name])).status ?? {};
+const waitFor = (name: string, what: string, ok: (s: ModelStatus) => boolean, timeoutMs = 150_000) =>
+  waitUntil(`${name}: ${what}`, async () => {
+    const s = await statusOf(name);
+    return ok(s) ? s : undefined;
+  }, timeoutMs, 1000);
+
+async function eventReasons(name: string): Promise<string[]> {
+  const list = await kubectlJson<{ items: { reason: string; eventTime?: string }[] }>(['-n', ns, 'get', 'events.events.k8s.io', '--field-selector', `regarding.name=${name}`]);
+  return list.items.sort((a, b) => String(a.eventTime).localeCompare(String(b.eventTime))).map((e) => e.reason);
+}
+
+/** Load through the gateway at `rate` req/s until stopped (bounded: 6 minutes, 10000 requests). */
+function load(name: string, rate: number, poisonRatio = 0): { stop: () => Promise<LoadResult> } {
+  const ac = new AbortController();
+  const run = runLoad({
+    url: `${gatewayUrl}/v2/models/m/infer`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', host: `${name}.${ns}.lab` },
+    body: JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }] }),
+    rate,
+    maxRequests: 10_000,
+    durationMs: 360_000,
+    timeoutMs: 5000,
+    groupByHeader: 'x-onnxop-revision',
+    ...(poisonRatio > 0 ? { poisonRatio } : {}),
+    signal: ac.signal,
+  });
+  return {
+    stop: async () => {
+      ac.abort();
+      return run;
+    },
+  };
+}
+
+/** A model serving `stable`, then changed to `canary`, under load; returns when `done` holds. */
+async function scenario(name: string, o: { stable: { path: string; digest: string }; canary: { path: string; digest: string }; spec: Record<string, unknown>; rate: number; poison?: number }, done: (s: ModelStatus) => boolean, during?: () => Promise<void>) {
+  await apply(name, o.stable, o.spec);
+  await waitFor(name, 'stable', (s) => s.phase === 'Stable');
+  const traffic = o.rate > 0 ? load(name, o.rate, o.poison) : undefined;
+  try {
+    const generation = await apply(name, o.canary, o.spec);
+    // Until the operator has seen the new spec, the old status says nothing about this rollout.
+    await waitFor(name, 'the new spec observed', (s) => (s.observedGeneration ?? 0) >= generation);
+    await during?.();
+    return await waitFor(name, 'the rollout to end', done);
+  } finally {
+    await traffic?.stop();
+  }
+}
+
+const ended = (s: ModelStatus) => s.phase === 'RolledBack' || (s.phase === 'Stable' && !s.canary);
+
+describe('progressive delivery in the lab', () => {
+  test('a healthy canary goes through every step, judged by Prometheus, and is promoted', async () => {
+    let sawStep = false;
+    const s = await scenario('healthy', { stable: models.logreg, canary: models.classifier, spec: { rollout: twoSteps }, rate: 30 }, ended, async () => {
+      const holding = await waitFor('healthy', 'holding step 1 at 20%', (x) => x.rollout?.state === 'Holding' && x.rollout.weight === 20);
+      expect(holding.phase).toBe('Progressing');
+      const table = await kubectl(['-n', ns, 'get', 'onnx', 'healthy']);
+      expect(table).toMatch(/healthy\s+False\s+Progressing\s+\S+\s+\S+\s+20\s+0\s/);
+      sawStep = true;
+    });
+    expect(sawStep).toBe(true);
+    expect(s.phase).toBe('Stable');
+    expect(s.stable?.digest).toBe(models.classifier.digest);
+    expect(s.lastAnalysis?.verdict).toBe('pass');
+    const reasons = await eventReasons('healthy');
+    expect(reasons.filter((r) => r === 'StepStarted')).toHaveLength(2);
+    expect(reasons).toContain('Promoted');
+    expect(reasons).not.toContain('RolledBack');
+  });
+
+  test('a canary failing 30% of its requests is rolled back before promotion, traffic first, with the numbers', async () => {
+    const spec = { rollout: rollout([{ weight: 30, pause: '30s' }, { weight: 60, pause: '30s' }]) };
+    const s = await scenario('faulty', { stable: models.logreg, canary: models.logreg_faulty, spec, rate: 30, poison: 0.3 }, ended);
+    expect(s.phase).toBe('RolledBack');
+    expect(s.stable?.digest).toBe(models.logreg.digest);
+    expect(s.lastRollback).toMatchObject({ reason: 'AnalysisFailed', slo: 'availability' });
+    expect(s.lastRollback?.badEvents).toBeGreaterThan(0);
+    expect(s.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'RolledBack' });
+    const route = await kubectlJson<{ spec: { rules: { backendRefs: { weight: number }[] }[] } }>(['-n', ns, 'get', 'httproute', 'faulty']);
+    expect(route.spec.rules[0]?.backendRefs.map((b) => b.weight)).toEqual([100]);
+    // The stable Deployment still runs the stable digest: the rejected one never reached it.
+    const stableDep = await kubectlJson<{ spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }>(['-n', ns, 'get', 'deployment', `faulty-${s.stable?.revision}`]);
+    expect(stableDep.spec.template.spec.containers[0]?.env.find((e) => e.name === 'ONNXOP_MODEL_DIGEST')?.value).toBe(models.logreg.digest);
+    expect(await eventReasons('faulty')).toContain('RolledBack');
+  });
+
+  test('a canary ten times slower is rolled back on the latency SLO', async () => {
+    const spec = { rollout: rollout([{ weight: 30, pause: '30s' }, { weight: 60, pause: '30s' }], { slos: [{ name: 'latency', builtin: 'latency', objective: 90, latencyThresholdSeconds: 0.005 }] }) };
+    const s = await scenario('slow', { stable: models.logreg, canary: models.logreg_slow, spec, rate: 30 }, ended);
+    expect(s.phase).toBe('RolledBack');
+    expect(s.lastRollback).toMatchObject({ reason: 'AnalysisFailed', slo: 'latency' });
+  });
+
+  test('without traffic the canary is never promoted: it pauses waiting for data, then promote and abort act', async () => {
+    const spec = { rollout: rollout([{ weight: 20, pause: '5s' }, { weight: 50, pause: '5s' }], { maxInconclusive: 2 }) };
+    const paused = await scenario('quiet', { stable: models.logreg, canary: models.classifier, spec, rate: 0 }, (x) => x.phase === 'Paused' || ended(x));
+    expect(paused.rollout).toMatchObject({ state: 'Paused', pauseReason: 'WaitingForData', step: 0, weight: 20 });
+    expect(paused.stable?.digest).toBe(models.logreg.digest);
+    expect(paused.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({ status: 'Unknown', reason: 'WaitingForData' });
+
+    await kubectl(['-n', ns, 'annotate', 'onnx', 'quiet', 'serving.onnxop.io/action=promote/1', '--overwrite']);
+    const next = await waitFor('quiet', 'step 2 after promote', (x) => x.lastAction?.value === 'promote/1' && x.rollout?.step === 1);
+    expect(next.lastAction?.outcome).toBe('Applied');
+
+    await kubectl(['-n', ns, 'annotate', 'onnx', 'quiet', 'serving.onnxop.io/action=abort/2', '--overwrite']);
+    const aborted = await waitFor('quiet', 'aborted', (x) => x.phase === 'RolledBack');
+    expect(aborted.lastRollback?.reason).toBe('ManualAbort');
+    expect(aborted.stable?.digest).toBe(models.logreg.digest);
+  });
+
+  test('the operator SIGKILLed mid-step resumes the rollout where it was: no step skipped or repeated', async () => {
+    const steps = [] as number[];
+    const s = await scenario('crash', { stable: models.logreg, canary: models.classifier, spec: { rollout: twoSteps }, rate: 30 }, ended, async () => {
+      await waitFor('crash', 'holding step 1', (x) => x.rollout?.state === 'Holding' && x.rollout.step === 0);
+      await operator.kill();
+      const frozen = await statusOf('crash');
+      steps.push(frozen.rollout?.step ?? -1);
+      await operator.start();
+      const watch = async () => {
+        for (;;) {
+          const x = await statusOf('crash');
+          if (x.rollout) steps.push(x.rollout.step);
+          if (ended(x)) return;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      };
+      await watch();
+    });
+    expect(s.phase).toBe('Stable');
+    expect(s.stable?.digest).toBe(models.classifier.digest);
+    // Steps only move forward, one at a time.
+    for (let i = 1; i < steps.length; i++) expect((steps[i] ?? 0) - (steps[i - 1] ?? 0)).toBeGreaterThanOrEqual(0);
+    const reasons = await eventReasons('crash');
+    expect(reasons.filter((r) => r === 'StepStarted')).toHaveLength(2);
+  });
+
+  test('Prometheus stopped mid-rollout: the weight holds, nothing is promoted, then AnalysisError rolls back', async () => {
+    const s = await scenario('outage', { stable: models.logreg, canary: models.classifier, spec: { rollout: rollout([{ weight: 20, pause: '1m' }]) }, rate: 30 }, ended, async () => {
+      await waitFor('outage', 'holding step 1', (x) => x.rollout?.state === 'Holding');
+      await stopPrometheus();
+      const erroring = await waitFor('outage', 'an error measurement', (x) => x.lastAnalysis?.verdict === 'error' || ended(x));
+      expect(erroring.currentWeight).toBe(20);
+    });
+    expect(s.phase).toBe('RolledBack');
+    expect(s.lastRollback?.reason).toBe('AnalysisError');
+    expect(s.stable?.digest).toBe(models.logreg.digest);
+  });
+});

@@ -52,7 +52,7 @@ interface DemoStatus {
   stable?: { digest?: string };
   canary?: { revision?: string };
   rollout?: { state?: string; step?: number; weight?: number };
-  lastAnalysis?: { verdict?: string; message?: string };
+  lastAnalysis?: { revision?: string; verdict?: string; message?: string };
   lastRollback?: { reason?: string; message?: string };
 }
 const statusOf = (): DemoStatus => (JSON.parse(kubectl('-n', ns, 'get', 'onnxmodel', 'iris', '-o', 'json')) as { status?: DemoStatus }).status ?? {};
@@ -66,7 +66,7 @@ async function follow(done: (s: DemoStatus) => boolean, timeoutS: number): Promi
     if (key !== last) {
       last = key;
       show('-n', ns, 'get', 'onnx');
-      if (s.lastAnalysis?.message && s.rollout) process.stdout.write(`  last analysis: ${s.lastAnalysis.verdict}: ${s.lastAnalysis.message.slice(0, 240)}\n`);
+      if (s.lastAnalysis?.message && s.rollout && s.lastAnalysis.revision === s.canary?.revision) process.stdout.write(`  last analysis: ${s.lastAnalysis.verdict}: ${s.lastAnalysis.message.slice(0, 240)}\n`);
     }
     if (done(s)) return s;
     await sleep(1000);

@@ -174,7 +174,7 @@ describe('operator', () => {
       }
     }
     const table = await kubectl(['-n', ns, 'get', 'onnx']);
-    expect(table.split('\n')[0]).toMatch(/NAME\s+READY\s+PHASE\s+STABLE\s+CANARY\s+WEIGHT\s+AGE/);
+    expect(table.split('\n')[0]).toMatch(/NAME\s+READY\s+PHASE\s+STABLE\s+CANARY\s+WEIGHT\s+STEP\s+AGE/);
     expect(table).toMatch(new RegExp(`iris\\s+True\\s+Stable\\s+${revision}`));
   });
 

@@ -10,11 +10,12 @@ import type { GroundTruth } from '../predictions/ground-truth.ts';
 import { isoNow, predictionLine, type PredictionSink } from '../predictions/prediction-log.ts';
 import type { RuntimeMetrics } from '../metrics/metrics.ts';
 import type { PredictionLogInputs } from '../config/config.ts';
+import { HEADER_PREDICTION_ID } from '../../../lib/contract/index.ts';
 
 export const SERVER_NAME = 'onnx-operator-runtime';
 export const SERVER_VERSION = '0.1.0';
-export const REVISION_HEADER = 'x-onnxop-revision';
-export const PREDICTION_ID_HEADER = 'x-onnxop-prediction-id';
+// Header names are part of the operator/runtime contract (the lab gateway and clients read them).
+export { HEADER_REVISION as REVISION_HEADER, HEADER_PREDICTION_ID as PREDICTION_ID_HEADER } from '../../../lib/contract/index.ts';
 
 export interface Reply {
   status: number;
@@ -191,7 +192,7 @@ export class App {
       );
     }
     const encoded = encodeInferResponse(this.o.modelName, this.o.revision, id, selected, { prediction_id: id });
-    const headers: Record<string, string | number> = { 'content-type': encoded.contentType, [PREDICTION_ID_HEADER]: id };
+    const headers: Record<string, string | number> = { 'content-type': encoded.contentType, [HEADER_PREDICTION_ID]: id };
     if (encoded.jsonLength !== undefined) headers['inference-header-content-length'] = encoded.jsonLength;
     return { status: 200, headers, body: encoded.body };
   }

@@ -42,6 +42,21 @@ describe('parseOnnxModel', () => {
     expect(m.status.stable?.since).toBe('2026-01-02T00:00:00.000Z');
   });
 
+  it('parses a model whose status is partly invalid, returning the problems next to it', () => {
+    const stable = { revision: 'r', digest: DIGEST, since: '2026-01-02T00:00:00Z' };
+    const r = safeParseOnnxModel({ ...obj({}), status: { phase: 'Stable', stable, canary: { ...stable, since: 'yesterday' }, currentWeight: -5 } });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.model.status).toStrictEqual({ phase: 'Stable', stable });
+    expect(r.statusProblems).toEqual([
+      'status.canary.since is not a date-time ("yesterday")',
+      'status.canary is dropped: it needs a valid since',
+      'status.currentWeight is not an integer in 0..100 (-5)',
+    ]);
+    expect(safeParseOnnxModel({ ...obj({}), status: 'garbage' })).toMatchObject({ ok: true, model: { status: {} }, statusProblems: ['status is not an object ("garbage")'] });
+    expect(safeParseOnnxModel(obj({}))).toMatchObject({ ok: true, statusProblems: [] });
+  });
+
   it.each([
     ['not an object', 'x', 'SPEC_NOT_OBJECT', ''],
     ['missing spec', { metadata: { name: 'a', namespace: 'b', uid: 'c' } }, 'FIELD_REQUIRED', 'spec'],

@@ -2,8 +2,11 @@
 // object, but an object written under an older CRD (or by hand in a test) must not crash the core,
 // so the shape is checked again here and every default is applied in this one place (the same
 // defaults as the CRD, plus the ones the CRD cannot express, e.g. replicas-unless-autoscaling).
+// Status is checked too (parse-status.ts), but a bad status never fails the parse: its problems
+// come back next to the model.
 import { DEFAULT_GPU_RESOURCE, DEFAULT_PORT } from './constants.ts';
 import { OnnxModelSpecError, type SpecErrorCode, type SpecIssue } from './errors.ts';
+import { parseStatus } from './parse-status.ts';
 import type {
   AnalysisSpec,
   BurnRateWindow,
@@ -14,7 +17,6 @@ import type {
   ObjectMeta,
   OnnxModel,
   OnnxModelSpec,
-  OnnxModelStatus,
   ParentRef,
   RolloutSpec,
   RuntimeSpec,
@@ -25,7 +27,10 @@ import type {
   TrafficSpec,
 } from './types.ts';
 
-export type ParseResult = { ok: true; model: OnnxModel } | { ok: false; error: OnnxModelSpecError };
+export { parseStatus, type StatusParse } from './parse-status.ts';
+
+/** `statusProblems`: the status values dropped as invalid (see parseStatus), for the caller to log. */
+export type ParseResult = { ok: true; model: OnnxModel; statusProblems: string[] } | { ok: false; error: OnnxModelSpecError };
 
 /** Validates an OnnxModel as read from the API server and applies defaults; throws OnnxModelSpecError. */
 export function parseOnnxModel(u: unknown): OnnxModel {
@@ -38,7 +43,7 @@ export function safeParseOnnxModel(u: unknown): ParseResult {
   const p = new Parser();
   const model = p.model(u);
   if (p.issues.length > 0 || !model) return { ok: false, error: new OnnxModelSpecError(p.issues) };
-  return { ok: true, model };
+  return { ok: true, model, statusProblems: p.statusProblems };
 }
 
 export const DURATION_PATTERN = /^([0-9]+(ms|s|m|h))+$/;
@@ -59,6 +64,7 @@ export function parseDuration(s: string): number | undefined {
 
 class Parser {
   readonly issues: SpecIssue[] = [];
+  statusProblems: string[] = [];
 
   fail(code: SpecErrorCode, field: string, message: string): undefined {
     this.issues.push({ code, field, message });
@@ -165,7 +171,8 @@ class Parser {
     const meta = this.metadata(root['metadata']);
     const specObj = this.obj(root['spec'], 'spec', true);
     const spec = specObj && this.spec(specObj);
-    const status = this.status(root['status']);
+    const { status, problems } = parseStatus(root['status']);
+    this.statusProblems = problems;
     if (!meta || !spec) return undefined;
     return {
       apiVersion: typeof root['apiVersion'] === 'string' ? root['apiVersion'] : '',
@@ -527,15 +534,6 @@ class Parser {
     if (latency !== undefined) out.latencyThresholdSeconds = latency;
     if (custom) out.custom = custom;
     return out;
-  }
-
-  /**
-   * Status is the operator's own output, so it is taken as written, only made JSON-plain
-   * (Dates → strings) and stripped of non-objects; a malformed status must never block reconciling.
-   */
-  status(v: unknown): OnnxModelStatus {
-    if (!isObj(v)) return {};
-    return JSON.parse(JSON.stringify(v)) as OnnxModelStatus;
   }
 }
 

@@ -171,6 +171,7 @@ export class Controller {
         this.#o.metrics.reconcileErrors.inc({ code: 'SPEC_INVALID' });
         return {};
       }
+      if (parsed.statusProblems.length > 0) log.warn({ problems: parsed.statusProblems }, 'status has invalid values; they are dropped and the next status write replaces them');
       // Verification first: the core creates no pod of a revision whose verdict it does not have.
       const v = this.#o.verifier ? await this.#o.verifier.decide(parsed.model) : { model: parsed.model };
       const now = (this.#o.clock ?? (() => new Date()))();

@@ -582,3 +582,17 @@ describe('reconcile: steps judged by the analysis', () => {
     expect(s.out.events).toEqual([]);
   });
 });
+
+describe('reconcile: a status that lost its rollout state', () => {
+  it('restarts the canary at its first step with a RolloutStateInvalid Event, once', () => {
+    const { model: m0, children } = stableOn({ rollout: { steps: [{ weight: 20, pause: '1m' }] } });
+    const model = changeDigest(m0, DIGEST_B);
+    const created = run(model, children, at(100));
+    const { rollout: _lost, ...withoutRollout } = created.status;
+    const out = run({ ...model, status: withoutRollout }, settle(created, () => false, children), at(110));
+    expect(out.events.map((e) => e.reason)).toContain('RolloutStateInvalid');
+    expect(out.status.rollout).toMatchObject({ state: 'Scaling', step: 0, weight: 0 });
+    const again = run({ ...model, status: out.status }, settle(created, () => false, children), at(111));
+    expect(again.events.map((e) => e.reason)).not.toContain('RolloutStateInvalid');
+  });
+});

@@ -251,7 +251,8 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
     ...(prev.stable ? { stable: prev.stable } : {}),
     ...(prev.canary ? { canary: prev.canary } : {}),
     ...(read.ok && read.progress ? { progress: read.progress } : {}),
-    ...(read.ok ? {} : { progressProblem: read.problem }),
+    // parseStatus drops an invalid status.rollout whole; a canary without one lost its place.
+    ...(!read.ok ? { progressProblem: read.problem } : prev.canary && !read.progress ? { progressProblem: 'status.rollout is missing or was invalid' } : {}),
     failed: prev.failedRevisions ?? [],
     scalingDown: prev.scalingDown ?? [],
     ...(prev.lastRollback ? { lastRollback: prev.lastRollback } : {}),

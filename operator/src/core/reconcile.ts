@@ -11,65 +11,24 @@
 //   6. status and conditions (status-conditions.ts)
 import { validateAnalysis } from '../analysis/index.ts';
 import { parseDuration } from '../api/parse.ts';
-import type { AnalysisStatus, FailedRevision, LastAction, OnnxModel, RevisionRef, RollbackStatus, RolloutProgress, ScalingDownRevision } from '../api/types.ts';
+import type { LastAction, RevisionRef, RollbackStatus } from '../api/types.ts';
 import { pendingAction } from './actions.ts';
 import { desiredChildren } from './children/plan.ts';
 import { replicasFor } from './children/replicas.ts';
-import { revisionChildName } from './names.ts';
-import { deploymentHealth, isOwnedBy, revisionOf, type DeploymentHealth } from './observe.ts';
+import { isOwnedBy } from './observe.ts';
 import { computeRevision } from './revision.ts';
 import { judgeMeasurements, nextMeasurementAt } from './rollout/analysis-step.ts';
-import { decideRollout, type RolloutAction, type StepPlan } from './rollout/machine.ts';
+import { decideRollout } from './rollout/machine.ts';
 import { initialProgress, readProgress } from './rollout/progress.ts';
 import { statusAndConditions } from './status-conditions.ts';
-import type { EventSpec, KubeObject, ReconcileInput, ReconcileOutput, RolloutOutcome } from './types.ts';
-import { verificationGate, type Gate } from './verification-gate.ts';
+import type { ReconcileInput, ReconcileOutput } from './types.ts';
+import { verificationGate } from './verification-gate.ts';
+import { health, type View, type Working } from './working.ts';
 
 /** Prometheus' own default scrape interval, the operator flag's default too. */
 export const DEFAULT_SCRAPE_INTERVAL_SECONDS = 30;
 
 const addMs = (iso: string, ms: number): string => new Date(Date.parse(iso) + ms).toISOString();
-
-/** What the steps read: derived once from the input. */
-export interface View {
-  input: ReconcileInput;
-  model: OnnxModel;
-  now: string;
-  nowMs: number;
-  desired: string;
-  gate: Gate;
-  deadlineMs: number;
-  scaleDownMs: number;
-  deployments: KubeObject[];
-  trafficAvailable: boolean;
-  steps: StepPlan[];
-  /** What makes spec.rollout.analysis unmeasurable (validateAnalysis), joined for people; undefined when fine. */
-  analysisInvalid?: string;
-}
-
-/** What the steps change. */
-export interface Working {
-  stable?: RevisionRef;
-  canary?: RevisionRef;
-  progress?: RolloutProgress;
-  failed: FailedRevision[];
-  scalingDown: ScalingDownRevision[];
-  lastRollback?: RollbackStatus;
-  lastAnalysis?: AnalysisStatus;
-  lastAction?: LastAction;
-  events: EventSpec[];
-  outcome?: RolloutOutcome;
-  requeueAt?: number;
-  /** A canary action for the state machine (consumed there or reported ignored). */
-  action?: { value: string; verb: RolloutAction; nonce?: string };
-  /** status.rollout could not be read; the canary restarts its current step from Scaling. */
-  progressProblem?: string;
-}
-
-export function health(view: View, rev: string | undefined, want: number): DeploymentHealth {
-  const dep = rev ? view.deployments.find((d) => revisionOf(d) === rev && d.metadata.name === revisionChildName(view.model.metadata.name, rev)) : undefined;
-  return deploymentHealth(dep, want);
-}
 
 function requeue(w: Working, ms: number): void {
   w.requeueAt = w.requeueAt === undefined ? ms : Math.min(w.requeueAt, ms);

@@ -6,7 +6,7 @@ import { sameJson } from './canonical-json.ts';
 import { wantedReplicas } from './children/deployment.ts';
 import { findCondition, nextConditions, type ConditionUpdate } from './conditions.ts';
 import { stableServiceName } from './names.ts';
-import { health, type View, type Working } from './reconcile.ts';
+import { health, type View, type Working } from './working.ts';
 import type { EventSpec } from './types.ts';
 
 function phaseOf(view: View, w: Working, stableDeadlinePassed: boolean): Phase {

@@ -4,7 +4,7 @@
 import type { OnnxModel } from '../../api/types.ts';
 import { revisionChildName } from '../names.ts';
 import { isOwnedBy, revisionOf } from '../observe.ts';
-import type { View, Working } from '../reconcile.ts';
+import type { View, Working } from '../working.ts';
 import { controllerRevisionFor, frozenModel } from '../revision-snapshot.ts';
 import type { KubeObject, ObjectRef } from '../types.ts';
 import { autoscalerFor } from './autoscaler.ts';

@@ -193,7 +193,7 @@ describe('progressive delivery in the lab', () => {
     expect(reasons).not.toContain('RolledBack');
   });
 
-  test('a canary failing 30% of its requests is rolled back before promotion, traffic first, with the numbers', async () => {
+  test('a canary failing 30% of its requests is rolled back before promotion, with the numbers, the stable pods untouched', async () => {
     const spec = { rollout: rollout([{ weight: 30, pause: '30s' }, { weight: 60, pause: '30s' }]) };
     const s = await scenario('faulty', { stable: models.logreg, canary: models.logreg_faulty, spec, rate: 30, poison: 0.3 }, ended);
     expect(s.phase).toBe('RolledBack');

@@ -55,6 +55,8 @@ export class Controller {
   readonly #children = new Map<string, Informer>();
   readonly #queue: WorkQueue;
   readonly #executor: Executor;
+  /** The burn-rate series set per model key, so they can be removed when they no longer apply. */
+  readonly #burnRateSeries = new Map<string, { namespace: string; name: string; slo: string; window: string }[]>();
 
   constructor(opts: ControllerOptions) {
     this.#o = opts;
@@ -144,6 +146,11 @@ export class Controller {
     return undefined;
   }
 
+  #clearBurnRates(key: string): void {
+    for (const labels of this.#burnRateSeries.get(key) ?? []) this.#o.metrics.burnRate.remove(labels);
+    this.#burnRateSeries.delete(key);
+  }
+
   /** The one I/O call of an analysis round: the core says what is due, Prometheus answers. */
   async #measure(model: OnnxModel, now: Date): Promise<Measurements | undefined> {
     const due = dueMeasurements(model, now, this.#o.core.scrapeIntervalSeconds ?? DEFAULT_SCRAPE_INTERVAL_SECONDS);
@@ -191,9 +198,14 @@ export class Controller {
       if (typeof weight === 'number') this.#o.metrics.canaryWeight.set({ namespace, name }, weight);
       this.#o.metrics.rolloutStep.set({ namespace, name }, out.status.canary ? (out.status.currentStep ?? 0) : -1);
       const analysis = out.status.lastAnalysis;
+      // Burn rates describe the current canary only: its series go when it does.
+      if (!out.status.canary) this.#clearBurnRates(key);
       if (measurements && analysis && analysis.time === measurements.time) {
         this.#o.metrics.analysisVerdicts.inc({ verdict: analysis.verdict });
-        for (const slo of analysis.slos) for (const b of slo.burnRates) this.#o.metrics.burnRate.set({ namespace, name, slo: slo.name, window: b.window }, b.burnRate);
+        this.#clearBurnRates(key);
+        const series = analysis.slos.flatMap((slo) => slo.burnRates.map((b) => ({ labels: { namespace, name, slo: slo.name, window: b.window }, value: b.burnRate })));
+        for (const s of series) this.#o.metrics.burnRate.set(s.labels, s.value);
+        if (series.length > 0) this.#burnRateSeries.set(key, series.map((s) => s.labels));
         log.info({ revision: analysis.revision, verdict: analysis.verdict, reason: analysis.reason }, analysis.message ?? 'analysed');
       }
       if (result.applied + result.deleted + result.events > 0 || result.statusWritten) {

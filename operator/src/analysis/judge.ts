@@ -30,14 +30,17 @@ export interface Levels {
   perLook: number;
   /** Each test that can fail the canary: perLook / (SLOs × pairs × (compareWithStable ? 2 : 1)). */
   fail: number;
-  /** Each test that can pass the canary: perLook (a false pass needs every SLO and pair to pass). */
+  /**
+   * Each test that can pass the canary: perLook / 2. A false pass needs every SLO and pair to pass,
+   * but a pair passes on either of its two windows, so each window's test gets half the look's level.
+   */
   pass: number;
 }
 
 export function levels(analysis: AnalysisSpec, look: number, alpha = DEFAULT_ALPHA): Levels {
   const perLook = alphaAtLook(alpha, look);
   const failTests = Math.max(1, analysis.slos.length * analysis.burnRateWindows.length * (analysis.compareWithStable ? 2 : 1));
-  return { perLook, fail: perLook / failTests, pass: perLook };
+  return { perLook, fail: perLook / failTests, pass: perLook / 2 };
 }
 
 /** The error budget as a bad ratio: 1 − objective/100. */

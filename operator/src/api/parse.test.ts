@@ -36,6 +36,14 @@ describe('parseOnnxModel', () => {
     expect(m.spec.rollout.analysis?.burnRateWindows).toHaveLength(2);
   });
 
+  it('reads noDataPolicy Pass stored before the CRD refused it as Inconclusive (no data never passes), and refuses istio', () => {
+    const analysis = (noDataPolicy: string) => ({ steps: [{ weight: 10 }], analysis: { noDataPolicy, slos: [{ name: 'a', builtin: 'availability', objective: 99 }] } });
+    expect(parseOnnxModel(obj({ rollout: analysis('Pass') })).spec.rollout.analysis?.noDataPolicy).toBe('Inconclusive');
+    expect(parseOnnxModel(obj({ rollout: analysis('Fail') })).spec.rollout.analysis?.noDataPolicy).toBe('Fail');
+    expect(() => parseOnnxModel(obj({ rollout: analysis('Maybe') }))).toThrow(/noDataPolicy/);
+    expect(() => parseOnnxModel(obj({ traffic: { provider: 'istio' } }))).toThrow(/istio is not supported yet/);
+  });
+
   it('turns client-node Date timestamps into RFC 3339 strings', () => {
     const m = parseOnnxModel({ ...obj({}, { creationTimestamp: new Date('2026-01-01T00:00:00Z') }), status: { stable: { revision: 'r', digest: DIGEST, since: new Date('2026-01-02T00:00:00Z') } } });
     expect(m.metadata.creationTimestamp).toBe('2026-01-01T00:00:00.000Z');

@@ -506,7 +506,9 @@ class Parser {
       slos,
       burnRateWindows: windows,
       minRequests: this.num(o, 'minRequests', f, { int: true, min: 0 }) ?? 100,
-      noDataPolicy: (this.str(o, 'noDataPolicy', f, { enum: ['Inconclusive', 'Fail'] }) ?? 'Inconclusive') as AnalysisSpec['noDataPolicy'],
+      // Pass is no longer accepted by the CRD (no data never passes); an object stored before that
+      // still reconciles, with Pass read as Inconclusive.
+      noDataPolicy: (this.str(o, 'noDataPolicy', f, { enum: ['Inconclusive', 'Fail', 'Pass'] }) ?? 'Inconclusive') === 'Fail' ? 'Fail' : 'Inconclusive',
       compareWithStable: this.bool(o, 'compareWithStable', f) ?? true,
       maxInconclusive: this.num(o, 'maxInconclusive', f, { int: true, min: 0 }) ?? 3,
       maxErrors: this.num(o, 'maxErrors', f, { int: true, min: 1 }) ?? 3,

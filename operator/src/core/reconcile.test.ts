@@ -573,6 +573,9 @@ describe('reconcile: steps judged by the analysis', () => {
     expect(cond(held, 'Degraded')).toMatchObject({ status: 'True', reason: 'AnalysisInvalid' });
     expect(cond(held, 'Degraded')?.message).toMatch(/spec\.rollout\.analysis\.interval 10s is shorter than two Prometheus scrapes/);
     expect(dueMeasurements(withStatus(model, held), at(200), 30)).toBeUndefined();
+    // Nothing to measure, nothing timed: no requeue loop while it waits for the fix.
+    const waiting = run(withStatus(model, held), settle(held, () => true, settle(created, () => true, children)), at(200), { config: { ...config, scrapeIntervalSeconds: 30 } });
+    expect(waiting.requeueAfterMs === undefined || waiting.requeueAfterMs > 60_000).toBe(true);
   });
 
   it('is steady between measurements: same status, no events', () => {
@@ -584,14 +587,16 @@ describe('reconcile: steps judged by the analysis', () => {
 });
 
 describe('reconcile: a status that lost its rollout state', () => {
-  it('restarts the canary at its first step with a RolloutStateInvalid Event, once', () => {
-    const { model: m0, children } = stableOn({ rollout: { steps: [{ weight: 20, pause: '1m' }] } });
+  it('restarts the canary at its current step and weight with a RolloutStateInvalid Event, once', () => {
+    const { model: m0, children } = stableOn({ rollout: { steps: [{ weight: 20, pause: '1m' }, { weight: 50, pause: '1m' }], analysis: { interval: '10s', slos: [{ name: 'a', builtin: 'availability', objective: 99 }], burnRateWindows: [{ short: '10s', long: '1m', threshold: 2 }] } } });
     const model = changeDigest(m0, DIGEST_B);
     const created = run(model, children, at(100));
     const { rollout: _lost, ...withoutRollout } = created.status;
-    const out = run({ ...model, status: withoutRollout }, settle(created, () => false, children), at(110));
+    const lost = { ...withoutRollout, currentStep: 1, currentWeight: 50 };
+    const out = run({ ...model, status: lost }, settle(created, () => false, children), at(160));
     expect(out.events.map((e) => e.reason)).toContain('RolloutStateInvalid');
-    expect(out.status.rollout).toMatchObject({ state: 'Scaling', step: 0, weight: 0 });
+    // Looks unknown: counted as many as could have been taken (one per 10 s in 60 s), never fewer.
+    expect(out.status.rollout).toMatchObject({ state: 'Scaling', step: 1, weight: 50, looks: 6 });
     const again = run({ ...model, status: out.status }, settle(created, () => false, children), at(111));
     expect(again.events.map((e) => e.reason)).not.toContain('RolloutStateInvalid');
   });

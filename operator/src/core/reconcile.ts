@@ -11,7 +11,7 @@
 //   6. status and conditions (status-conditions.ts)
 import { validateAnalysis } from '../analysis/index.ts';
 import { parseDuration } from '../api/parse.ts';
-import type { LastAction, RevisionRef, RollbackStatus } from '../api/types.ts';
+import type { LastAction, RevisionRef, RollbackStatus, RolloutProgress } from '../api/types.ts';
 import { pendingAction } from './actions.ts';
 import { desiredChildren } from './children/plan.ts';
 import { replicasFor } from './children/replicas.ts';
@@ -35,10 +35,14 @@ function requeue(w: Working, ms: number): void {
 }
 
 function retire(view: View, w: Working, ref: RevisionRef, delayMs: number): void {
-  // Without a router the stable Service selects every pod of the model: retired pods must go at once.
-  const ms = view.model.spec.traffic.provider === 'none' ? 0 : delayMs;
-  w.scalingDown = [...w.scalingDown.filter((s) => s.revision !== ref.revision), { revision: ref.revision, digest: ref.digest, deleteAfter: addMs(view.now, ms) }];
+  w.scalingDown = [...w.scalingDown.filter((s) => s.revision !== ref.revision), { revision: ref.revision, digest: ref.digest, deleteAfter: addMs(view.now, delayMs) }];
 }
+
+/**
+ * How long a canary taken off traffic keeps its pods. Without a router the stable Service selects
+ * every pod of the model, so a rolled-back canary's pods must go at once to stop getting traffic.
+ */
+const canaryDrainMs = (view: View): number => (view.model.spec.traffic.provider === 'none' ? 0 : view.scaleDownMs);
 
 function supersede(view: View, w: Working, why: string): void {
   if (!w.canary) return;
@@ -103,7 +107,7 @@ function rollBack(view: View, w: Working, reason: string, message: string, numbe
     revision: canary.revision,
   });
   w.outcome = reason === 'ManualAbort' ? 'aborted' : 'rolled-back';
-  retire(view, w, canary, view.scaleDownMs);
+  retire(view, w, canary, canaryDrainMs(view));
   w.canary = undefined;
   w.progress = undefined;
 }
@@ -126,7 +130,7 @@ function progressCanary(view: View, w: Working): void {
     w.action = undefined;
     return;
   }
-  const progress = w.progress?.revision === canary.revision ? w.progress : initialProgress(canary.revision, view.now);
+  const progress = w.progress?.revision === canary.revision ? w.progress : recoveredProgress(view, canary);
   const judged = judgeMeasurements(view.model, progress, view.input.measurements);
   if (judged) w.lastAnalysis = judged.record;
   const canaryDep = health(view, canary.revision, 1);
@@ -160,6 +164,21 @@ function progressCanary(view: View, w: Working): void {
   if (p.state === 'Holding' && pauseMs !== undefined) requeue(w, Date.parse(p.stateSince) + pauseMs);
   const due = nextMeasurementAt({ ...view.model, status: { ...view.model.status, ...(w.lastAnalysis ? { lastAnalysis: w.lastAnalysis } : {}) } }, p);
   if (due !== undefined) requeue(w, due);
+}
+
+/**
+ * A canary whose status.rollout is gone (dropped as invalid): it restarts its current step, known
+ * from status.currentStep/currentWeight, from Scaling without lowering the weight. The looks it had
+ * are unknown, so they are taken as many as could have happened since it started (one per interval):
+ * counting too many keeps the statistics valid, too few would not.
+ */
+function recoveredProgress(view: View, canary: RevisionRef): RolloutProgress {
+  const prev = view.model.status;
+  const start = initialProgress(canary.revision, view.now);
+  if (prev.canary?.revision !== canary.revision) return start;
+  const intervalMs = parseDuration(view.model.spec.rollout.analysis?.interval ?? '') ?? 0;
+  const looks = intervalMs > 0 ? Math.max(0, Math.ceil((view.nowMs - Date.parse(canary.since)) / intervalMs)) : 0;
+  return { ...start, step: prev.currentStep ?? 0, weight: prev.currentWeight ?? 0, looks };
 }
 
 // 4. ---------------------------------------------------------------- retired revisions
@@ -231,7 +250,6 @@ export function reconcile(input: ReconcileInput): ReconcileOutput {
   const allEvents = [...w.events, ...events];
   const out: ReconcileOutput = { apply: children.apply, delete: children.delete, status, events: allEvents };
   if (w.requeueAt !== undefined) out.requeueAfterMs = Math.max(1000, w.requeueAt - view.nowMs);
-  if (children.requeueAt !== undefined) out.requeueAfterMs = Math.max(1000, Math.min(out.requeueAfterMs ?? Infinity, children.requeueAt - view.nowMs));
   if (w.outcome) out.rolloutOutcome = w.outcome;
   return out;
 }

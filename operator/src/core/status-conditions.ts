@@ -103,7 +103,7 @@ export function statusAndConditions(view: View, w: Working, problems: string[]):
           ? gate.state === 'failed'
             ? { status: 'True', reason: 'VerificationFailed', message: `${gate.reason}: ${gate.message}` }
             : { status: 'True', reason: desiredFailed ? 'RevisionFailed' : 'ProgressDeadlineExceeded', message: `revision ${desired} has no available pods after ${model.spec.rollout.progressDeadline}` }
-          : view.analysisInvalid
+          : w.canary && view.analysisInvalid
             ? { status: 'True', reason: 'AnalysisInvalid', message: `spec.rollout.analysis cannot be measured: ${view.analysisInvalid}` }
             : trafficMissing
             ? { status: 'True', reason: 'TrafficProviderUnavailable', message: 'spec.traffic.provider is gatewayAPI but this cluster does not serve the Gateway API CRDs (httproutes.gateway.networking.k8s.io/v1): install them, or set spec.traffic.provider: none (replica ratio)' }

@@ -18,7 +18,6 @@ export interface ChildrenPlan {
   delete: ObjectRef[];
   /** Things the user should know (a revision that cannot be re-rendered). */
   problems: string[];
-  requeueAt?: number;
 }
 
 const key = (o: { kind: string; metadata: { name: string } }) => `${o.kind}/${o.metadata.name}`;

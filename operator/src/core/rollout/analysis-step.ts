@@ -10,10 +10,18 @@ import type { Measurements } from '../types.ts';
 import type { Measured } from './machine.ts';
 import { readProgress } from './progress.ts';
 
-/** When the next measurement of the canary is due, or undefined when none is (no analysis, not holding). */
+/**
+ * Whether the canary is measured in this state: not while its pods start, nor while it is paused
+ * because it cannot get traffic or the analysis cannot be measured (it would only count no data).
+ */
+export function measurable(progress: RolloutProgress | undefined): progress is RolloutProgress {
+  return !!progress && progress.state !== 'Scaling' && progress.pauseReason !== 'AnalysisInvalid' && progress.pauseReason !== 'TrafficProviderUnavailable';
+}
+
+/** When the next measurement of the canary is due, or undefined when none will be. */
 export function nextMeasurementAt(model: OnnxModel, progress: RolloutProgress | undefined): number | undefined {
   const analysis = model.spec.rollout.analysis;
-  if (!analysis || !progress || progress.state === 'Scaling') return undefined;
+  if (!analysis || !measurable(progress)) return undefined;
   const interval = parseDuration(analysis.interval) ?? 60_000;
   const last = model.status.lastAnalysis;
   const from = last && last.revision === progress.revision ? Date.parse(last.time) : Date.parse(progress.stateSince);
@@ -31,7 +39,6 @@ export function dueMeasurements(model: OnnxModel, now: Date, scrapeIntervalSecon
   const read = readProgress(model.status.rollout);
   const analysis = model.spec.rollout.analysis;
   if (!analysis || !canary || !read.ok || read.progress?.revision !== canary.revision) return undefined;
-  if (read.progress?.state === 'Paused' && read.progress.pauseReason === 'AnalysisInvalid') return undefined;
   const due = nextMeasurementAt(model, read.progress);
   if (due === undefined || now.getTime() < due) return undefined;
   const plan = planMeasurements({
@@ -49,7 +56,7 @@ export function dueMeasurements(model: OnnxModel, now: Date, scrapeIntervalSecon
 /** Judges this reconcile's answers for the canary; undefined when they are not for this canary. */
 export function judgeMeasurements(model: OnnxModel, progress: RolloutProgress, m: Measurements | undefined): { measured: Measured; record: AnalysisStatus } | undefined {
   const analysis = model.spec.rollout.analysis;
-  if (!analysis || !m || m.revision !== progress.revision || progress.state === 'Scaling') return undefined;
+  if (!analysis || !m || m.revision !== progress.revision || !measurable(progress)) return undefined;
   const j = judge({ analysis, requests: m.requests, answers: m.answers, look: progress.looks + 1 });
   const measured: Measured = { verdict: j.verdict, reason: j.reason, message: j.message };
   if (j.failure) {

@@ -48,8 +48,10 @@ describe('rollout state machine: transition table', () => {
     ['Holding, an error: holds the weight', progress(), { measured: error }, 'Holding:0:10'],
     ['Holding, third error in a row: rolls back AnalysisError', progress({ consecutiveErrors: 2 }), { measured: error }, 'rollback:AnalysisError'],
     ['Holding, a step without pause: waits for promote', progress(), { steps: [{ weight: 10 }] }, 'Paused:0:10:WaitingForPromote'],
+    ['pause 0s: one pass advances one step only (the next is not measured yet)', progress(), { steps: [{ weight: 10, pauseMs: 0 }, { weight: 50, pauseMs: 0 }], measured: pass }, 'Holding:1:50'],
+    ['steps removed from the spec mid-rollout: the canary has passed them all', progress({ state: 'Scaling', step: 2, weight: 50 }), {}, 'promote'],
     ['Scaling, pods ready, analysis unmeasurable: pauses before any traffic', progress({ state: 'Scaling', weight: 0 }), { analysisInvalid: 'window too short' }, 'Paused:0:0:AnalysisInvalid'],
-    ['Holding, analysis becomes unmeasurable: pauses', progress(), { analysisInvalid: 'window too short' }, 'Paused:0:10:AnalysisInvalid'],
+    ['Holding, analysis becomes unmeasurable: pauses and takes traffic off the canary', progress(), { analysisInvalid: 'window too short' }, 'Paused:0:0:AnalysisInvalid'],
     ['Paused on an invalid analysis, fixed: the step starts', progress({ state: 'Paused', pauseReason: 'AnalysisInvalid', weight: 0 }), {}, 'Holding:0:10'],
   ];
   it.each(rows)('%s', (_name, p, o, expected) => {
@@ -64,7 +66,7 @@ describe('rollout state machine: actions', () => {
     ['promote in Scaling before the pods', progress({ state: 'Scaling', weight: 0 }), { action: 'promote', canaryReadyFor: () => false }, 'Scaling:0:0', 'Ignored'],
     ['promote during an indefinite pause: next step', progress({ state: 'Paused', pauseReason: 'WaitingForPromote' }), { action: 'promote' }, 'Holding:1:50', 'Applied'],
     ['promote at the last step: promotion', progress({ step: 1, weight: 50 }), { action: 'promote' }, 'promote', 'Applied'],
-    ['promote while waiting for data', progress({ state: 'Paused', pauseReason: 'WaitingForData' }), { action: 'promote' }, 'Holding:1:50', 'Applied'],
+    ['promote while waiting for data: the next step is judged afresh', progress({ state: 'Paused', pauseReason: 'WaitingForData', consecutiveInconclusive: 3 }), { action: 'promote' }, 'Holding:1:50', 'Applied'],
     ['pause in Holding', progress(), { action: 'pause' }, 'Paused:0:10:ManualPause', 'Applied'],
     ['resume a manual pause', progress({ state: 'Paused', pauseReason: 'ManualPause' }), { action: 'resume' }, 'Holding:0:10', 'Applied'],
     ['resume a step that waits for promote', progress({ state: 'Paused', pauseReason: 'WaitingForPromote' }), { action: 'resume' }, 'Paused:0:10:WaitingForPromote', 'Ignored'],

@@ -99,15 +99,19 @@ const pauseElapsed = (p: RolloutProgress, o: RolloutObservation): boolean => {
   const pauseMs = o.steps[p.step]?.pauseMs;
   return pauseMs !== undefined && o.nowMs >= Date.parse(p.stateSince) + pauseMs;
 };
-/** The newest measurement, taken during this step, passed (or the rollout has no analysis). */
+/**
+ * The newest measurement, taken after this step began, passed (or the rollout has no analysis).
+ * Strictly after: a step entered in this very reconcile has not been measured at its weight yet.
+ */
 const lastPassedThisStep = (p: RolloutProgress, o: RolloutObservation): boolean => {
   if (!o.analysis) return true;
   const last = o.measured ? { timeMs: o.nowMs, verdict: o.measured.verdict } : o.lastMeasurement;
-  return !!last && last.verdict === 'pass' && last.timeMs >= Date.parse(p.stateSince);
+  return !!last && last.verdict === 'pass' && last.timeMs > Date.parse(p.stateSince);
 };
+/** The next step starts afresh: inconclusive results of the last one do not carry over. */
 const advance = (p: RolloutProgress, o: RolloutObservation, why: string): Next =>
-  p.step + 1 >= o.steps.length ? { promote: why } : { to: 'Scaling', patch: { step: p.step + 1 } };
-const pause = (reason: PauseReason, message: string): Next => ({ to: 'Paused', patch: { pauseReason: reason }, event: { type: 'Normal', reason: 'Paused', message } });
+  p.step + 1 >= o.steps.length ? { promote: why } : { to: 'Scaling', patch: { step: p.step + 1, consecutiveInconclusive: 0 } };
+const pause = (reason: PauseReason, message: string, extra: Partial<RolloutProgress> = {}): Next => ({ to: 'Paused', patch: { ...extra, pauseReason: reason }, event: { type: 'Normal', reason: 'Paused', message } });
 
 /** The transition table, in priority order. */
 export const TRANSITIONS: readonly Row[] = [
@@ -125,13 +129,17 @@ export const TRANSITIONS: readonly Row[] = [
     when: (p, o) => o.canaryDeadlineExceeded !== undefined || o.nowMs >= Date.parse(p.stateSince) + o.progressDeadlineMs,
     then: (_p, o) => ({ rollback: 'ProgressDeadlineExceeded', message: `canary pods not available within the progress deadline${o.canaryDeadlineExceeded ? ` (${o.canaryDeadlineExceeded})` : ''}` }),
   },
+  // spec.rollout.steps is not part of the revision: an edit mid-rollout can leave fewer steps than
+  // the canary has passed. It has passed them all, then.
+  { name: 'steps-removed', from: '*', when: (p, o) => o.steps.length > 0 && p.step >= o.steps.length, then: (p) => ({ promote: `spec.rollout.steps now has no step ${p.step + 1}; all remaining steps passed` }) },
   { name: 'promote-before-pods', from: ['Scaling'], action: 'promote', when: (p, o) => !o.canaryReadyFor(p.step), then: (p) => ({ to: p.state }), says: () => 'the canary has not got all its pods available yet; promote again once it has' },
   { name: 'pods-ready-no-steps', from: ['Scaling'], when: (p, o) => o.steps.length === 0 && o.canaryReadyFor(p.step), then: () => ({ promote: 'all pods available' }) },
   {
     name: 'analysis-invalid',
     from: ['Scaling', 'Holding'],
     when: (p, o) => o.analysisInvalid !== undefined && (p.state === 'Holding' || o.canaryReadyFor(p.step)),
-    then: (_p, o) => pause('AnalysisInvalid', `spec.rollout.analysis cannot be measured: ${o.analysisInvalid}`),
+    // Nothing can judge the canary: it gets no traffic until the spec is fixed.
+    then: (_p, o) => pause('AnalysisInvalid', `spec.rollout.analysis cannot be measured, traffic taken off the canary: ${o.analysisInvalid}`, { weight: 0 }),
   },
   { name: 'analysis-fixed', from: ['Paused'], when: (p, o) => p.pauseReason === 'AnalysisInvalid' && o.analysisInvalid === undefined, then: () => ({ to: 'Scaling', clearPause: true }) },
   {

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { labPorts } from '../e2e/lab/lab-config.ts';
 import { labRequest } from '../e2e/lab/loadgen/lab-request.ts';
+import { LABEL_CONTROLLER_INSTANCE } from '../operator/src/api/constants.ts';
 import { ensureTestModels } from '../runtime/test-models/build.ts';
 import { auditSince, OperatorProcess } from './operator-process.ts';
 import { createTestNamespace, deleteNamespace, isPodReady, kubectl, kubectlJson, listPods, logMark, reconcilesLogged, repoRoot, waitUntil } from './lab-helpers.ts';
@@ -47,9 +48,12 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}, cwd?
 
 const suffix = randomBytes(3).toString('hex');
 const flagNs = `vop-flag-${suffix}`;
+// Its own instance: other suites' operators share the lab (and would deploy what this one refuses);
+// each reconciles only the models labelled for it.
+const instance = `verify-int-${suffix}`;
 // Debug logs: every reconcile is logged, so the tests wait for the operator's reconciles (afterReconciles)
 // instead of for fixed times.
-const operator = new OperatorProcess('onnx-operator-verify-int-test', () => ['--require-signature-namespaces', flagNs, '--verification-resync-seconds', '5', '--log-level', 'debug']);
+const operator = new OperatorProcess('onnx-operator-verify-int-test', () => ['--instance-id', instance, '--require-signature-namespaces', flagNs, '--verification-resync-seconds', '5', '--log-level', 'debug']);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-operator-'));
 const started = new Date();
 let ns = '';
@@ -104,7 +108,7 @@ function onnxModel(name: string, file: string, digest: string, sig?: Record<stri
   return stringify({
     apiVersion: 'serving.onnxop.io/v1alpha1',
     kind: 'OnnxModel',
-    metadata: { name },
+    metadata: { name, labels: { [LABEL_CONTROLLER_INSTANCE]: instance } },
     spec: { model: { uri: `file://${file}`, digest, name: `${name}-${suffix}` }, runtime: { replicas: 1 }, ...(sig ? { signature: sig } : {}) },
   });
 }

@@ -54,6 +54,110 @@ export function ensureSlow2x(): TestModel {
   };
 }
 
+/** One model's latency at the runtime, measured outside the cluster (no cold start, no gateway). */
+export interface Characterized {
+  model: string;
+  requests: number;
+  /** Share of successful requests slower than the latency SLO's threshold (the runtime's histogram). */
+  slowShare: number;
+  /** Client-side median and p99, ms (loopback, no gateway). */
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/**
+ * Each model in its own runtime process on loopback, all at once, `rate` req/s each: a warm-up,
+ * then `seconds` measured from the runtime's own histogram (the counts the latency SLO uses). The
+ * share slower than `thresholdSeconds` is the model's steady-state bad ratio for the latency SLO.
+ */
+export async function characterize(
+  models: Record<string, ModelFile>,
+  o: { rate: number; seconds: number; thresholdSeconds: number; body: string },
+): Promise<Characterized[]> {
+  const started = await Promise.all(
+    Object.entries(models).map(async ([model, file]) => {
+      const child = spawn(
+        process.execPath,
+        ['runtime/src/main.ts', 'serve', '--port=0', '--host=127.0.0.1', '--log-level=info'],
+        {
+          cwd: repoRoot,
+          env: {
+            ...process.env,
+            ONNXOP_MODEL_NAME: 'm',
+            ONNXOP_MODEL_URI: file.path,
+            ONNXOP_MODEL_DIGEST: file.digest,
+            ONNXOP_REVISION: model,
+          },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      let log = '';
+      const port = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`${model}: the runtime did not start in 60 s: ${log.slice(-500)}`)),
+          60_000,
+        );
+        child.stderr?.on('data', (d: Buffer) => {
+          log = (log + d.toString()).slice(-20_000);
+          const m = /"port":(\d+)[^\n]*"msg":"listening"/.exec(log);
+          if (m && log.includes('"model ready"')) {
+            clearTimeout(timer);
+            resolve(Number(m[1]));
+          }
+        });
+        child.once('exit', (code) =>
+          reject(new Error(`${model}: the runtime exited with ${code}: ${log.slice(-500)}`)),
+        );
+      });
+      return { model, child, port };
+    }),
+  );
+  const histogram = async (port: number) => {
+    const lines = (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())
+      .split('\n')
+      .filter((l) => l.includes('outcome="success"'));
+    const sum = (prefix: string, also = '') =>
+      lines
+        .filter((l) => l.startsWith(prefix) && l.includes(also))
+        .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+    return {
+      total: sum('onnxop_request_duration_seconds_count{'),
+      fast: sum('onnxop_request_duration_seconds_bucket{', `le="${o.thresholdSeconds}"`),
+    };
+  };
+  const load = (port: number, seconds: number) =>
+    runLoad({
+      url: `http://127.0.0.1:${port}/v2/models/m/infer`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: o.body,
+      rate: o.rate,
+      maxRequests: Math.ceil(o.rate * seconds) + 1,
+      durationMs: seconds * 1000,
+      timeoutMs: 5000,
+    });
+  try {
+    await Promise.all(started.map((s) => load(s.port, 10)));
+    const before = await Promise.all(started.map((s) => histogram(s.port)));
+    const runs = await Promise.all(started.map((s) => load(s.port, o.seconds)));
+    const after = await Promise.all(started.map((s) => histogram(s.port)));
+    return started.map((s, i) => {
+      const total = (after[i]?.total ?? 0) - (before[i]?.total ?? 0);
+      const fast = (after[i]?.fast ?? 0) - (before[i]?.fast ?? 0);
+      const l = runs[i]?.total.latencyMs;
+      return {
+        model: s.model,
+        requests: total,
+        slowShare: total > 0 ? Math.round(((total - fast) / total) * 10000) / 10000 : 0,
+        p50Ms: l?.p50 ?? 0,
+        p99Ms: l?.p99 ?? 0,
+      };
+    });
+  } finally {
+    for (const s of started) s.child.kill('SIGTERM');
+  }
+}
+
 /** The bench's own Prometheus: stop() is the outage; start() again keeps the port and the data. */
 export class BenchPrometheus {
   port = 0;

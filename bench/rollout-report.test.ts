@@ -10,6 +10,7 @@ import {
   seeded,
   spread,
   summarize,
+  table,
   targets,
   type RunResult,
 } from './rollout-report.ts';
@@ -131,6 +132,33 @@ describe('summaries and targets', () => {
     expect(s.timeOverLimit).toBeCloseTo(30 / (s.limits.reference?.seconds ?? NaN), 1);
   });
 
+  it('takes latency ratios from the characterized models and counts rollbacks on another SLO than the fault', () => {
+    const steady = { logreg: 0.01, logreg_faulty: 0.01, logreg_slow: 1 };
+    const slow = summarize(
+      cls('latency 10x'),
+      [run({ cls: 'latency 10x', faultToStable: 10, lastRollback: { slo: 'latency' } })],
+      300,
+      steady,
+    );
+    expect(slow.canaryBadRatio).toEqual({ availability: 0, latency: 1 });
+    expect(slow.limits.reference?.slo).toBe('latency');
+    const errors = summarize(
+      cls('errors 1%'),
+      [
+        run({ cls: 'errors 1%', lastRollback: { slo: 'availability' } }),
+        run({ cls: 'errors 1%', lastRollback: { slo: 'latency' } }),
+      ],
+      300,
+      steady,
+    );
+    expect(errors.rolledBackBySlo).toEqual({ availability: 1, latency: 1 });
+    expect(table([errors])).toContain('| 2 (1 on latency) |');
+    // No bad ratio for an outage: its fault is Prometheus, not the canary.
+    expect(
+      summarize(cls('prometheus outage'), [run({ cls: 'prometheus outage' })], 300, steady).limits.reference,
+    ).toBeUndefined();
+  });
+
   it('judges the targets: a healthy rollback, a promoted 2% regression and a promotion without data are not met', () => {
     const summaries = [
       summarize(
@@ -167,6 +195,7 @@ describe('summaries and targets', () => {
       cpuSeconds: 12,
       intervalSeconds: 10,
       requestsPerLook: 8,
+      inFlight: 4,
     });
     expect(ok).toMatchObject({
       prometheusQueriesPerSecond: 160,
@@ -185,7 +214,20 @@ describe('summaries and targets', () => {
         cpuSeconds: 12,
         intervalSeconds: 10,
         requestsPerLook: 8,
+        inFlight: 4,
       }).withinBound,
     ).toBe(false);
+    // A measurement whose queries were counted before its verdict: within the slack.
+    const edge = {
+      models: 100,
+      seconds: 60,
+      queries: 9619,
+      measurements: 600,
+      cpuSeconds: 12,
+      intervalSeconds: 10,
+      requestsPerLook: 8,
+    };
+    expect(cost({ ...edge, inFlight: 4 }).withinBound).toBe(true);
+    expect(cost({ ...edge, inFlight: 0 }).withinBound).toBe(false);
   });
 });

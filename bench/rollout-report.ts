@@ -413,9 +413,16 @@ export interface ClassSummary {
   faultToPromoted: Spread;
   faultToPaused: Spread;
   outageToStable: Spread;
-  /** The canary's bad ratios the limits use: nominal poison share, measured latency share. */
+  /**
+   * The bad ratios the limits and the replay use: availability, the poisoned share (0 otherwise);
+   * latency, the model's share slower than the threshold at steady state (characterized on loopback).
+   */
   canaryBadRatio: Partial<Record<string, number>>;
   stableBadRatio: Partial<Record<string, number>>;
+  /** The canary's bad ratios as Prometheus counted them over its life in the runs (median over runs). */
+  measuredCanaryBadRatio: Partial<Record<string, number>>;
+  /** Rollbacks by the SLO that failed (a healthy-latency canary failed on latency: its first seconds were slow). */
+  rolledBackBySlo: Record<string, number>;
   limits: ClassLimits;
   /** Our median time ÷ the reference limit (rollbacks for a fault class, promotions for healthy). */
   timeOverLimit?: number;
@@ -437,7 +444,16 @@ function medianRatio(
   return v.length ? percentile(v, 50) : undefined;
 }
 
-export function summarize(cls: ClassDef, runs: readonly RunResult[], horizonSeconds: number): ClassSummary {
+/**
+ * One class's counts, times, limits and replay. `steady`: each model's share of requests slower
+ * than the latency threshold at steady state (logreg is the stable revision).
+ */
+export function summarize(
+  cls: ClassDef,
+  runs: readonly RunResult[],
+  horizonSeconds: number,
+  steady?: Partial<Record<string, number>>,
+): ClassSummary {
   const count = (o: Outcome) => runs.filter((r) => r.outcome === o).length;
   const reasons: Record<string, number> = {};
   for (const r of runs) {
@@ -446,14 +462,24 @@ export function summarize(cls: ClassDef, runs: readonly RunResult[], horizonSeco
   }
   const canaryBadRatio: Partial<Record<string, number>> = {};
   const stableBadRatio: Partial<Record<string, number>> = {};
-  if (cls.rate > 0) {
-    canaryBadRatio.availability =
-      cls.poison > 0 ? cls.poison : (medianRatio(runs, 'canaryCounts', 'availability') ?? 0);
-    stableBadRatio.availability = medianRatio(runs, 'stableCounts', 'availability') ?? 0;
-    const lat = medianRatio(runs, 'canaryCounts', 'latency');
-    if (lat !== undefined) canaryBadRatio.latency = lat;
-    const stableLat = medianRatio(runs, 'stableCounts', 'latency');
+  const measuredCanaryBadRatio: Partial<Record<string, number>> = {};
+  // The fault is the outage, or there is no traffic: no bad ratio to decide on.
+  if (cls.rate > 0 && !cls.outage) {
+    canaryBadRatio.availability = cls.poison;
+    stableBadRatio.availability = 0;
+    const canaryLat = steady?.[cls.canary];
+    if (canaryLat !== undefined) canaryBadRatio.latency = canaryLat;
+    const stableLat = steady?.logreg;
     if (stableLat !== undefined) stableBadRatio.latency = stableLat;
+    for (const slo of ['availability', 'latency'] as const) {
+      const m = medianRatio(runs, 'canaryCounts', slo);
+      if (m !== undefined) measuredCanaryBadRatio[slo] = Math.round(m * 10000) / 10000;
+    }
+  }
+  const rolledBackBySlo: Record<string, number> = {};
+  for (const r of runs) {
+    const slo = r.outcome === 'rolledBack' ? r.lastRollback?.['slo'] : undefined;
+    if (typeof slo === 'string') rolledBackBySlo[slo] = (rolledBackBySlo[slo] ?? 0) + 1;
   }
   const limits = classLimits(canaryBadRatio);
   const faultToStable = spread(runs.map((r) => r.faultToStable));
@@ -461,7 +487,7 @@ export function summarize(cls: ClassDef, runs: readonly RunResult[], horizonSeco
   const ours = limits.reference?.decision === 'pass' ? faultToPromoted.median : faultToStable.median;
   const ref = limits.reference?.seconds;
   const replay =
-    cls.rate > 0
+    cls.rate > 0 && !cls.outage
       ? replayExpected({ canary: canaryBadRatio, stable: stableBadRatio, maxSeconds: horizonSeconds })
       : { verdict: 'none' as const, seconds: horizonSeconds };
   return {
@@ -480,6 +506,8 @@ export function summarize(cls: ClassDef, runs: readonly RunResult[], horizonSeco
     outageToStable: spread(runs.map((r) => r.outageToStable)),
     canaryBadRatio,
     stableBadRatio,
+    measuredCanaryBadRatio,
+    rolledBackBySlo,
     limits,
     ...(ours !== undefined && ref !== undefined && ref > 0 && Number.isFinite(ref)
       ? { timeOverLimit: Math.round((ours / ref) * 10) / 10 }
@@ -543,6 +571,11 @@ export interface CostInput {
   intervalSeconds: number;
   /** SLOs × distinct windows queried × revisions (canary and stable): measurement requests per look at most. */
   requestsPerLook: number;
+  /**
+   * Measurements that may have sent their queries but not yet counted their verdict when a counter
+   * was read (the operator's reconcile concurrency): the slack of the query bound.
+   */
+  inFlight: number;
 }
 
 export interface Cost {
@@ -571,9 +604,10 @@ export function cost(c: CostInput): Cost {
     queriesPerMeasurement: r2(perLook),
     queryBoundPerMeasurement: 2 * c.requestsPerLook,
     measurementsPerModelPerInterval: r2(perInterval),
-    // One interval's slack: a window of T seconds can hold T/interval + 1 looks of one model.
+    // Slack: a window of T seconds can hold T/interval + 1 looks of one model, and `inFlight`
+    // measurements may have sent their queries before the verdict counter moved.
     withinBound:
-      perLook <= 2 * c.requestsPerLook &&
+      c.queries <= 2 * c.requestsPerLook * (c.measurements + c.inFlight) &&
       c.measurements <= c.models * (Math.floor(c.seconds / c.intervalSeconds) + 1),
     operatorCpuCores: r2(c.cpuSeconds / c.seconds),
   };
@@ -603,7 +637,11 @@ export function table(summaries: readonly ClassSummary[]): string {
       s.outageToStable.n > 0
         ? ` (outage → stable ${fmt(s.outageToStable.median)} / ${fmt(s.outageToStable.p90)})`
         : '';
-    return `| ${s.cls} | ${s.runs} | ${s.promoted} | ${s.rolledBack} | ${s.paused} | ${s.undecided + s.failed} | ${fmt(s.faultToStable.median)} / ${fmt(s.faultToStable.p90)}${outage} | ${fmt(s.faultToPromoted.median)} | ${limitText(line)} | ${limitText(budget)} | ${replay} | ${fmt(s.timeOverLimit)} |`;
+    const bySlo = Object.entries(s.rolledBackBySlo).filter(
+      ([slo]) => s.faultSlo !== undefined && slo !== s.faultSlo,
+    );
+    const rolled = `${s.rolledBack}${bySlo.length ? ` (${bySlo.map(([slo, n]) => `${n} on ${slo}`).join(', ')})` : ''}`;
+    return `| ${s.cls} | ${s.runs} | ${s.promoted} | ${rolled} | ${s.paused} | ${s.undecided + s.failed} | ${fmt(s.faultToStable.median)} / ${fmt(s.faultToStable.p90)}${outage} | ${fmt(s.faultToPromoted.median)} | ${limitText(line)} | ${limitText(budget)} | ${replay} | ${fmt(s.timeOverLimit)} |`;
   });
   return [head, `|${'---|'.repeat(12)}`, ...rows].join('\n');
 }

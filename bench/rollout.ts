@@ -23,6 +23,7 @@ import { createTestNamespace, deleteNamespace, kubectl } from '../test/lab-helpe
 import { OperatorProcess } from '../test/operator-process.ts';
 import {
   BenchPrometheus,
+  characterize,
   ensureSlow2x,
   INSTANCE_ID,
   processCpuSeconds,
@@ -71,6 +72,8 @@ const log = (m: string) =>
 
 /** From the canary's apply to the run's end, at most: the 300 s until a pause without data, pods, slack. */
 const RUN_CAP_MS = 9 * 60_000;
+/** The operator's --concurrency: models reconciled (and so measured) at once. */
+const OPERATOR_CONCURRENCY = 4;
 
 async function pool<T, R>(items: readonly T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = [];
@@ -169,6 +172,7 @@ async function measureCost(
     cpuSeconds: c1 - c0,
     intervalSeconds: parseSeconds(a.interval),
     requestsPerLook,
+    inFlight: OPERATOR_CONCURRENCY,
   });
   await kubectl(['-n', ctx.namespace, 'delete', 'onnxmodel', '--all', '--wait=false']);
   return { ...result, applied: n, canaryAgeSeconds: Math.round(youngest() / 1000), requestsPerLook };
@@ -196,6 +200,26 @@ async function main(): Promise<void> {
   const tm = ensureTestModels();
   const files: Record<string, ModelFile> = { ...tm, logreg_slow2x: ensureSlow2x() };
   const runs = corpus(seed, quick, only);
+  // The fault models' latency at steady state, outside the cluster: the latency classes' bad ratios.
+  const thresholdSeconds =
+    benchAnalysis().slos.find((x) => x.builtin === 'latency')?.latencyThresholdSeconds ?? 0.005;
+  const canaryModels = ['logreg', ...new Set(CLASSES.map((c) => c.canary))];
+  log(`characterizing ${canaryModels.join(', ')} on loopback`);
+  const faultModels = await characterize(
+    Object.fromEntries(canaryModels.map((m) => [m, files[m] as ModelFile])),
+    {
+      rate: 10,
+      seconds: 30,
+      thresholdSeconds,
+      body: JSON.stringify({
+        inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }],
+      }),
+    },
+  );
+  const steady = Object.fromEntries(faultModels.map((m) => [m.model, m.slowShare]));
+  log(
+    `slower than ${thresholdSeconds} s: ${faultModels.map((m) => `${m.model} ${(m.slowShare * 100).toFixed(1)}% (p50 ${m.p50Ms} ms)`).join(', ')}`,
+  );
   log(`${runs.length} runs, ${concurrency} at once, seed ${seed}${quick ? ' (quick)' : ''}`);
 
   const prometheus = new BenchPrometheus();
@@ -212,6 +236,8 @@ async function main(): Promise<void> {
     '2s',
     '--instance-id',
     INSTANCE_ID,
+    '--concurrency',
+    String(OPERATOR_CONCURRENCY),
     '--log-level',
     'info',
   ]);
@@ -302,7 +328,7 @@ async function main(): Promise<void> {
   const horizon = 900;
   const summaries = CLASSES.map((cls) => ({ cls, runs: results.filter((r) => r.cls === cls.id) }))
     .filter((c) => c.runs.length > 0)
-    .map((c) => summarize(c.cls, c.runs, horizon));
+    .map((c) => summarize(c.cls, c.runs, horizon, steady));
   const verdicts = targets(summaries);
   const out = {
     started: started.toISOString(),
@@ -325,11 +351,12 @@ async function main(): Promise<void> {
     rollout: rolloutSpec(),
     intervalSeconds: parseSeconds(analysis.interval),
     notes: [
-      'limits: requestsToDecide (fixed-sample, alpha 0.05) at the class bad ratio (availability: the poisoned share; latency: the canary share slower than the threshold, as Prometheus counted it, median over the class), against the pair line (14.4 × budget) and against 1 × budget; seconds at the canary request rate',
+      'limits: requestsToDecide (fixed-sample, alpha 0.05) at the class bad ratio (availability: the poisoned share; latency: the canary model share slower than the threshold at steady state, faultModels), against the pair line (14.4 × budget) and against 1 × budget; seconds at the canary request rate',
       'ours / limit: median fault → stable over the reference limit (the fastest fail); for healthy canaries median time to promotion over the slowest pass',
       `judge on expected counts: planMeasurements + judge every interval on exactly the expected counts at these ratios, up to ${horizon} s (what the statistics alone need)`,
       `the bench's operator runs with --namespace <bench namespace> --instance-id ${INSTANCE_ID} and labels its models, so other operators in the lab leave them alone; runs with foreignOperators saw another operator with that instance id`,
     ],
+    faultModels,
     classes: summaries,
     targets: verdicts,
     cost: costResult,

@@ -5,7 +5,7 @@
 # on that same CPU at the same priority, so each runnable thread of the tests gets about
 # 1/(SLOW_CPU_HOGS + 1) of one core. The lab's own processes (API server, kubelet, Prometheus) run
 # where they were started. Before the tests, the slow test model is timed with and without the
-# slowdown, and the factor is printed.
+# slowdown (twice, alternating), and the factor is printed.
 #
 #   bash scripts/slow-cpu-test.sh                    # the unit suite, then the integration suite
 #   bash scripts/slow-cpu-test.sh path/to/x.test.ts --selectProjects unit   # any Jest arguments
@@ -32,16 +32,30 @@ trap stop_hogs EXIT
 trap 'exit 130' INT TERM
 
 measure() { bash scripts/run.sh node runtime/test-support/measure-slow-model.ts; }
-# The set-up (npm packages, test models) happens here, unslowed, so the measurements time only the model.
-normal="$(measure)"
-for _ in $(seq "$HOGS"); do
-  taskset -c "$CORE" bash -c 'while :; do :; done' &
-  hogs+=("$!")
-done
+start_hogs() {
+  for _ in $(seq "$HOGS"); do
+    taskset -c "$CORE" bash -c 'while :; do :; done' &
+    hogs+=("$!")
+  done
+}
+# Unslowed and slowed, twice, alternating: the machine's own load varies from minute to minute. The
+# set-up (npm packages, test models) happens in the first, unslowed, so the others time only the model.
+normal=("$(measure)")
+start_hogs
+slowed=("$(taskset -c "$CORE" bash -c 'bash scripts/run.sh node runtime/test-support/measure-slow-model.ts')")
+stop_hogs
+normal+=("$(measure)")
+start_hogs
+slowed+=("$(taskset -c "$CORE" bash -c 'bash scripts/run.sh node runtime/test-support/measure-slow-model.ts')")
 say "confined to CPU $CORE with $HOGS busy loop(s) there (pids ${hogs[*]})"
-slowed="$(taskset -c "$CORE" bash -c 'bash scripts/run.sh node runtime/test-support/measure-slow-model.ts')"
-factor="$(bash scripts/run.sh node -e 'const [a, b] = process.argv.slice(1).map((j) => JSON.parse(j).runsMs); const m = (x) => Math.min(...x); console.log((m(b) / m(a)).toFixed(1))' "$normal" "$slowed")"
-say "slow test model, load and warm runs in ms: normal $normal, slowed $slowed: ${factor}x slower"
+# The factor: median warm run slowed over median warm run unslowed.
+factor="$(bash scripts/run.sh node -e '
+  const [n, s] = process.argv.slice(1).map((list) => list.split("\n").flatMap((j) => JSON.parse(j).runsMs));
+  const median = (x) => { const v = [...x].sort((a, b) => a - b); return (v[(v.length - 1) >> 1] + v[v.length >> 1]) / 2; };
+  console.log((median(s) / median(n)).toFixed(1));
+' "$(printf '%s\n' "${normal[@]}" | sed '/^$/d')" "$(printf '%s\n' "${slowed[@]}" | sed '/^$/d')")"
+summary="slow test model, load and warm runs in ms: normal ${normal[*]}; slowed ${slowed[*]}: ${factor}x slower (medians)"
+say "$summary"
 
 status=0
 if [ $# -gt 0 ]; then
@@ -52,5 +66,5 @@ else
     taskset -c "$CORE" bash scripts/run.sh test --selectProjects "$project" || status=$?
   done
 fi
-say "slow test model: ${factor}x slower than unslowed here (normal $normal, slowed $slowed); tests exit status $status"
+say "$summary; tests exit status $status"
 exit "$status"

@@ -132,7 +132,7 @@ describe('summaries and targets', () => {
     expect(s.timeOverLimit).toBeCloseTo(30 / (s.limits.reference?.seconds ?? NaN), 1);
   });
 
-  it('takes latency ratios from the characterized models and counts rollbacks on another SLO than the fault', () => {
+  it('takes latency ratios from the runs, the characterized models without counts, and counts rollbacks by SLO', () => {
     const steady = { logreg: 0.01, logreg_faulty: 0.01, logreg_slow: 1 };
     const slow = summarize(
       cls('latency 10x'),
@@ -142,6 +142,25 @@ describe('summaries and targets', () => {
     );
     expect(slow.canaryBadRatio).toEqual({ availability: 0, latency: 1 });
     expect(slow.limits.reference?.slo).toBe('latency');
+    const counted = summarize(
+      cls('latency 2x'),
+      [
+        run({
+          cls: 'latency 2x',
+          canaryCounts: { latency: { requests: 100, bad: 4 } },
+          stableCounts: { latency: { requests: 400, bad: 2 } },
+        }),
+        run({
+          cls: 'latency 2x',
+          canaryCounts: { latency: { requests: 100, bad: 6 } },
+          stableCounts: { latency: { requests: 400, bad: 2 } },
+        }),
+      ],
+      300,
+      { ...steady, logreg_slow2x: 0.15 },
+    );
+    expect(counted.canaryBadRatio.latency).toBe(0.04); // the median by nearest rank
+    expect(counted.stableBadRatio.latency).toBe(0.005);
     const errors = summarize(
       cls('errors 1%'),
       [

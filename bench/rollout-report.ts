@@ -415,7 +415,9 @@ export interface ClassSummary {
   outageToStable: Spread;
   /**
    * The bad ratios the limits and the replay use: availability, the poisoned share (0 otherwise);
-   * latency, the model's share slower than the threshold at steady state (characterized on loopback).
+   * latency, the share slower than the threshold that Prometheus counted over the canary's (and the
+   * stable revision's) life in the runs, median over runs — what the judge saw; the fault model's
+   * share at steady state on loopback (`steady`) only when no run has counts.
    */
   canaryBadRatio: Partial<Record<string, number>>;
   stableBadRatio: Partial<Record<string, number>>;
@@ -467,14 +469,14 @@ export function summarize(
   if (cls.rate > 0 && !cls.outage) {
     canaryBadRatio.availability = cls.poison;
     stableBadRatio.availability = 0;
-    const canaryLat = steady?.[cls.canary];
-    if (canaryLat !== undefined) canaryBadRatio.latency = canaryLat;
-    const stableLat = steady?.logreg;
-    if (stableLat !== undefined) stableBadRatio.latency = stableLat;
     for (const slo of ['availability', 'latency'] as const) {
       const m = medianRatio(runs, 'canaryCounts', slo);
       if (m !== undefined) measuredCanaryBadRatio[slo] = Math.round(m * 10000) / 10000;
     }
+    const canaryLat = measuredCanaryBadRatio.latency ?? steady?.[cls.canary];
+    if (canaryLat !== undefined) canaryBadRatio.latency = canaryLat;
+    const stableLat = medianRatio(runs, 'stableCounts', 'latency') ?? steady?.logreg;
+    if (stableLat !== undefined) stableBadRatio.latency = Math.round(stableLat * 10000) / 10000;
   }
   const rolledBackBySlo: Record<string, number> = {};
   for (const r of runs) {

@@ -55,6 +55,7 @@ const { values } = parseArgs({
     'cost-models': { type: 'string' },
     'skip-cost': { type: 'boolean', default: false },
     only: { type: 'string' },
+    report: { type: 'string' },
   },
 });
 const quick = values.quick ?? false;
@@ -325,11 +326,7 @@ async function main(): Promise<void> {
   }
 
   const analysis = benchAnalysis();
-  const horizon = 900;
-  const summaries = CLASSES.map((cls) => ({ cls, runs: results.filter((r) => r.cls === cls.id) }))
-    .filter((c) => c.runs.length > 0)
-    .map((c) => summarize(c.cls, c.runs, horizon, steady));
-  const verdicts = targets(summaries);
+  const { summaries, verdicts } = summarizeAll(results, steady);
   const out = {
     started: started.toISOString(),
     tree,
@@ -351,9 +348,9 @@ async function main(): Promise<void> {
     rollout: rolloutSpec(),
     intervalSeconds: parseSeconds(analysis.interval),
     notes: [
-      'limits: requestsToDecide (fixed-sample, alpha 0.05) at the class bad ratio (availability: the poisoned share; latency: the canary model share slower than the threshold at steady state, faultModels), against the pair line (14.4 × budget) and against 1 × budget; seconds at the canary request rate',
+      'limits: requestsToDecide (fixed-sample, alpha 0.05) at the class bad ratio (availability: the poisoned share; latency: the share slower than the threshold Prometheus counted over the canary life, median over the runs; faultModels has each model at steady state on loopback), against the pair line (14.4 × budget) and against 1 × budget; seconds at the canary request rate',
       'ours / limit: median fault → stable over the reference limit (the fastest fail); for healthy canaries median time to promotion over the slowest pass',
-      `judge on expected counts: planMeasurements + judge every interval on exactly the expected counts at these ratios, up to ${horizon} s (what the statistics alone need)`,
+      `judge on expected counts: planMeasurements + judge every interval on exactly the expected counts at these ratios, up to ${REPLAY_HORIZON_SECONDS} s (what the statistics alone need)`,
       `the bench's operator runs with --namespace <bench namespace> --instance-id ${INSTANCE_ID} and labels its models, so other operators in the lab leave them alone; runs with foreignOperators saw another operator with that instance id`,
     ],
     faultModels,
@@ -366,15 +363,50 @@ async function main(): Promise<void> {
     runs: results,
   };
   fs.mkdirSync(path.join(repoRoot, 'bench/out'), { recursive: true });
-  fs.writeFileSync(path.join(repoRoot, 'bench/out/rollout.json'), `${JSON.stringify(out, null, 2)}\n`);
+  fs.writeFileSync(OUT, `${JSON.stringify(out, null, 2)}\n`);
+  print(summaries, verdicts, costResult);
+}
+
+const OUT = path.join(repoRoot, 'bench/out/rollout.json');
+/** How far the judge is replayed on expected counts. */
+const REPLAY_HORIZON_SECONDS = 900;
+
+function summarizeAll(results: readonly RunResult[], steady: Partial<Record<string, number>>) {
+  const summaries = CLASSES.map((cls) => ({ cls, runs: results.filter((r) => r.cls === cls.id) }))
+    .filter((c) => c.runs.length > 0)
+    .map((c) => summarize(c.cls, c.runs, REPLAY_HORIZON_SECONDS, steady));
+  return { summaries, verdicts: targets(summaries) };
+}
+
+function print(
+  summaries: ReturnType<typeof summarizeAll>['summaries'],
+  verdicts: ReturnType<typeof targets>,
+  costResult: unknown,
+): void {
   process.stdout.write(`${table(summaries)}\n\n`);
   for (const t of verdicts)
     process.stdout.write(`${t.met ? 'met    ' : 'NOT MET'}  ${t.target}: ${t.detail}\n`);
   if (costResult) process.stdout.write(`\ncost: ${JSON.stringify(costResult)}\n`);
-  process.stdout.write('wrote bench/out/rollout.json\n');
+  process.stdout.write(`wrote ${path.relative(repoRoot, OUT)}\n`);
 }
 
-main().catch((err: unknown) => {
+/** --report FILE: the summaries and targets of a saved run computed again (after a change of this file), written to bench/out/rollout.json. */
+function report(file: string): void {
+  const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    runs: RunResult[];
+    faultModels?: { model: string; slowShare: number }[];
+    cost?: unknown;
+  };
+  const steady = Object.fromEntries((saved.faultModels ?? []).map((m) => [m.model, m.slowShare]));
+  const { summaries, verdicts } = summarizeAll(saved.runs, steady);
+  fs.writeFileSync(
+    OUT,
+    `${JSON.stringify({ ...saved, summarized: new Date().toISOString(), classes: summaries, targets: verdicts }, null, 2)}\n`,
+  );
+  print(summaries, verdicts, saved.cost);
+}
+
+(values.report ? Promise.resolve(report(values.report)) : main()).catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

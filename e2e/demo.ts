@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { labPaths, labPorts, repoRoot } from './lab/lab-config.ts';
 import { up } from './lab/lab.ts';
 import { labRequest } from './lab/loadgen/lab-request.ts';
-import { runLoad } from './lab/loadgen/run-load.ts';
+import { startLoad } from './lab/loadgen/run-load.ts';
 import { runningPid, startDaemon } from './lab/processes.ts';
 import { ensureTestModels } from '../runtime/test-models/build.ts';
 
@@ -76,9 +76,8 @@ async function follow(done: (s: DemoStatus) => boolean, timeoutS: number): Promi
 
 /** Load through the gateway in the background: `rate` req/s, a share of them poisoned (bounded). */
 function backgroundLoad(rate: number, poisonRatio: number): { stop: () => Promise<string> } {
-  const ac = new AbortController();
   const body = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }] });
-  const run = runLoad({
+  const load = startLoad({
     url: `http://127.0.0.1:${labPorts.gateway}/v2/models/iris/infer`,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -89,12 +88,10 @@ function backgroundLoad(rate: number, poisonRatio: number): { stop: () => Promis
     timeoutMs: 5000,
     groupByHeader: 'x-onnxop-revision',
     ...(poisonRatio > 0 ? { poisonRatio } : {}),
-    signal: ac.signal,
   });
   return {
     stop: async () => {
-      ac.abort();
-      const r = await run;
+      const r = await load.stop();
       return Object.entries(r.byGroup)
         .map(([rev, g]) => `  revision ${rev}: ${g.count} requests, ${g.ok} ok, ${g.serverError} server errors`)
         .join('\n');

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { labPorts } from '../e2e/lab/lab-config.ts';
-import { runLoad, type LoadResult } from '../e2e/lab/loadgen/run-load.ts';
+import { startLoad, type LoadResult } from '../e2e/lab/loadgen/run-load.ts';
 import { prometheusConfigFile } from '../e2e/lab/prometheus.ts';
 import { ensureTestModels } from '../runtime/test-models/build.ts';
 import { applyCrd, createTestNamespace, deleteNamespace, kubectl, kubectlJson, repoRoot, waitUntil } from './lab-helpers.ts';
@@ -128,8 +128,7 @@ async function eventReasons(name: string): Promise<string[]> {
 
 /** Load through the gateway at `rate` req/s until stopped (bounded: 6 minutes, 10000 requests). */
 function load(name: string, rate: number, poisonRatio = 0): { stop: () => Promise<LoadResult> } {
-  const ac = new AbortController();
-  const run = runLoad({
+  return startLoad({
     url: `${gatewayUrl}/v2/models/m/infer`,
     method: 'POST',
     headers: { 'content-type': 'application/json', host: `${name}.${ns}.lab` },
@@ -140,14 +139,7 @@ function load(name: string, rate: number, poisonRatio = 0): { stop: () => Promis
     timeoutMs: 5000,
     groupByHeader: 'x-onnxop-revision',
     ...(poisonRatio > 0 ? { poisonRatio } : {}),
-    signal: ac.signal,
   });
-  return {
-    stop: async () => {
-      ac.abort();
-      return run;
-    },
-  };
 }
 
 /** A model serving `stable`, then changed to `canary`, under load; returns when `done` holds. */

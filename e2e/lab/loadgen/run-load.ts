@@ -140,3 +140,18 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     ...aggregate(samples),
   };
 }
+
+/**
+ * Load in the background until `stop()` (or its own bounds): for demos and scenarios that change the
+ * cluster while traffic runs. `stop()` aborts the sending and resolves with the results.
+ */
+export function startLoad(options: Omit<RunLoadOptions, 'signal'>): { stop: () => Promise<LoadResult> } {
+  const ac = new AbortController();
+  const run = runLoad({ ...options, signal: ac.signal });
+  return {
+    stop: async () => {
+      ac.abort();
+      return run;
+    },
+  };
+}

@@ -2,7 +2,9 @@
 // --require-signature-namespaces), models signed during set-up by the real cosign (built from the Go
 // module proxy by e2e/lab/tools/build-cosign.sh), bundles next to the artifact (file:///) and in
 // ConfigMaps, public keys in Secrets. "Never gets a pod" is checked in the API server's audit log:
-// no Deployment of a refused revision was ever created.
+// no Deployment of a refused revision was ever created. The tamper corpus (test/verify/tamper-corpus.ts,
+// made with the real cosign and model_signing) is applied as OnnxModels: the operator's
+// ArtifactVerified reason must be the one `onnx-operator verify` prints for the same files.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +16,7 @@ import { labPorts } from '../e2e/lab/lab-config.ts';
 import { labRequest } from '../e2e/lab/loadgen/lab-request.ts';
 import { LABEL_CONTROLLER_INSTANCE } from '../operator/src/api/constants.ts';
 import { ensureTestModels } from '../runtime/test-models/build.ts';
+import { buildTamperCorpus } from './verify/tamper-corpus.ts';
 import { auditSince, OperatorProcess } from './operator-process.ts';
 import { createTestNamespace, deleteNamespace, isPodReady, kubectl, kubectlJson, listPods, logMark, reconcilesLogged, repoRoot, waitUntil } from './lab-helpers.ts';
 
@@ -283,5 +286,38 @@ describe('signature verification before deployment (lab)', () => {
     await afterReconciles(flagNs, ['unsigned'], 1, true);
     expect(deploymentsEverCreated(flagNs, 'unsigned')).toEqual([]);
     expect(await listPods(flagNs, 'serving.onnxop.io/model=unsigned')).toEqual([]);
+  });
+});
+
+describe('the tamper corpus in the lab', () => {
+  test("each case's ArtifactVerified reason is the one onnx-operator verify prints (exit 1) and the docs give", async () => {
+    const { cases } = buildTamperCorpus(fs.mkdtempSync(path.join(work, 'corpus-')));
+    const keys = [...new Set(cases.map((c) => c.key))];
+    for (const [i, key] of keys.entries()) await kubectl(['-n', ns, 'create', 'secret', 'generic', `corpus-key-${i}`, `--from-file=key.pub=${key}`]);
+    for (const c of cases) {
+      const sig = { format: c.format, bundle: { uri: `file://${c.bundle}` }, authorities: [{ name: 'corpus', key: { secretRef: { name: `corpus-key-${keys.indexOf(c.key)}` } } }] };
+      await kubectl(['-n', ns, 'apply', '-f', '-'], onnxModel(c.id, c.artifact, c.digest, sig));
+    }
+    const refused = await Promise.all(cases.map((c) => waitFor(ns, c.id, 'ArtifactVerified=False', (x) => cond(x, 'ArtifactVerified')?.status === 'False')));
+    const operatorSays = Object.fromEntries(cases.map((c, i) => [c.id, cond(refused[i]!, 'ArtifactVerified')?.reason]));
+    const cliSays: Record<string, string> = {};
+    for (const c of cases) {
+      // The CLI as users run it: the operator's entry point, in its own process.
+      let out = '';
+      let code = 0;
+      try {
+        out = execFileSync(process.execPath, [path.join(repoRoot, 'operator/src/main.ts'), 'verify', '--artifact', c.artifact, '--bundle', c.bundle, '--key', c.key, '--digest', c.digest, '--format', c.format], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      } catch (err) {
+        const e = err as { status?: number; stdout?: string };
+        code = e.status ?? -1;
+        out = e.stdout ?? '';
+      }
+      cliSays[c.id] = `exit ${code}: ${/^Refused: (\w+):/.exec(out)?.[1] ?? out}`;
+    }
+    const want = Object.fromEntries(cases.map((c) => [c.id, c.reason]));
+    expect(operatorSays).toEqual(want);
+    expect(cliSays).toEqual(Object.fromEntries(cases.map((c) => [c.id, `exit 1: ${c.reason}`])));
+    await afterReconciles(ns, cases.map((c) => c.id), 1, true);
+    expect(cases.flatMap((c) => deploymentsEverCreated(ns, c.id))).toEqual([]);
   });
 });

@@ -15,47 +15,63 @@ export function pemBlocks(pem: string): Array<{ label: string; der: Buffer }> {
   return out;
 }
 
-/** Imports a public key from PEM (SPKI `PUBLIC KEY` or a certificate). Malformed → UntrustedKey. */
-export function publicKeyFromPem(pem: string, what: string): KeyObject {
-  try {
-    if (pem.includes('BEGIN CERTIFICATE')) return new NodeX509(pem).publicKey;
-    if (!pem.includes('-----BEGIN')) throw new Error('no PEM block');
-    return createPublicKey({ key: pem, format: 'pem' });
-  } catch (cause) {
-    throw new VerifyError('UntrustedKey', `${what}: malformed PEM public key (${(cause as Error).message})`, { cause });
+/** The curves a signing key may use, with the hash a signature with it uses by convention. */
+const CURVE_HASH: Record<string, string> = { prime256v1: 'sha256', secp384r1: 'sha384', secp521r1: 'sha512' };
+const KEY_FIX = 'sign with an ECDSA P-256, P-384 or P-521 key (cosign generate-key-pair; model_signing and Fulcio use ECDSA)';
+
+/**
+ * The hash a signature with this key uses (ECDSA: matched to the curve). Only ECDSA P-256/384/521
+ * signing keys are supported: a cosign message signature is checked over the pinned digest alone,
+ * which this library does for ECDSA only, and model_signing and Fulcio sign with ECDSA. RSA,
+ * Ed25519 and other curves are UnsupportedAlgorithm, in every format, whatever the signature.
+ */
+export function hashForKey(key: KeyObject, what = 'the signing key'): string {
+  const type = key.asymmetricKeyType ?? 'unknown';
+  if (type === 'ec') {
+    const crv = key.asymmetricKeyDetails?.namedCurve ?? '?';
+    const hash = CURVE_HASH[crv];
+    if (hash) return hash;
+    throw new VerifyError('UnsupportedAlgorithm', `${what} is an ECDSA key on curve ${crv}, which is not supported; ${KEY_FIX}`);
   }
+  const name = ({ rsa: 'RSA', 'rsa-pss': 'RSA-PSS', ed25519: 'Ed25519', ed448: 'Ed448', dsa: 'DSA' } as Record<string, string>)[type] ?? type;
+  throw new VerifyError('UnsupportedAlgorithm', `${what} is an ${name} key, which is not supported; ${KEY_FIX}`);
+}
+
+/** Imports a public key from PEM (SPKI `PUBLIC KEY` or a certificate). Malformed → UntrustedKey; not ECDSA P-256/384/521 → UnsupportedAlgorithm. */
+export function publicKeyFromPem(pem: string, what: string): KeyObject {
+  let key: KeyObject;
+  try {
+    if (pem.includes('BEGIN CERTIFICATE')) key = new NodeX509(pem).publicKey;
+    else if (!pem.includes('-----BEGIN')) throw new Error('no PEM block');
+    else key = createPublicKey({ key: pem, format: 'pem' });
+  } catch (cause) {
+    throw new VerifyError('UntrustedKey', `${what}: malformed PEM public key (${(cause as Error).message}); give the PEM public key (-----BEGIN PUBLIC KEY-----), e.g. cosign.pub`, { cause });
+  }
+  hashForKey(key, what);
+  return key;
 }
 
 export function spkiSha256(key: KeyObject): string {
   return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
 }
 
-/** The hash a signature with this key uses by convention (ECDSA: matched to the curve). */
-export function hashForKey(key: KeyObject): string | null {
-  switch (key.asymmetricKeyType) {
-    case 'ec': {
-      const crv = key.asymmetricKeyDetails?.namedCurve;
-      if (crv === 'prime256v1') return 'sha256';
-      if (crv === 'secp384r1') return 'sha384';
-      if (crv === 'secp521r1') return 'sha512';
-      throw new VerifyError('UnsupportedAlgorithm', `unsupported EC curve ${crv ?? '?'}`);
-    }
-    case 'rsa':
-    case 'rsa-pss':
-      return 'sha256';
-    case 'ed25519':
-      return null;
-    default:
-      throw new VerifyError('UnsupportedAlgorithm', `unsupported key type ${key.asymmetricKeyType ?? '?'}`);
-  }
+/**
+ * Every form a bundle's `publicKey.hint` takes for this key: cosign writes base64(sha256(SPKI DER)),
+ * others hex(sha256(SPKI DER)), and model_signing hex(sha256(SPKI PEM text)) — the PEM as
+ * Python's cryptography writes it, which is what node:crypto writes too (64-column base64, "\n").
+ */
+export function keyHints(key: KeyObject): Set<string> {
+  const der = createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest();
+  const pem = createHash('sha256').update(key.export({ type: 'spki', format: 'pem' }) as string).digest('hex');
+  return new Set([der.toString('hex'), der.toString('base64'), pem]);
 }
 
-/** Verifies `sig` over `data` with the curve-matched hash. */
-export function verifyOver(key: KeyObject, data: Uint8Array, sig: Uint8Array): boolean {
+/** Verifies `sig` over `data` with the curve-matched hash; UnsupportedAlgorithm for a key that is not ECDSA P-256/384/521. */
+export function verifyOver(key: KeyObject, data: Uint8Array, sig: Uint8Array, what?: string): boolean {
+  const hash = hashForKey(key, what);
   try {
-    return cryptoVerify(hashForKey(key), data, key, sig);
-  } catch (err) {
-    if (err instanceof VerifyError) throw err;
+    return cryptoVerify(hash, data, key, sig);
+  } catch {
     return false;
   }
 }

@@ -150,16 +150,21 @@ function actualResources(path: string, m: ModelManifest, isDir: boolean, skip: S
   return out;
 }
 
-/** Compares resource digests (name → hex) with the manifest; ManifestMismatch names the first differences (missing, changed, extra). */
-export function compareWithManifest(actual: ReadonlyMap<string, string>, m: ModelManifest): void {
+/**
+ * Compares resource digests (name → hex) with the manifest; ManifestMismatch names the first
+ * differences (missing, changed, extra). `file`: the path of a single signed file, which the
+ * manifest calls `.` (model_signing's name for "the file that was signed").
+ */
+export function compareWithManifest(actual: ReadonlyMap<string, string>, m: ModelManifest, file?: string): void {
   const expected = new Map(m.resources.map((r) => [r.name, r.digest]));
+  const shown = (name: string): string => (file !== undefined && (name === '.' || name.startsWith('.:')) ? `${file}${name.slice(1)}` : name);
   const problems: string[] = [];
   for (const [name, digest] of expected) {
     const got = actual.get(name);
-    if (got === undefined) problems.push(`missing ${name}`);
-    else if (got !== digest) problems.push(`${name} differs from the signed digest`);
+    if (got === undefined) problems.push(`missing ${shown(name)}`);
+    else if (got !== digest) problems.push(`${shown(name)} differs from the signed digest (signed sha256:${digest.slice(0, 16)}…, found sha256:${got.slice(0, 16)}…)`);
   }
-  for (const name of actual.keys()) if (!expected.has(name)) problems.push(`extra ${name} not in the signed manifest`);
+  for (const name of actual.keys()) if (!expected.has(name)) problems.push(`extra ${shown(name)} not in the signed manifest`);
   if (problems.length > 0) {
     const more = problems.length > 3 ? ` (and ${problems.length - 3} more)` : '';
     throw new VerifyError('ManifestMismatch', `model does not match the signed manifest: ${problems.slice(0, 3).join('; ')}${more}`);
@@ -169,7 +174,12 @@ export function compareWithManifest(actual: ReadonlyMap<string, string>, m: Mode
 /** Checks a file or directory on disk against the manifest; ManifestMismatch names the first difference. */
 export function checkManifestOnDisk(path: string, m: ModelManifest, skip: Set<string> = new Set()): void {
   const isDir = statSync(path).isDirectory();
-  compareWithManifest(actualResources(path, m, isDir, skip), m);
+  try {
+    compareWithManifest(actualResources(path, m, isDir, skip), m, isDir ? undefined : path);
+  } catch (err) {
+    if (!(err instanceof VerifyError) || err.reason !== 'ManifestMismatch') throw err;
+    throw new VerifyError('ManifestMismatch', `${err.message}; restore the signed files, or sign the model again`, { cause: err });
+  }
 }
 
 /**

@@ -1,12 +1,12 @@
 // The verifier: a bundle, an artifact (its sha256, or a file/directory on disk), the spec's digest
 // and a policy in; a verdict with a reason out. Offline: trust material comes only from the policy.
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { createHash, type KeyObject, type X509Certificate as NodeX509 } from 'node:crypto';
 import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { verifyEcdsaPrehashed } from './ecdsa.ts';
-import { describeCert, matchIdentity, parseCaPem, parseCertDer, publicKeyFromPem, spkiSha256, verifyChain, verifyOver } from './keys.ts';
+import { describeCert, hashForKey, keyHints, matchIdentity, parseCaPem, parseCertDer, publicKeyFromPem, spkiSha256, verifyChain, verifyOver } from './keys.ts';
 import { MODEL_SIGNING_PREDICATE, checkManifestOnDisk, parseModelManifest, sha256File, statementFromPayload } from './manifest.ts';
 import { VerifyError, type Authority, type SignatureFormatName, type VerifyInput, type VerifyPolicy, type VerifyReason, type VerifyResult } from './types.ts';
 
@@ -26,10 +26,34 @@ interface Parsed {
   signedDigest: string;
   /** For model_signing: the manifest. */
   manifest?: ReturnType<typeof parseModelManifest>;
-  /** Verifies one signature with a key; true if any signature in the bundle verifies. */
-  verifyWith(key: KeyObject): boolean;
+  /** Verifies one signature with a key; true if any signature in the bundle verifies. UnsupportedAlgorithm for a key that is not ECDSA P-256/384/521 (`what` names it). */
+  verifyWith(key: KeyObject, what?: string): boolean;
   hint?: string;
   certs: NodeX509[];
+}
+
+/** What is wrong with a field @sigstore/bundle refused, where a user can tell (JSON field names). */
+const FIELD_PROBLEM: Record<string, string> = {
+  mediaType: 'is not a Sigstore bundle media type (application/vnd.dev.sigstore.bundle.v0.3+json)',
+  content: 'is missing: a bundle holds messageSignature or dsseEnvelope',
+  'dsseEnvelope.signatures': 'must hold exactly one signature',
+  verificationMaterial: 'is missing',
+  'verificationMaterial.content': 'is missing: publicKey, certificate or x509CertificateChain',
+};
+
+/**
+ * @sigstore/bundle's ValidationError says only "invalid bundle" and lists the fields at fault as
+ * protobuf paths (content.dsseEnvelope.signatures): name them as they are in the bundle's JSON.
+ */
+function describeInvalid(cause: unknown): string {
+  const message = (cause as Error)?.message ?? String(cause);
+  const fields = (cause as { fields?: unknown }).fields;
+  if (!Array.isArray(fields) || fields.length === 0) return message;
+  const named = fields.map((f) => {
+    const json = String(f).replace(/^content\./, '').replace(/^verificationMaterial\.content\./, 'verificationMaterial.');
+    return `${json} ${FIELD_PROBLEM[json] ?? 'is missing or invalid'}`;
+  });
+  return `${message}: ${named.join('; ')}`;
 }
 
 export function parseBundle(raw: Uint8Array | string): Parsed {
@@ -59,7 +83,7 @@ export function parseBundle(raw: Uint8Array | string): Parsed {
   try {
     bundle = bundleFromJSON(json);
   } catch (cause) {
-    throw new VerifyError('BundleInvalid', `not a Sigstore bundle: ${(cause as Error).message}`, { cause });
+    throw new VerifyError('BundleInvalid', `not a Sigstore bundle: ${describeInvalid(cause)}; sign again with cosign sign-blob --new-bundle-format or model_signing sign`, { cause });
   }
   const vm = bundle.verificationMaterial.content;
   const certs: NodeX509[] = [];
@@ -83,8 +107,8 @@ export function parseBundle(raw: Uint8Array | string): Parsed {
       signedDigest: digest.toString('hex'),
       hint,
       certs,
-      verifyWith(key) {
-        if (key.asymmetricKeyType !== 'ec') throw new VerifyError('UnsupportedAlgorithm', `message signatures are verified over the digest: ${key.asymmetricKeyType} keys are not supported`);
+      verifyWith(key, what) {
+        hashForKey(key, what);
         return verifyEcdsaPrehashed(key, digest, sig);
       },
     };
@@ -92,7 +116,7 @@ export function parseBundle(raw: Uint8Array | string): Parsed {
   const env = content.dsseEnvelope;
   const st = statementFromPayload(env.payloadType, env.payload);
   const signed = pae(env.payloadType, Buffer.from(env.payload));
-  const verifyWith = (key: KeyObject): boolean => env.signatures.some((s) => verifyOver(key, signed, s.sig));
+  const verifyWith = (key: KeyObject, what?: string): boolean => env.signatures.some((s) => verifyOver(key, signed, s.sig, what));
   if (st.predicateType === MODEL_SIGNING_PREDICATE) {
     const manifest = parseModelManifest(st);
     return { bundle, format: 'modelSigning', signedDigest: manifest.digest, manifest, hint, certs, verifyWith };
@@ -126,19 +150,23 @@ function keylessRoot(trustedRoot: unknown): TrustedRoot {
 /** Checks one authority; returns the signer string or throws why not. */
 function checkAuthority(a: Authority, p: Parsed, policy: VerifyPolicy, now: Date): string {
   if ('key' in a) {
-    const key = publicKeyFromPem(a.key.pem, `authority ${a.name ?? 'key'}`);
+    const what = `authority ${a.name ?? 'key'}`;
+    const key = publicKeyFromPem(a.key.pem, what);
     const fp = spkiSha256(key);
     if (p.certs.length > 0) {
       // A certificate-bearing bundle against a bare key: the certificate's key must be that key.
-      if (spkiSha256(p.certs[0]!.publicKey) !== fp) throw new VerifyError('UntrustedKey', 'the bundle was signed by a certificate whose key is not the trusted key');
-    } else if (p.hint && p.hint !== fp && p.hint !== Buffer.from(fp, 'hex').toString('base64')) {
-      // model_signing and cosign put a hash of the signing key in the hint; try the key anyway, but
-      // a failure then means "someone else's key", not a broken signature.
-      if (!p.verifyWith(key)) throw new VerifyError('UntrustedKey', `the bundle was signed with another key (hint ${p.hint.slice(0, 16)}…, trusted key sha256:${fp.slice(0, 16)}…)`);
-      return `key:sha256:${fp}`;
+      if (spkiSha256(p.certs[0]!.publicKey) !== fp) throw new VerifyError('UntrustedKey', `the bundle was signed by a certificate whose key is not the trusted key sha256:${fp.slice(0, 16)}… (${what}); trust the certificate's CA with --ca / certificate.caSecretRef, or sign with the trusted key`);
     }
-    if (!p.verifyWith(key)) throw new VerifyError(p.hint ? 'SignatureInvalid' : 'UntrustedKey', p.hint ? 'signature does not verify with the trusted key' : 'signature does not verify with the trusted key (wrong key or altered signature)');
-    return `key:sha256:${fp}`;
+    if (p.verifyWith(key, what)) return `key:sha256:${fp}`;
+    // The hint (a hash of the signing key, unsigned: it only tells the two failures apart) names
+    // the trusted key → the signature or what it covers was altered; another key → key rotation
+    // or a foreign signer; no hint → either.
+    if (p.certs.length > 0 || (p.hint !== undefined && keyHints(key).has(p.hint))) {
+      const named = p.certs.length > 0 ? 'its certificate holds' : 'its key hint names';
+      throw new VerifyError('SignatureInvalid', `the bundle was signed with the trusted key sha256:${fp.slice(0, 16)}… (${named} it) but the signature does not verify: the bundle or the manifest it signs was altered after signing; investigate the tampering, and sign the model again`);
+    }
+    if (p.hint) throw new VerifyError('UntrustedKey', `the bundle was signed with another key (hint ${p.hint.slice(0, 16)}…, trusted key sha256:${fp.slice(0, 16)}…); sign with the trusted key, or trust the signer's key`);
+    throw new VerifyError('UntrustedKey', `the signature does not verify with the trusted key sha256:${fp.slice(0, 16)}… and the bundle names no key (no publicKey.hint): signed with another key, or altered; sign with the trusted key`);
   }
   if ('certificate' in a) {
     const anchors = parseCaPem(a.certificate.caPem);
@@ -146,7 +174,9 @@ function checkAuthority(a: Authority, p: Parsed, policy: VerifyPolicy, now: Date
     if (!leaf) throw new VerifyError('UntrustedSigner', 'the bundle carries no certificate (signed with a bare key?)');
     verifyChain(leaf, p.certs.slice(1), anchors, now);
     matchIdentity(leaf, a.certificate);
-    if (!p.verifyWith(leaf.publicKey)) throw new VerifyError('SignatureInvalid', 'signature does not verify with the certificate key');
+    if (!p.verifyWith(leaf.publicKey, `the certificate's key (${describeCert(leaf)})`)) {
+      throw new VerifyError('SignatureInvalid', `the signature does not verify with the key of its certificate (${describeCert(leaf)}): the bundle or the manifest it signs was altered after signing; investigate the tampering, and sign the model again`);
+    }
     return describeCert(leaf);
   }
   const k = a.keyless;
@@ -162,10 +192,11 @@ function checkAuthority(a: Authority, p: Parsed, policy: VerifyPolicy, now: Date
   });
   const entity = toSignedEntity(p.bundle, Buffer.alloc(0));
   // Signature over the digest (message) or with the curve-matched hash (DSSE): ours, not the library's.
-  entity.signature.verifySignature = (key: KeyObject): boolean => p.verifyWith(key);
+  entity.signature.verifySignature = (key: KeyObject): boolean => p.verifyWith(key, `the certificate's key (${describeCert(leaf)})`);
   try {
     verifier.verify(entity);
   } catch (cause) {
+    if (cause instanceof VerifyError) throw cause; // ours, from verifySignature (e.g. UnsupportedAlgorithm)
     const code = (cause as { code?: string }).code ?? '';
     // @sigstore/verify reports transparency-log failures under several codes: TLOG_ERROR is only the
     // threshold/duplicate check, while a SET or checkpoint not signed by a trusted log key, a log
@@ -191,7 +222,7 @@ function asError(err: unknown): VerifyError {
 }
 
 /** Rank when several bundles/authorities fail: the most specific reason wins. */
-const RANK: VerifyReason[] = ['VerificationError', 'UntrustedKey', 'UntrustedSigner', 'SignatureInvalid', 'TrustRootMissing', 'UnsupportedAlgorithm'];
+const RANK: VerifyReason[] = ['VerificationError', 'UntrustedKey', 'UntrustedSigner', 'DigestMismatch', 'ManifestMismatch', 'SignatureInvalid', 'TrustRootMissing', 'UnsupportedAlgorithm'];
 
 export function verifyArtifact(input: VerifyInput): VerifyResult {
   const mode = input.policy.mode ?? 'Enforce';
@@ -218,55 +249,50 @@ function verifyOrThrow(input: VerifyInput): { digest: string; signer: string; si
     spec = m[1];
   }
   const raws = input.bundle === undefined ? [] : Array.isArray(input.bundle) ? input.bundle : [input.bundle];
-  if (raws.length === 0) throw new VerifyError('BundleNotFound', 'no signature bundle');
+  if (raws.length === 0) throw new VerifyError('BundleNotFound', 'no signature bundle was given; pass the bundle the signer wrote (cosign --bundle, model_signing --signature)');
   const parsed = raws.map(parseBundle);
   for (const p of parsed) if (input.format && p.format !== input.format) throw new VerifyError('BundleInvalid', `expected a ${input.format} bundle, got ${p.format}`);
 
-  // Digest binding before any signature work: the signature must be over the spec's digest.
+  // The artifact's own bytes against the pinned digest: no bundle involved.
   const art = input.artifact;
   const onDisk = 'path' in art ? statSync(art.path) : undefined;
   const artifactSha = 'sha256' in art ? art.sha256.replace(/^sha256:/, '') : onDisk!.isFile() ? sha256File(art.path) : undefined;
   if (spec !== undefined && artifactSha !== undefined && artifactSha !== spec) {
     throw new VerifyError('DigestMismatch', `artifact sha256:${artifactSha} is not the spec digest sha256:${spec}`);
   }
-  let digest = '';
-  for (const p of parsed) {
-    if (p.manifest) {
-      const m = p.manifest;
-      if (onDisk?.isDirectory()) {
-        if (spec !== undefined && m.digest !== spec) throw new VerifyError('DigestMismatch', `signed manifest digest sha256:${m.digest} is not the spec digest sha256:${spec}`);
-        checkManifestOnDisk((art as { path: string }).path, m);
-        digest = m.digest;
-      } else if (onDisk?.isFile()) {
-        checkManifestOnDisk((art as { path: string }).path, m);
-        digest = artifactSha!;
-      } else {
-        if (m.method !== 'files' || m.resources.length !== 1) {
-          throw new VerifyError('ManifestMismatch', `the manifest lists ${m.resources.length} ${m.method === 'shards' ? 'shards' : 'files'}; pass the model file or directory, not only its digest`);
-        }
-        if (m.resources[0]!.digest !== artifactSha) throw new VerifyError('DigestMismatch', `signed file digest sha256:${m.resources[0]!.digest} is not sha256:${artifactSha}`);
-        digest = artifactSha;
-      }
-    } else {
-      if (artifactSha === undefined) throw new VerifyError('ManifestMismatch', 'a Sigstore bundle signs one file; the artifact is a directory');
-      if (p.signedDigest !== artifactSha) throw new VerifyError('DigestMismatch', `the bundle signs sha256:${p.signedDigest}, not the artifact sha256:${artifactSha}`);
-      digest = artifactSha;
-    }
-  }
 
+  // Signatures first, then what they sign: nothing in a bundle whose signature does not verify is
+  // believed, so a forged bundle (a payload or manifest rewritten, the signature kept) is
+  // SignatureInvalid, never a mismatch against content it does not really sign. A bundle only
+  // counts for an authority when it verifies AND binds this artifact.
   const signers: string[] = [];
   const failures: VerifyError[] = [];
+  const bound = new Map<Parsed, string | VerifyError>();
+  const bind = (p: Parsed): string => {
+    let b = bound.get(p);
+    if (b === undefined) {
+      try {
+        b = bindArtifact(p, art, onDisk, artifactSha, spec);
+      } catch (err) {
+        b = asError(err);
+      }
+      bound.set(p, b);
+    }
+    if (b instanceof VerifyError) throw b;
+    return b;
+  };
+  let digest = '';
   for (const a of policy.authorities) {
-    let ok: string | undefined;
     for (const p of parsed) {
       try {
-        ok = checkAuthority(a, p, policy, now);
+        const signer = checkAuthority(a, p, policy, now);
+        digest = bind(p);
+        signers.push(signer);
         break;
       } catch (err) {
         failures.push(asError(err));
       }
     }
-    if (ok !== undefined) signers.push(ok);
   }
   if (signers.length >= threshold) return { digest: `sha256:${digest}`, signer: signers[0]!, signers, format: parsed[0]!.format };
   const worst = failures.reduce<VerifyError | undefined>((w, f) => (w === undefined || RANK.indexOf(f.reason) > RANK.indexOf(w.reason) ? f : w), undefined);
@@ -274,6 +300,49 @@ function verifyOrThrow(input: VerifyInput): { digest: string; signer: string; si
     throw new VerifyError(worst.reason, `${signers.length} of ${threshold} required authorities verified; ${worst.message}`, { cause: worst, transient: worst.transient });
   }
   throw worst ?? new VerifyError('VerificationError', 'no authority verified the bundle');
+}
+
+/**
+ * Does a bundle whose signature verified sign this artifact? Returns the hex digest it binds (the
+ * file's sha256, or a directory's manifest digest); DigestMismatch/ManifestMismatch say why not.
+ */
+function bindArtifact(p: Parsed, art: VerifyInput['artifact'], onDisk: Stats | undefined, artifactSha: string | undefined, spec: string | undefined): string {
+  const m = p.manifest;
+  if (!m) {
+    if (artifactSha === undefined) throw new VerifyError('ManifestMismatch', 'a Sigstore bundle signs one file; the artifact is a directory (sign a directory with model_signing)');
+    if (p.signedDigest !== artifactSha) throw new VerifyError('DigestMismatch', `the bundle signs sha256:${p.signedDigest}, not the artifact sha256:${artifactSha}; sign the artifact you pinned, or pin the digest you signed`);
+    return artifactSha;
+  }
+  if (onDisk?.isDirectory()) {
+    if (spec !== undefined && m.digest !== spec) throw new VerifyError('DigestMismatch', `the signed manifest digest sha256:${m.digest} is not the spec digest sha256:${spec} (for a directory the digest is the manifest's); pin sha256:${m.digest} or sign the directory you pinned`);
+    checkManifestOnDisk((art as { path: string }).path, m);
+    return m.digest;
+  }
+  if (onDisk?.isFile()) {
+    // One file: its bytes are the signed file's (model_signing names it `.`), or it is not the
+    // artifact that was signed (DigestMismatch, as for a cosign bundle).
+    const path = (art as { path: string }).path;
+    if (!m.resources.every((r) => r.name === '.' || r.name.startsWith('.:'))) {
+      const names = m.resources.map((r) => r.name.replace(/:\d+:\d+$/, '')).filter((n, i, all) => all.indexOf(n) === i);
+      throw new VerifyError('DigestMismatch', `the bundle signs a model directory (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}), not the single file ${path}; pass the model directory`);
+    }
+    try {
+      checkManifestOnDisk(path, m);
+    } catch (err) {
+      if (!(err instanceof VerifyError) || err.reason !== 'ManifestMismatch') throw err;
+      const signed = m.method === 'files' ? `sha256:${m.resources[0]!.digest}` : `manifest sha256:${m.digest}`;
+      throw new VerifyError('DigestMismatch', `${path} (sha256:${artifactSha}) is not the file that was signed (${signed}); sign the artifact you pinned, or pin the digest you signed`, { cause: err });
+    }
+    return artifactSha!;
+  }
+  // Only the digest is at hand: it pins either the one signed file or the whole manifest (a model
+  // directory the verifier cannot read, pinned by its manifest digest; the runtime re-checks the files).
+  if (m.digest === artifactSha) return m.digest;
+  if (m.method !== 'files' || m.resources.length !== 1) {
+    throw new VerifyError('DigestMismatch', `the signed manifest digest sha256:${m.digest} is not sha256:${artifactSha}, and its ${m.resources.length} ${m.method === 'shards' ? 'shards' : 'files'} are not one file; pin the manifest digest, or pass the model directory itself`);
+  }
+  if (m.resources[0]!.digest !== artifactSha) throw new VerifyError('DigestMismatch', `the signed file digest sha256:${m.resources[0]!.digest} is not sha256:${artifactSha}; sign the artifact you pinned, or pin the digest you signed`);
+  return artifactSha;
 }
 
 export function sha256Hex(data: Uint8Array): string {

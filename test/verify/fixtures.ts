@@ -64,6 +64,8 @@ export function makeCert(opts: {
   san?: string; // URI or email
   oidcIssuer?: string;
   curve?: 'P-256' | 'P-384' | 'P-521';
+  /** The certificate's own key is RSA-2048 (its issuer still signs with ECDSA). */
+  rsa?: boolean;
   /**
    * Certificate transparency (as Fulcio does): given the TBSCertificate without the SCT extension
    * (what an RFC 6962 log signs for a precertificate), returns the TLS-encoded
@@ -71,7 +73,7 @@ export function makeCert(opts: {
    */
   sct?: (preTbs: Buffer) => Buffer;
 }): Cert {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: opts.curve ?? 'P-256' });
+  const { privateKey, publicKey } = opts.rsa ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: opts.curve ?? 'P-256' });
   const signerKey = opts.issuer?.key ?? privateKey;
   const hash = 'sha256';
   const exts: Buffer[] = [ext('2.5.29.19', true, seq(...(opts.ca ? [bool(true)] : []))), ext('2.5.29.15', true, tlv(0x03, Buffer.from(opts.ca ? [0x01, 0x06] : [0x07, 0x80])))];
@@ -108,15 +110,25 @@ export function ecKey(curve: 'P-256' | 'P-384' | 'P-521' = 'P-256'): { privateKe
   return { privateKey, publicKey, pem: publicKey.export({ type: 'spki', format: 'pem' }) as string, privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
 }
 
-const hashFor = (k: KeyObject): string => ({ prime256v1: 'sha256', secp384r1: 'sha384', secp521r1: 'sha512' })[k.asymmetricKeyDetails!.namedCurve!]!;
+/** The hash a signature with `k` uses: ECDSA's matched to the curve, none for Ed25519, SHA-256 for RSA. */
+const hashFor = (k: KeyObject): string | null =>
+  k.asymmetricKeyType === 'ec' ? ({ prime256v1: 'sha256', secp384r1: 'sha384', secp521r1: 'sha512' } as Record<string, string>)[k.asymmetricKeyDetails!.namedCurve!]! : k.asymmetricKeyType === 'ed25519' ? null : 'sha256';
 
-function material(signer: { publicKey: KeyObject } | { chain: Cert[] }): unknown {
+/** A key signer's `hint`: hex sha256 of the SPKI DER unless given (model_signing: `modelSigningHint`). */
+type Signer = { publicKey: KeyObject; hint?: string } | { chain: Cert[] };
+
+/** The hint model_signing writes: hex sha256 of the PEM text of the public key. */
+export function modelSigningHint(publicKey: KeyObject): string {
+  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'pem' }) as string).digest('hex');
+}
+
+function material(signer: Signer): unknown {
   if ('chain' in signer) return { x509CertificateChain: { certificates: signer.chain.map((c) => ({ rawBytes: c.der.toString('base64') })) }, tlogEntries: [] };
-  return { publicKey: { hint: createHash('sha256').update(signer.publicKey.export({ type: 'spki', format: 'der' })).digest('hex') }, tlogEntries: [] };
+  return { publicKey: { hint: signer.hint ?? createHash('sha256').update(signer.publicKey.export({ type: 'spki', format: 'der' })).digest('hex') }, tlogEntries: [] };
 }
 
 /** A cosign-style message-signature bundle over sha256(data). */
-export function messageBundle(data: Buffer, key: KeyObject, signer: { publicKey: KeyObject } | { chain: Cert[] }, algorithm = 'SHA2_256'): string {
+export function messageBundle(data: Buffer, key: KeyObject, signer: Signer, algorithm = 'SHA2_256'): string {
   const digest = createHash('sha256').update(data).digest();
   return JSON.stringify({
     mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
@@ -126,7 +138,7 @@ export function messageBundle(data: Buffer, key: KeyObject, signer: { publicKey:
 }
 
 /** A model_signing-style bundle (files serialization) over name → bytes. */
-export function modelSigningBundle(files: Record<string, Buffer>, subjectName: string, key: KeyObject, signer: { publicKey: KeyObject } | { chain: Cert[] }, hashType = 'sha256'): string {
+export function modelSigningBundle(files: Record<string, Buffer>, subjectName: string, key: KeyObject, signer: Signer, hashType = 'sha256'): string {
   const resources = Object.keys(files)
     .sort()
     .map((n) => ({ name: n, algorithm: hashType, digest: createHash('sha256').update(files[n]!).digest('hex') }));

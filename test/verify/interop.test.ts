@@ -3,28 +3,16 @@
 // e2e/lab/tools/setup-model-signing.sh) sign the project's test models offline; our verifier must
 // accept what they produce and refuse tampered copies. If a tool cannot be built or installed the
 // suite fails with the tool's own error (no skip).
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ensureTestModels } from '../../runtime/test-models/build.ts';
 import { verifyArtifact } from '../../lib/verify/index.ts';
 import { runVerifyCommand } from '../../operator/src/verify-cli.ts';
+import { runTool as run, signingTools } from './tamper-corpus.ts';
 
 import { jest } from '@jest/globals';
 jest.setTimeout(1_800_000);
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const TOOLS = join(ROOT, 'e2e', 'lab', 'tools');
-
-function run(cmd: string, args: string[], env: Record<string, string> = {}, cwd?: string): string {
-  try {
-    return execFileSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
-  } catch (err) {
-    const e = err as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}${e.stdout ?? ''}`);
-  }
-}
 
 const work = mkdtempSync(join(tmpdir(), 'verify-interop-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -35,7 +23,7 @@ const classifier = models.classifier;
 describe('cosign sign-blob --bundle (key, offline)', () => {
   let cosign = '';
   beforeAll(() => {
-    cosign = run('bash', [join(TOOLS, 'build-cosign.sh')]).trim().split('\n').pop()!;
+    cosign = signingTools().cosign;
     run(cosign, ['generate-key-pair'], { COSIGN_PASSWORD: 'test' }, work);
     run(cosign, ['sign-blob', '--key', 'cosign.key', '--bundle', 'logreg.sigstore.json', '--new-bundle-format', '--tlog-upload=false', '--yes', logreg.path], { COSIGN_PASSWORD: 'test' }, work);
   });
@@ -76,7 +64,7 @@ describe('model_signing (PyPI) key mode', () => {
   const pub = join(work, 'ms.pub');
   const modelDir = join(work, 'model-dir');
   beforeAll(() => {
-    py = run('bash', [join(TOOLS, 'setup-model-signing.sh')]).trim().split('\n').pop()!;
+    py = signingTools().python;
     run(py, ['-c', `
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives import serialization as s

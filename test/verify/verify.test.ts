@@ -4,7 +4,8 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyArtifact, type VerifyInput, type VerifyReason } from '../../lib/verify/index.ts';
-import { ecKey, makeCert, messageBundle, modelSigningBundle, sha } from './fixtures.ts';
+import { generateKeyPairSync } from 'node:crypto';
+import { ecKey, makeCert, messageBundle, modelSigningBundle, modelSigningHint, sha } from './fixtures.ts';
 
 const model = Buffer.from('onnx model bytes '.repeat(100));
 const other = Buffer.from('another model');
@@ -63,6 +64,13 @@ describe('accepts', () => {
     const first = verifyArtifact({ artifact: { path: d }, bundle: b, policy: keyPolicy });
     expect(first.ok).toBe(true);
     expectOk({ artifact: { path: d }, specDigest: first.ok ? first.digest : '', bundle: b, policy: keyPolicy });
+  });
+  test('model_signing directory with only its manifest digest at hand (a pvc:// directory the operator cannot read)', () => {
+    const b = modelSigningBundle(files, 'dir', alice.privateKey, alice);
+    const onDisk = verifyArtifact({ artifact: { path: writeModelDir('pinned', files) }, bundle: b, policy: keyPolicy });
+    if (!onDisk.ok) throw new Error(onDisk.message);
+    expect(verifyArtifact({ artifact: { sha256: onDisk.digest }, specDigest: onDisk.digest, bundle: b, policy: keyPolicy })).toMatchObject({ ok: true, digest: onDisk.digest });
+    expectRefused({ artifact: { sha256: digest }, specDigest: digest, bundle: b, policy: keyPolicy }, 'DigestMismatch');
   });
   test('certificate chain to a CA with identity and issuer', () => {
     const r = verifyArtifact({ artifact: { sha256: digest }, specDigest: digest, bundle: certBundle, policy: caPolicy });
@@ -160,5 +168,62 @@ describe('tamper corpus', () => {
     st.subject[0].name = 'renamed';
     b.dsseEnvelope.payload = Buffer.from(JSON.stringify(st)).toString('base64');
     expectRefused({ artifact: { sha256: digest }, bundle: JSON.stringify(b), policy: keyPolicy }, 'SignatureInvalid');
+  });
+  // model_signing's key hint is the sha256 of the key's PEM text (cosign's: of its DER, base64).
+  const flipDsse = (bundle: string): string => {
+    const b = JSON.parse(bundle);
+    const sig = Buffer.from(b.dsseEnvelope.signatures[0].sig, 'base64');
+    sig[sig.length - 4]! ^= 0x01;
+    b.dsseEnvelope.signatures[0].sig = sig.toString('base64');
+    return JSON.stringify(b);
+  };
+  const msSigned = (files: Record<string, Buffer>, signer = alice) => modelSigningBundle(files, 'm', signer.privateKey, { publicKey: signer.publicKey, hint: modelSigningHint(signer.publicKey) });
+  test('19 model_signing signature with one bit flipped, checked with the right key → SignatureInvalid (its PEM-hash hint names that key)', () => {
+    expectRefused({ artifact: { sha256: digest }, bundle: flipDsse(msSigned({ '.': model })), policy: keyPolicy }, 'SignatureInvalid');
+    const d = writeModelDir('flipped-sig', files);
+    expectRefused({ artifact: { path: d }, bundle: flipDsse(msSigned(files)), policy: keyPolicy }, 'SignatureInvalid');
+    // The same bundle under another key is a foreign signer, not tampering.
+    expectRefused({ artifact: { path: d }, bundle: msSigned(files), policy: { authorities: [{ key: { pem: mallory.pem } }] } }, 'UntrustedKey');
+  });
+  test('20 forged manifest: a file changed, the manifest rewritten to match, the signature kept → SignatureInvalid, with or without the pinned digest', () => {
+    const original = msSigned(files);
+    const changed = { ...files, 'config.json': Buffer.from('{"a":"pwned"}') };
+    const d = writeModelDir('forged', changed);
+    const b = JSON.parse(original);
+    b.dsseEnvelope.payload = JSON.parse(msSigned(changed)).dsseEnvelope.payload; // the manifest of the changed files
+    const forged = JSON.stringify(b);
+    const pinned = verifyArtifact({ artifact: { path: writeModelDir('forged-original', files) }, bundle: original, policy: keyPolicy });
+    expect(pinned.ok).toBe(true);
+    expectRefused({ artifact: { path: d }, bundle: forged, policy: keyPolicy }, 'SignatureInvalid');
+    expectRefused({ artifact: { path: d }, specDigest: pinned.ok ? pinned.digest : '', bundle: forged, policy: keyPolicy }, 'SignatureInvalid');
+  });
+  test('21 Ed25519 and RSA keys → UnsupportedAlgorithm, as the trusted key or as the signing certificate\'s key', () => {
+    const ed = generateKeyPairSync('ed25519');
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = (k: typeof ed.publicKey) => k.export({ type: 'spki', format: 'pem' }) as string;
+    expectRefused({ artifact: { sha256: digest }, bundle: modelSigningBundle({ '.': model }, 'm', ed.privateKey, ed), policy: { authorities: [{ key: { pem: pem(ed.publicKey) } }] } }, 'UnsupportedAlgorithm');
+    expectRefused({ artifact: { sha256: digest }, bundle: modelSigningBundle({ '.': model }, 'm', rsa.privateKey, rsa), policy: { authorities: [{ key: { pem: pem(rsa.publicKey) } }] } }, 'UnsupportedAlgorithm');
+    expectRefused({ artifact: { sha256: digest }, bundle: cosignBundle, policy: { authorities: [{ key: { pem: pem(rsa.publicKey) } }] } }, 'UnsupportedAlgorithm');
+    const r = verifyArtifact({ artifact: { sha256: digest }, bundle: cosignBundle, policy: { authorities: [{ name: 'release-key', key: { pem: pem(ed.publicKey) } }] } });
+    expect(r).toMatchObject({ ok: false, message: expect.stringContaining('authority release-key is an Ed25519 key, which is not supported; sign with an ECDSA P-256, P-384 or P-521 key') });
+    // A CA-issued certificate whose key is RSA: the chain is fine, the signing key is not.
+    const rsaLeaf = makeCert({ subjectCn: '', issuer: inter, issuerCn: 'test intermediate', ca: false, san: SUBJECT, oidcIssuer: ISSUER, rsa: true });
+    const viaCa = verifyArtifact({ artifact: { sha256: digest }, bundle: modelSigningBundle({ '.': model }, 'm', rsaLeaf.key, { chain: [rsaLeaf, inter] }), policy: caPolicy });
+    expect(viaCa).toMatchObject({ ok: false, reason: 'UnsupportedAlgorithm', message: expect.stringContaining(`the certificate's key (${SUBJECT} (${ISSUER})) is an RSA key`) });
+  });
+  test('22 a DSSE envelope with two signatures → BundleInvalid naming the field', () => {
+    const b = JSON.parse(msSigned({ '.': model }));
+    b.dsseEnvelope.signatures.push(b.dsseEnvelope.signatures[0]);
+    const r = verifyArtifact({ artifact: { sha256: digest }, bundle: JSON.stringify(b), policy: keyPolicy });
+    expect(r).toMatchObject({ ok: false, reason: 'BundleInvalid', message: expect.stringContaining('dsseEnvelope.signatures must hold exactly one signature') });
+  });
+  test('23 a modified single file under a model_signing bundle → DigestMismatch naming the file, not "."', () => {
+    const p = join(dir, 'single.onnx');
+    writeFileSync(p, other);
+    const r = verifyArtifact({ artifact: { path: p }, bundle: msSigned({ '.': model }), policy: keyPolicy });
+    expect(r).toMatchObject({ ok: false, reason: 'DigestMismatch', message: expect.stringContaining(`${p} (sha256:${sha(other)}) is not the file that was signed (sha256:${sha(model)})`) });
+    expect(r.ok ? '' : r.message).not.toMatch(/ \. /);
+    // A file given for a directory's bundle says so.
+    expect(verifyArtifact({ artifact: { path: p }, bundle: msSigned(files), policy: keyPolicy })).toMatchObject({ ok: false, reason: 'DigestMismatch', message: expect.stringContaining('pass the model directory') });
   });
 });

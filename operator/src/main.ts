@@ -68,6 +68,7 @@ async function run(argv: string[]): Promise<void> {
       requireSignatureNamespaces: config.requireSignatureNamespaces,
       resyncMs: config.verificationResyncSeconds * 1000,
       watchdogMs: config.watchdogSeconds * 1000,
+      clock: () => new Date(),
     }),
     core: {
       defaultRuntimeImage: config.runtimeImage,

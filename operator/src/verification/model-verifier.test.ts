@@ -1,4 +1,4 @@
-import { describe, expect, test } from '@jest/globals';
+import { beforeEach, describe, expect, test } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,10 +7,12 @@ import { parseOnnxModel } from '../api/parse.ts';
 import type { OnnxModel } from '../api/types.ts';
 import { KubeApiError } from '../errors.ts';
 import type { KubeClient, KubeRequest } from '../kube/rest-client.ts';
-import { ecKey, messageBundle, sha } from '../../../test/verify/fixtures.ts';
+import { ecKey, messageBundle, modelSigningBundle, sha } from '../../../test/verify/fixtures.ts';
 import { ModelVerifier } from './model-verifier.ts';
 
 const log = pino({ level: 'silent' });
+const T0 = new Date('2030-01-02T03:04:05Z');
+let now = T0;
 const artifact = Buffer.from('pretend this is an ONNX model');
 const digest = `sha256:${sha(artifact)}`;
 const signer = ecKey();
@@ -56,15 +58,19 @@ function setup(opts: Partial<ConstructorParameters<typeof ModelVerifier>[0]> = {
   const client = new FakeClient();
   client.set('configmaps', 'ml', 'bundle', { 'bundle.json': bundle });
   client.set('secrets', 'ml', 'signing-key', { 'key.pub': signer.pem });
-  const v = new ModelVerifier({ client, log, requireSignatureNamespaces: [], namespaceLabel: false, backoffInitialMs: 1000, resyncMs: 60_000, ...opts });
+  const v = new ModelVerifier({ client, log, requireSignatureNamespaces: [], namespaceLabel: false, backoffInitialMs: 1000, resyncMs: 60_000, clock: () => now, ...opts });
   return { client, v };
 }
 
 describe('ModelVerifier', () => {
+  beforeEach(() => {
+    now = T0;
+  });
+
   test('verifies a key-signed bundle from a ConfigMap with the key from a Secret, names the signer, and caches the verdict', async () => {
     const { client, v } = setup();
     const d = await v.decide(model(keySig()));
-    expect(d.verification).toMatchObject({ state: 'verified', digest, mode: 'Enforce', signer: expect.stringMatching(/^release-key \(key:sha256:[0-9a-f]{64}\)$/) });
+    expect(d.verification).toMatchObject({ state: 'verified', digest, mode: 'Enforce', time: T0.toISOString(), signer: expect.stringMatching(/^release-key \(key:sha256:[0-9a-f]{64}\)$/) });
     expect(d.requeueAfterMs).toBe(60_000);
     expect(client.gets).toEqual(['/api/v1/namespaces/ml/configmaps/bundle', '/api/v1/namespaces/ml/secrets/signing-key']);
     const again = await v.decide(model(keySig()));
@@ -152,7 +158,10 @@ describe('ModelVerifier', () => {
     expect((await h.decide(model(sig))).verification?.state).toBe('verified');
     expect(fetched).toEqual(['https://models.example.com/m.onnx.sigstore.json']);
     await h.decide(model(sig));
-    expect(fetched.length).toBe(1); // fetched once per resync period
+    expect(fetched.length).toBe(1); // fetched once per resync period, on the injected clock
+    now = new Date(T0.getTime() + 60_000);
+    await h.decide(model(sig));
+    expect(fetched.length).toBe(2);
     const { v: h2 } = setup({ fetch: fake });
     answer = () => new Response('down', { status: 503 });
     expect((await h2.decide(model(sig))).verification).toMatchObject({ state: 'pending', message: expect.stringContaining('HTTP 503') });
@@ -167,5 +176,21 @@ describe('ModelVerifier', () => {
     const { v } = setup();
     const sig = keySig({ authorities: [{ keyless: { issuer: 'https://issuer', subject: 'me@example.com' } }] });
     expect((await v.decide(model(sig))).verification).toMatchObject({ state: 'failed', reason: 'TrustRootMissing', message: expect.stringContaining('trustedRootRef') });
+  });
+  test('a model_signing directory the operator cannot read (pvc://) is verified against its pinned manifest digest', async () => {
+    const dirFiles = { 'model.onnx': artifact, 'model.onnx.data': Buffer.from('external weights') };
+    const b = modelSigningBundle(dirFiles, 'llm', signer.privateKey, signer);
+    const manifest = `sha256:${JSON.parse(Buffer.from(JSON.parse(b).dsseEnvelope.payload, 'base64').toString()).subject[0].digest.sha256}`;
+    const { client, v } = setup();
+    client.set('configmaps', 'ml', 'llm-bundle', { 'bundle.json': b });
+    const dirModel = (d: string) =>
+      parseOnnxModel({
+        apiVersion: 'serving.onnxop.io/v1alpha1',
+        kind: 'OnnxModel',
+        metadata: { name: 'llm', namespace: 'ml', uid: 'u2', generation: 1 },
+        spec: { model: { uri: 'pvc://models/llm/v3/', digest: d }, signature: { format: 'modelSigning', bundle: { configMapRef: { name: 'llm-bundle' } }, authorities: [{ key: { secretRef: { name: 'signing-key' } } }] } },
+      });
+    expect((await v.decide(dirModel(manifest))).verification).toMatchObject({ state: 'verified', digest: manifest });
+    expect((await v.decide(dirModel(digest))).verification).toMatchObject({ state: 'failed', reason: 'DigestMismatch' });
   });
 });

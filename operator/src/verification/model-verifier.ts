@@ -1,6 +1,8 @@
 // The verification adapter: for a model whose desired digest needs a signature, gather the bundle
 // and the trust material the spec points at, build the verifier's policy, run the offline verifier
-// (lib/verify) and hand the pure core a VerificationResult.
+// (lib/verify) and hand the pure core a VerificationResult. What is required, which mode applies,
+// the verdict and the retry delay are the core's policy (core/signature-policy.ts); the clock is
+// injected.
 //
 // Referenced Secrets/ConfigMaps and the bundle are re-read on every reconcile of a signed model (API
 // reads, never writes) and fingerprinted; the verdict is cached per fingerprint (spec digest, bundle
@@ -14,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { LABEL_REQUIRE_SIGNATURE } from '../api/constants.ts';
 import type { OnnxModel, SignatureSpec } from '../api/types.ts';
+import { failedVerdict, retryVerdict, signaturePlan, verdictOf } from '../core/signature-policy.ts';
 import type { VerificationResult } from '../core/types.ts';
 import { Informer } from '../kube/informer.ts';
 import { resources } from '../kube/resources.ts';
@@ -38,7 +41,8 @@ export interface ModelVerifierOptions {
   backoffInitialMs?: number;
   backoffMaxMs?: number;
   watchdogMs?: number;
-  clock?: () => Date;
+  /** The time of verdicts, certificate validity and the https:// bundle cache. */
+  clock: () => Date;
 }
 
 export interface VerificationDecision {
@@ -109,31 +113,13 @@ export class ModelVerifier {
     return this.#o.resyncMs ?? 120_000;
   }
 
-  #now(): Date {
-    return (this.#o.clock ?? (() => new Date()))();
-  }
-
   async decide(model: OnnxModel): Promise<VerificationDecision> {
     const { namespace, name } = model.metadata;
     const digest = model.spec.model.digest;
-    const required = this.requiresSignature(namespace);
-    const sig = model.spec.signature;
-    if (!sig) {
-      if (!required) return { model };
-      return {
-        model,
-        verification: {
-          state: 'failed',
-          digest,
-          reason: 'SignatureRequired',
-          message: `namespace ${namespace} requires signed models (operator flag --require-signature-namespaces or namespace label ${LABEL_REQUIRE_SIGNATURE}=true); add spec.signature`,
-          mode: 'Enforce',
-          time: this.#now().toISOString(),
-        },
-      };
-    }
-    const effective: SignatureSpec = required && sig.mode === 'Audit' ? { ...sig, mode: 'Enforce' } : sig;
-    const coreModel = effective === sig ? model : { ...model, spec: { ...model.spec, signature: effective } };
+    const plan = signaturePlan(model, this.requiresSignature(namespace), this.#o.clock());
+    if (plan.kind === 'none') return { model };
+    if (plan.kind === 'refuse') return { model, verification: plan.verification };
+    const { model: coreModel, signature: effective } = plan;
     const attemptKey = `${namespace}/${name}`;
 
     let g: Gathered;
@@ -143,7 +129,7 @@ export class ModelVerifier {
       const e = err instanceof GatherError ? err : new GatherError('VerificationError', (err as Error).message, { transient: true, cause: err });
       if (e.transient) return this.#transient(coreModel, attemptKey, e.message);
       this.#attempts.delete(attemptKey);
-      return { model: coreModel, verification: this.#failed(digest, e.reason, e.message, effective.mode), requeueAfterMs: this.#resyncMs };
+      return { model: coreModel, verification: failedVerdict(digest, e.reason, e.message, effective.mode, this.#o.clock()), requeueAfterMs: this.#resyncMs };
     }
 
     const cached = this.#cache.get(g.fingerprint);
@@ -152,38 +138,25 @@ export class ModelVerifier {
       return { model: coreModel, verification: cached, requeueAfterMs: this.#resyncMs };
     }
     const started = performance.now();
-    const r = verifyArtifact({ artifact: g.artifact, specDigest: digest, bundle: g.bundle, policy: g.policy, format: effective.format, now: this.#now() });
+    const now = this.#o.clock();
+    const r = verifyArtifact({ artifact: g.artifact, specDigest: digest, bundle: g.bundle, policy: g.policy, format: effective.format, now });
     const ms = Math.round(performance.now() - started);
     if (!r.ok && r.transient) return this.#transient(coreModel, attemptKey, `${r.reason}: ${r.message}`);
     this.#attempts.delete(attemptKey);
-    let result: VerificationResult;
-    if (r.ok) {
-      const signer = this.#signerName(g, digest, effective.format) ?? r.signer;
-      result = { state: 'verified', digest, signer, mode: effective.mode, time: this.#now().toISOString() };
-      this.#o.log.info({ namespace, name, digest, signer, format: r.format, ms }, 'signature verified');
-    } else {
-      const message = g.missing.length ? `${r.message} (trust material missing for ${g.missing.join(', ')})` : r.message;
-      result = this.#failed(digest, r.reason, message, effective.mode);
-      this.#o.log.warn({ namespace, name, digest, reason: r.reason, code: r.code, mode: effective.mode, ms, err: r.error }, 'signature verification failed');
-    }
+    const answer = r.ok ? { ok: true as const, signer: this.#signerName(g, digest, effective.format, now) ?? r.signer } : r;
+    const result = verdictOf(digest, effective.mode, answer, g.missing, now);
+    if (result.state === 'verified') this.#o.log.info({ namespace, name, digest, signer: result.signer, format: r.ok ? r.format : undefined, ms }, 'signature verified');
+    else if (!r.ok) this.#o.log.warn({ namespace, name, digest, reason: r.reason, code: r.code, mode: effective.mode, ms, err: r.error }, 'signature verification failed');
     this.#remember(g.fingerprint, result);
     return { model: coreModel, verification: result, requeueAfterMs: this.#resyncMs };
-  }
-
-  #failed(digest: string, reason: VerifyReasonOrRequired, message: string, mode: SignatureSpec['mode']): VerificationResult {
-    return { state: 'failed', digest, reason, message, mode, time: this.#now().toISOString() };
   }
 
   #transient(model: OnnxModel, key: string, message: string): VerificationDecision {
     const n = (this.#attempts.get(key) ?? 0) + 1;
     this.#attempts.set(key, n);
-    const delay = Math.min(this.#o.backoffMaxMs ?? 300_000, (this.#o.backoffInitialMs ?? 2000) * 2 ** (n - 1));
-    this.#o.log.warn({ namespace: model.metadata.namespace, name: model.metadata.name, attempt: n, retryInMs: delay, message }, 'signature verification could not run; retrying');
-    return {
-      model,
-      verification: { state: 'pending', digest: model.spec.model.digest, message: `retrying (attempt ${n}): ${message}` },
-      requeueAfterMs: delay,
-    };
+    const { verification, requeueAfterMs } = retryVerdict(model.spec.model.digest, n, message, { initialMs: this.#o.backoffInitialMs ?? 2000, maxMs: this.#o.backoffMaxMs ?? 300_000 });
+    this.#o.log.warn({ namespace: model.metadata.namespace, name: model.metadata.name, attempt: n, retryInMs: requeueAfterMs, message }, 'signature verification could not run; retrying');
+    return { model, verification, requeueAfterMs };
   }
 
   #remember(fingerprint: string, result: VerificationResult): void {
@@ -197,10 +170,10 @@ export class ModelVerifier {
   }
 
   /** With named authorities: `<name> (<signer>)` for the first authority that verifies on its own. */
-  #signerName(g: Gathered, digest: string, format: SignatureSpec['format']): string | undefined {
+  #signerName(g: Gathered, digest: string, format: SignatureSpec['format'], now: Date): string | undefined {
     if (!g.names.some((n) => n)) return undefined;
     for (const [i, a] of g.policy.authorities.entries()) {
-      const r = verifyArtifact({ artifact: g.artifact, specDigest: digest, bundle: g.bundle, policy: { ...g.policy, authorities: [a], threshold: 1 }, format, now: this.#now() });
+      const r = verifyArtifact({ artifact: g.artifact, specDigest: digest, bundle: g.bundle, policy: { ...g.policy, authorities: [a], threshold: 1 }, format, now });
       if (r.ok) return g.names[i] ? `${g.names[i]} (${r.signer})` : r.signer;
     }
     return undefined;
@@ -216,7 +189,7 @@ export class ModelVerifier {
     if (!uri.startsWith('https://')) return fetchBundleUri(uri, fetchOpts);
     // Remote bundles are fetched at most once per resync period.
     const hit = this.#https.get(uri);
-    const now = Date.now();
+    const now = this.#o.clock().getTime();
     if (hit && now - hit.at < this.#resyncMs) return hit.data;
     const data = await fetchBundleUri(uri, fetchOpts);
     this.#https.set(uri, { at: now, data });
@@ -275,8 +248,6 @@ export class ModelVerifier {
     return { artifact, bundle, policy, missing, names, fingerprint: h.digest('hex') };
   }
 }
-
-type VerifyReasonOrRequired = Extract<VerificationResult, { state: 'failed' }>['reason'];
 
 /**
  * What the verifier checks the signature against: the spec digest; for a model_signing signature

@@ -8,6 +8,7 @@ import { runLoad } from '../loadgen/run-load.ts';
 import { createProxyServer } from './proxy-server.ts';
 import { buildRouteTable, describeTable, type RouteTable } from './route-table.ts';
 import { gw, route, service, slice } from './test-fixtures.ts';
+import { seededRandom } from '../../../lib/test-support/seeded-random.ts';
 
 // Every test sends requests through a real proxy to real upstreams: an explicit timeout, above the
 // load generator's duration bound below.
@@ -59,18 +60,6 @@ let url = '';
 let table: RouteTable;
 let ready = true;
 
-function seeded(seed: number): () => number {
-  // mulberry32: deterministic, uniform enough for a weight test.
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 beforeAll(async () => {
   [a, b, c] = await Promise.all([upstream('a'), upstream('b'), upstream('c')]);
   const dead = http.createServer();
@@ -118,7 +107,7 @@ beforeAll(async () => {
     describe: () => describeTable(table),
     // 127.0.0.2 stands for an address the lab did not create.
     mayContact: (ip) => (ip === '127.0.0.1' ? { ok: true } : { ok: false, reason: `${ip} is not a lab pod` }),
-    random: seeded(42),
+    random: seededRandom(42),
     upstreamTimeoutMs: UPSTREAM_TIMEOUT_MS,
   });
   await new Promise<void>((r) => gateway.server.listen(0, '127.0.0.1', r));

@@ -10,18 +10,7 @@ import { planMeasurements } from './plan.ts';
 import { lowerBoundAbove, upperBoundAtMost } from './stats.ts';
 import { analysisSpec } from './test-fixtures.ts';
 import type { MeasurementAnswer } from './types.ts';
-
-/** mulberry32: a small seeded PRNG, so that the simulation is the same on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../../lib/test-support/seeded-random.ts';
 
 const binomial = (n: number, p: number, random: () => number): number => {
   let k = 0;
@@ -98,7 +87,7 @@ describe('judge under repeated looks', () => {
   const base = { analysis, runs: 200, looks: 50, intervalSeconds: 10, perInterval: 100 };
 
   it('keeps false fails and false passes of a canary on the line within alpha over 50 looks', () => {
-    const s = simulate({ ...base, badRatio: 0.02, random: mulberry32(20260301) });
+    const s = simulate({ ...base, badRatio: 0.02, random: seededRandom(20260301) });
     expect(s.judgeFails / s.runs).toBeLessThanOrEqual(DEFAULT_ALPHA);
     expect(s.judgePasses / s.runs).toBeLessThanOrEqual(DEFAULT_ALPHA);
     // What re-running a fixed-sample test at every look would do to the same canaries.
@@ -107,10 +96,10 @@ describe('judge under repeated looks', () => {
   });
 
   it('still decides clear cases: a healthy canary passes and a 3× regression fails', () => {
-    const healthy = simulate({ ...base, runs: 20, looks: 30, badRatio: 0.002, random: mulberry32(7) });
+    const healthy = simulate({ ...base, runs: 20, looks: 30, badRatio: 0.002, random: seededRandom(7) });
     expect(healthy.judgeFails).toBe(0);
     expect(healthy.judgePasses).toBe(healthy.runs);
-    const bad = simulate({ ...base, runs: 20, looks: 30, badRatio: 0.06, random: mulberry32(8) });
+    const bad = simulate({ ...base, runs: 20, looks: 30, badRatio: 0.06, random: seededRandom(8) });
     expect(bad.judgeFails).toBe(bad.runs);
     expect(bad.judgePasses).toBe(0);
   });

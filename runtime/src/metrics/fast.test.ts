@@ -2,17 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { FastCounter, FastGauge, FastHistogram } from './fast.ts';
 import { LATENCY_BUCKETS, PREDICTION_BUCKETS } from './metrics.ts';
-
-// A fixed-seed generator (mulberry32), so the comparison is the same on every run.
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../../lib/test-support/seeded-random.ts';
 
 describe('fast metrics render exactly what prom-client renders for the same updates', () => {
   test('counters, gauges and histograms (labelled and not), with default labels, on a fixed seed', async () => {
@@ -35,7 +25,7 @@ describe('fast metrics render exactly what prom-client renders for the same upda
       ph.zero({ outcome: o });
     }
     const children = Object.fromEntries(outcomes.map((o) => [o, fh.labels({ outcome: o })]));
-    const random = rng(42);
+    const random = seededRandom(42);
     for (let i = 0; i < 5000; i++) {
       const o = outcomes[Math.floor(random() * 2.2)] as string;
       const seconds = random() < 0.01 ? 50 : random() ** 3 * 2; // some values above the last bound

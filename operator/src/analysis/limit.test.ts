@@ -1,7 +1,8 @@
+import { parseDuration, parseOnnxModel } from '../api/parse.ts';
 import { judge, levels } from './judge.ts';
 import { requestsToDecide } from './limit.ts';
 import { lowerBoundAbove, upperBoundAtMost } from './stats.ts';
-import { analysisSpec } from './test-fixtures.ts';
+import { analysisSpec, AVAILABILITY } from './test-fixtures.ts';
 
 const analysis = analysisSpec();
 
@@ -53,3 +54,35 @@ describe('requestsToDecide', () => {
     expect(measure(Math.max(1, fixed - 4))).not.toBe('fail');
   });
 });
+
+describe('the default analysis', () => {
+  // Every default as the parser applies it (not the test fixture, which pins its own values).
+  const defaults = parseOnnxModel({
+    apiVersion: 'serving.onnxop.io/v1alpha1',
+    kind: 'OnnxModel',
+    metadata: { name: 'm', namespace: 'ns', uid: 'u' },
+    spec: { model: { uri: 'https://models.example.com/m.onnx', digest: `sha256:${'a'.repeat(64)}` }, rollout: { steps: [{ weight: 20 }], analysis: { slos: [AVAILABILITY] } } },
+  }).spec.rollout.analysis;
+  if (!defaults) throw new Error('no analysis parsed');
+  const intervalSeconds = (parseDuration(defaults.interval) ?? 0) / 1000;
+  /** Canary requests a pass needs at look k: every pair must pass, so the strictest line decides. */
+  const passNeeds = (k: number, badRatio = 0) =>
+    Math.max(...defaults.burnRateWindows.map((w) => requestsToDecide({ badRatio, objective: AVAILABILITY.objective, threshold: w.threshold, alpha: levels(defaults, k).pass, minRequests: defaults.minRequests }).requests));
+
+  it('lets a canary without errors at 2.5 req/s pass before maxInconclusive pauses it', () => {
+    // The longest window is capped at the canary's age, at least k intervals at look k.
+    const k = defaults.maxInconclusive;
+    expect(passNeeds(k)).toBeLessThanOrEqual(2.5 * k * intervalSeconds);
+    // …and judge() agrees on those counts.
+    const requests = Math.ceil(2.5 * k * intervalSeconds);
+    const plan = defaults.burnRateWindows.flatMap((w) => [w.short, w.long]).map((w) => ({ id: `canary/availability/${w}`, role: 'canary' as const, revision: 'c', slo: 'availability', window: w, windowSeconds: 60, specWindows: [w], goodQuery: '', totalQuery: '' }));
+    const verdict = judge({ analysis: { ...defaults, compareWithStable: false }, requests: plan, answers: plan.map((r) => ({ id: r.id, ok: true, good: requests, total: requests })), look: k }).verdict;
+    expect(verdict).toBe('pass');
+  });
+
+  it('would pause the same canary under the old default of 3 looks: it needs about 6 req/s for that', () => {
+    expect(passNeeds(3)).toBeGreaterThan(2.5 * 3 * intervalSeconds);
+    expect(passNeeds(3) / (3 * intervalSeconds)).toBeGreaterThan(5.5);
+  });
+});
+

@@ -109,7 +109,10 @@ export interface PlanInput {
   analysis: AnalysisSpec;
   namespace: string;
   servedModelName: string;
-  /** `since`: when the canary revision was created (RFC 3339 or a Date). */
+  /**
+   * `since`: from when the canary's requests count (RFC 3339 or a Date): the core passes its first
+   * traffic plus analysis.initialDelay. Windows are capped at the time since.
+   */
   canary: { revision: string; since: string | Date };
   stable?: { revision: string };
   now: Date;

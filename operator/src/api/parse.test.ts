@@ -32,7 +32,7 @@ describe('parseOnnxModel', () => {
     );
     expect(m.spec.runtime.gpu).toEqual({ count: 1, resourceName: 'nvidia.com/gpu' });
     expect(m.spec.signature).toMatchObject({ format: 'sigstore', mode: 'Enforce', threshold: 1, bundle: {} });
-    expect(m.spec.rollout.analysis).toMatchObject({ interval: '1m', minRequests: 100, noDataPolicy: 'Inconclusive', compareWithStable: true, maxInconclusive: 3 });
+    expect(m.spec.rollout.analysis).toMatchObject({ interval: '1m', minRequests: 100, noDataPolicy: 'Inconclusive', compareWithStable: true, maxInconclusive: 10 });
     expect(m.spec.rollout.analysis?.burnRateWindows).toHaveLength(2);
   });
 

@@ -503,6 +503,7 @@ class Parser {
       }) ?? DEFAULT_BURN_RATE_WINDOWS.map((w) => ({ ...w }));
     return {
       interval: this.duration(o, 'interval', f, '1m') ?? '1m',
+      initialDelay: this.duration(o, 'initialDelay', f, '0s') ?? '0s',
       slos,
       burnRateWindows: windows,
       minRequests: this.num(o, 'minRequests', f, { int: true, min: 0 }) ?? 100,
@@ -510,7 +511,7 @@ class Parser {
       // still reconciles, with Pass read as Inconclusive.
       noDataPolicy: (this.str(o, 'noDataPolicy', f, { enum: ['Inconclusive', 'Fail', 'Pass'] }) ?? 'Inconclusive') === 'Fail' ? 'Fail' : 'Inconclusive',
       compareWithStable: this.bool(o, 'compareWithStable', f) ?? true,
-      maxInconclusive: this.num(o, 'maxInconclusive', f, { int: true, min: 0 }) ?? 3,
+      maxInconclusive: this.num(o, 'maxInconclusive', f, { int: true, min: 0 }) ?? DEFAULT_MAX_INCONCLUSIVE,
       maxErrors: this.num(o, 'maxErrors', f, { int: true, min: 1 }) ?? 3,
     };
   }
@@ -538,6 +539,14 @@ class Parser {
     return out;
   }
 }
+
+/**
+ * Ten looks (ten minutes at the default interval) without a verdict before a human is asked: with
+ * every other default, a canary without errors gets its pass by then from about 2.5 requests per
+ * second (the strictest pair, 30m/6h at 6×, decides; analysis/limit.test.ts holds this). Three, the
+ * earlier default, paused every canary under ~6 req/s.
+ */
+export const DEFAULT_MAX_INCONCLUSIVE = 10;
 
 export const DEFAULT_BURN_RATE_WINDOWS: readonly BurnRateWindow[] = [
   { short: '5m', long: '1h', threshold: 14.4 },

@@ -192,6 +192,11 @@ export type NoDataPolicy = 'Inconclusive' | 'Fail';
 
 export interface AnalysisSpec {
   interval: string;
+  /**
+   * How long after the canary first gets traffic its requests start to count (Go duration, default
+   * `0s`): a new process's first requests can be slower or fail while caches and JIT warm up.
+   */
+  initialDelay: string;
   slos: SloSpec[];
   burnRateWindows: BurnRateWindow[];
   minRequests: number;
@@ -287,6 +292,8 @@ export interface RolloutProgress {
   step: number;
   weight: number;
   stateSince: string;
+  /** When the canary first got traffic (its first step began holding); the analysis counts from here + initialDelay. */
+  servingSince?: string;
   pauseReason?: PauseReason;
   looks: number;
   consecutiveInconclusive: number;
@@ -307,6 +314,16 @@ export interface RollbackStatus {
   window?: string;
   lowerBound?: number;
   threshold?: number;
+  /** How the analysis failed the canary: BudgetBurning, WorseThanStable or NoData. */
+  judgement?: string;
+  /** WorseThanStable: the stable revision's counts over the same long window. */
+  stable?: RollbackStableCounts;
+}
+
+export interface RollbackStableCounts {
+  revision: string;
+  requests: number;
+  badEvents: number;
 }
 
 export interface VerificationStatus {
@@ -417,6 +434,7 @@ export const SPEC_KEYS = {
     steps: { weight: true, pause: true },
     analysis: {
       interval: true,
+      initialDelay: true,
       slos: { name: true, builtin: true, objective: true, latencyThresholdSeconds: true, custom: { goodQuery: true, totalQuery: true } },
       burnRateWindows: { short: true, long: true, threshold: true },
       minRequests: true,
@@ -441,7 +459,7 @@ export const STATUS_KEYS = {
   canary: revisionRef,
   currentWeight: true,
   currentStep: true,
-  rollout: { revision: true, state: true, step: true, weight: true, stateSince: true, pauseReason: true, looks: true, consecutiveInconclusive: true, consecutiveErrors: true },
+  rollout: { revision: true, state: true, step: true, weight: true, stateSince: true, servingSince: true, pauseReason: true, looks: true, consecutiveInconclusive: true, consecutiveErrors: true },
   scalingDown: { revision: true, digest: true, deleteAfter: true },
   lastAnalysis: {
     time: true,
@@ -451,7 +469,7 @@ export const STATUS_KEYS = {
     message: true,
     slos: { name: true, requests: true, badEvents: true, burnRates, verdict: true, message: true },
   },
-  lastRollback: { time: true, revision: true, digest: true, reason: true, message: true, slo: true, requests: true, badEvents: true, burnRates, window: true, lowerBound: true, threshold: true },
+  lastRollback: { time: true, revision: true, digest: true, reason: true, message: true, slo: true, requests: true, badEvents: true, burnRates, window: true, lowerBound: true, threshold: true, judgement: true, stable: { revision: true, requests: true, badEvents: true } },
   verification: { digest: true, verified: true, mode: true, signer: true, reason: true, time: true },
   failedRevisions: { revision: true, digest: true, reason: true, time: true },
   lastAction: { value: true, action: true, nonce: true, outcome: true, message: true, time: true },

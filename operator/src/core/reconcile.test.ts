@@ -467,7 +467,7 @@ describe('reconcile: steps judged by the analysis', () => {
         { weight: 20, pause: '30s' },
         { weight: 60, pause: '30s' },
       ],
-      analysis: { interval: '10s', slos: [{ name: 'availability', builtin: 'availability', objective: 99 }], burnRateWindows: [{ short: '30s', long: '1m', threshold: 2 }], minRequests: 50 },
+      analysis: { interval: '10s', slos: [{ name: 'availability', builtin: 'availability', objective: 99 }], burnRateWindows: [{ short: '30s', long: '1m', threshold: 2 }], minRequests: 50, maxInconclusive: 3 },
     },
   };
   type Answer = (r: MeasurementRequest) => MeasurementAnswer;
@@ -480,8 +480,8 @@ describe('reconcile: steps judged by the analysis', () => {
     ((out.apply.find((o) => o.kind === 'HTTPRoute')?.spec as { rules: { backendRefs: { weight: number }[] }[] } | undefined)?.rules[0]?.backendRefs ?? []).map((b) => b.weight);
 
   /** A canary holding step 1 at 20%, with its children as observed. */
-  function holding() {
-    const { model: m0, children } = stableOn(spec);
+  function holding(over: typeof spec = spec) {
+    const { model: m0, children } = stableOn(over);
     let model = changeDigest(m0, DIGEST_B);
     const created = run(model, children, at(100));
     model = withStatus(model, created);
@@ -510,8 +510,8 @@ describe('reconcile: steps judged by the analysis', () => {
     let { model, seen } = holding();
     expect(dueMeasurements(model, at(110), 5)).toBeUndefined();
     let s = step(model, seen, 115, healthy);
-    // Both windows are capped at the canary's 15 s of age: one query per revision.
-    expect(s.due?.requests.map((r) => `${r.role}/${r.window}`).sort()).toEqual(['canary/15s', 'stable/15s']);
+    // Both windows are capped at the 10 s the canary has had traffic (since 105 s): one query per revision.
+    expect(s.due?.requests.map((r) => `${r.role}/${r.window}`).sort()).toEqual(['canary/10s', 'stable/10s']);
     expect(s.out.status.lastAnalysis).toMatchObject({ verdict: 'pass', revision: s.out.status.canary?.revision });
     expect(s.out.status.rollout?.step).toBe(0);
     for (const t of [125, 135]) ({ model, seen } = s = step(s.model, s.seen, t, healthy));
@@ -529,10 +529,72 @@ describe('reconcile: steps judged by the analysis', () => {
     expect(s.out.rolloutOutcome).toBe('rolled-back');
     expect(s.out.apply[0]?.kind).toBe('HTTPRoute');
     expect(weights(s.out)).toEqual([100]);
-    expect(s.out.status.lastRollback).toMatchObject({ reason: 'AnalysisFailed', slo: 'availability' });
+    expect(s.out.status.lastRollback).toMatchObject({ reason: 'AnalysisFailed', slo: 'availability', judgement: 'BudgetBurning' });
     expect(s.out.status.lastRollback?.lowerBound).toBeGreaterThan(0.02);
+    expect(s.out.status.lastRollback?.stable).toBeUndefined();
     expect(condSummary(s.out)).toMatchObject({ Degraded: 'True/RolledBack', Ready: 'False/RolledBack' });
     expect(s.out.events.find((e) => e.reason === 'RolledBack')?.message).toMatch(/availability/);
+  });
+
+  it('a rollback whose status write was lost (operator killed after the route write) is finished from the route, not undone', () => {
+    const { model, seen } = holding();
+    const s = step(model, seen, 115, canaryBad);
+    const route = s.out.apply.find((o) => o.kind === 'HTTPRoute');
+    expect(route?.metadata.annotations?.['serving.onnxop.io/decision']).toMatch(new RegExp(`^rolled-back/${model.status.canary?.revision}/AnalysisFailed/\\d+$`));
+    // The route was written, status was not: the next reconcile reads the old status (canary at 20%).
+    const after = run(model, s.seen, at(118));
+    expect(weights(after)).toEqual([100]);
+    expect(after.rolloutOutcome).toBe('rolled-back');
+    expect(after.status.lastRollback).toMatchObject({ reason: 'AnalysisFailed', revision: model.status.canary?.revision });
+    expect(after.status.lastRollback?.message).toMatch(/after a restart/);
+    expect(after.status.canary).toBeUndefined();
+    // …and keeps the route's decision as it is: nothing to write for the route.
+    expect(after.apply.find((o) => o.kind === 'HTTPRoute')?.metadata.annotations).toEqual(route?.metadata.annotations);
+  });
+
+  it('a promotion whose status write was lost is finished from the route, the weight never going back', () => {
+    let { model, seen } = holding();
+    let s = step(model, seen, 115, healthy);
+    for (const t of [125, 135, 145, 155]) ({ model, seen } = s = step(s.model, s.seen, t, healthy));
+    const last = step(model, seen, 165, healthy);
+    expect(last.out.rolloutOutcome).toBe('promoted');
+    const after = run(model, last.seen, at(168));
+    expect(weights(after)).toEqual([100]);
+    expect(after.status.stable?.revision).toBe(model.status.canary?.revision);
+    expect(after.status.canary).toBeUndefined();
+  });
+
+  it('a revision retried after its rollback is a new canary: the old decision on the route is not its own', () => {
+    const { model, seen } = holding();
+    const s = step(model, seen, 115, canaryBad);
+    const rolled = withStatus(model, s.out);
+    const retried = run({ ...rolled, metadata: { ...rolled.metadata, annotations: { 'serving.onnxop.io/action': 'retry/1' } } }, s.seen, at(130));
+    expect(retried.status.canary?.revision).toBe(model.status.canary?.revision);
+    expect(retried.rolloutOutcome).toBeUndefined();
+    expect(retried.status.phase).not.toBe('RolledBack');
+  });
+
+  it('a canary significantly worse than stable (under the line) is rolled back with the stable counts beside its own', () => {
+    const { model, seen } = holding();
+    // 1.5% bad: under the 2% line, over the 1% budget, against a stable revision without errors.
+    const worse: Answer = (r) => ({ id: r.id, ok: true, good: r.role === 'canary' ? 4925 : 5000, total: 5000 });
+    const s = step(model, seen, 115, worse);
+    expect(s.out.rolloutOutcome).toBe('rolled-back');
+    expect(s.out.status.lastRollback).toMatchObject({ judgement: 'WorseThanStable', requests: 5000, badEvents: 75, stable: { revision: model.status.stable?.revision, requests: 5000, badEvents: 0 } });
+  });
+
+  it('counts from the first traffic plus initialDelay: nothing is measured before, and windows never reach back', () => {
+    const delayed = { rollout: { ...spec.rollout, analysis: { ...spec.rollout.analysis, initialDelay: '20s' } } };
+    const { model, seen, held } = holding(delayed);
+    expect(held.status.rollout).toMatchObject({ state: 'Holding', servingSince: at(105).toISOString() });
+    // The first look is due an interval after the delay is over: 105 + 20 + 10 s.
+    for (const t of [115, 125, 134]) expect(dueMeasurements(model, at(t), 5)).toBeUndefined();
+    const s = step(model, seen, 135, healthy);
+    expect(s.due?.requests.map((r) => `${r.role}/${r.window}`).sort()).toEqual(['canary/10s', 'stable/10s']);
+    // servingSince stays the first traffic's time through the next steps.
+    let next = s;
+    for (const t of [145, 155]) next = step(next.model, next.seen, t, healthy);
+    expect(next.out.status.rollout).toMatchObject({ step: 1, servingSince: at(105).toISOString() });
   });
 
   it('does not blame the canary for a shared incident', () => {

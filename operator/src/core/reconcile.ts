@@ -20,10 +20,11 @@ import { computeRevision } from './revision.ts';
 import { judgeMeasurements, nextMeasurementAt } from './rollout/analysis-step.ts';
 import { decideRollout } from './rollout/machine.ts';
 import { initialProgress, readProgress } from './rollout/progress.ts';
+import { ANNOTATION_ROUTE_DECISION, formatRouteDecision, pendingRouteDecision } from './rollout/route-decision.ts';
 import { statusAndConditions } from './status-conditions.ts';
 import type { ReconcileInput, ReconcileOutput } from './types.ts';
 import { verificationGate } from './verification-gate.ts';
-import { health, type View, type Working } from './working.ts';
+import { health, observedRoute, type View, type Working } from './working.ts';
 
 /** Prometheus' own default scrape interval, the operator flag's default too. */
 export const DEFAULT_SCRAPE_INTERVAL_SECONDS = 30;
@@ -107,6 +108,7 @@ function rollBack(view: View, w: Working, reason: string, message: string, numbe
     revision: canary.revision,
   });
   w.outcome = reason === 'ManualAbort' ? 'aborted' : 'rolled-back';
+  w.routeDecision = formatRouteDecision({ outcome: 'rolled-back', revision: canary.revision, reason, atSeconds: Math.floor(view.nowMs / 1000) });
   retire(view, w, canary, canaryDrainMs(view));
   w.canary = undefined;
   w.progress = undefined;
@@ -121,6 +123,7 @@ function promote(view: View, w: Working, why: string): void {
   w.canary = undefined;
   w.progress = undefined;
   w.outcome = 'promoted';
+  w.routeDecision = formatRouteDecision({ outcome: 'promoted', revision: canary.revision, atSeconds: Math.floor(view.nowMs / 1000) });
 }
 
 function progressCanary(view: View, w: Working): void {
@@ -128,6 +131,17 @@ function progressCanary(view: View, w: Working): void {
   if (!canary) {
     if (w.action) recordAction(view, w, w.action.value, w.action.verb, w.action.nonce, { outcome: 'Ignored', message: `no rollout in progress to ${w.action.verb}` });
     w.action = undefined;
+    return;
+  }
+  // The route already carries a decision about this canary whose status write was lost (a restart
+  // between the two writes): finish it rather than decide again and move traffic back.
+  const route = observedRoute(view);
+  const pending = pendingRouteDecision(route, canary);
+  if (pending) {
+    const kept = route?.metadata.annotations?.[ANNOTATION_ROUTE_DECISION];
+    if (pending.outcome === 'rolled-back') rollBack(view, w, pending.reason, `${pending.reason}, finished after a restart: the HTTPRoute had already taken all traffic off the canary (the numbers were not saved)`);
+    else promote(view, w, 'finished after a restart: the HTTPRoute already sent all traffic to it');
+    w.routeDecision = kept;
     return;
   }
   const progress = w.progress?.revision === canary.revision ? w.progress : recoveredProgress(view, canary);
@@ -156,7 +170,7 @@ function progressCanary(view: View, w: Working): void {
   if (decision.kind === 'promote') return promote(view, w, decision.why);
   if (decision.kind === 'rollback') {
     const f = decision.failure;
-    return rollBack(view, w, decision.reason, decision.message, f ? { slo: f.slo, requests: f.requests, badEvents: f.badEvents, burnRates: f.burnRates, window: f.window, lowerBound: f.lowerBound, threshold: f.threshold } : {});
+    return rollBack(view, w, decision.reason, decision.message, f ? { slo: f.slo, requests: f.requests, badEvents: f.badEvents, burnRates: f.burnRates, window: f.window, lowerBound: f.lowerBound, threshold: f.threshold, judgement: f.judgement, ...(f.stable ? { stable: f.stable } : {}) } : {});
   }
   const p = decision.progress;
   if (p.state === 'Scaling') requeue(w, Date.parse(p.stateSince) + view.deadlineMs);

@@ -3,7 +3,7 @@
 // status and conditions) depend on it rather than on reconcile.ts.
 import type { AnalysisStatus, FailedRevision, LastAction, OnnxModel, RevisionRef, RollbackStatus, RolloutProgress, ScalingDownRevision } from '../api/types.ts';
 import { revisionChildName } from './names.ts';
-import { deploymentHealth, revisionOf, type DeploymentHealth } from './observe.ts';
+import { deploymentHealth, isOwnedBy, revisionOf, type DeploymentHealth } from './observe.ts';
 import type { RolloutAction, StepPlan } from './rollout/machine.ts';
 import type { EventSpec, KubeObject, ReconcileInput, RolloutOutcome } from './types.ts';
 import type { Gate } from './verification-gate.ts';
@@ -40,8 +40,15 @@ export interface Working {
   requeueAt?: number;
   /** A canary action for the state machine (consumed there or reported ignored). */
   action?: { value: string; verb: RolloutAction; nonce?: string };
+  /** The decision the HTTPRoute write carries (rollout/route-decision.ts); undefined keeps the observed one. */
+  routeDecision?: string;
   /** status.rollout could not be read; the canary restarts its current step from Scaling. */
   progressProblem?: string;
+}
+
+/** The model's own HTTPRoute as observed, if any. */
+export function observedRoute(view: View): KubeObject | undefined {
+  return (view.input.children.httpRoutes ?? []).find((r) => r.metadata.name === view.model.metadata.name && isOwnedBy(r, view.model));
 }
 
 export function health(view: View, rev: string | undefined, want: number): DeploymentHealth {

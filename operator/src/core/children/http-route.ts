@@ -5,8 +5,10 @@ import { revisionChildName, stableServiceName } from '../names.ts';
 import type { CoreConfig, KubeObject } from '../types.ts';
 import { SERVICE_PORT, childMeta, modelLabels } from './common.ts';
 import { servedModelName } from './deployment.ts';
+import { ANNOTATION_ROUTE_DECISION } from '../rollout/route-decision.ts';
 
-export function httpRouteFor(model: OnnxModel, config: CoreConfig, stable: string, canary: { revision: string; weight: number } | undefined): KubeObject {
+/** `decision`: the rollback or promotion this write carries (rollout/route-decision.ts), kept afterwards. */
+export function httpRouteFor(model: OnnxModel, config: CoreConfig, stable: string, canary: { revision: string; weight: number } | undefined, decision?: string): KubeObject {
   const g = model.spec.traffic.gatewayAPI ?? {};
   const parentRefs: ParentRef[] = (g.parentRefs ?? config.defaultGatewayParentRefs).map((p) => ({ ...p }));
   const backend = (revision: string, weight: number) => ({ group: '', kind: 'Service', name: revisionChildName(model.metadata.name, revision), port: SERVICE_PORT, weight });
@@ -20,7 +22,7 @@ export function httpRouteFor(model: OnnxModel, config: CoreConfig, stable: strin
   return {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'HTTPRoute',
-    metadata: childMeta(model, stableServiceName(model.metadata.name), modelLabels(model)),
+    metadata: { ...childMeta(model, stableServiceName(model.metadata.name), modelLabels(model)), ...(decision ? { annotations: { [ANNOTATION_ROUTE_DECISION]: decision } } : {}) },
     spec,
   };
 }

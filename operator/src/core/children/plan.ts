@@ -4,7 +4,8 @@
 import type { OnnxModel } from '../../api/types.ts';
 import { revisionChildName } from '../names.ts';
 import { isOwnedBy, revisionOf } from '../observe.ts';
-import type { View, Working } from '../working.ts';
+import { ANNOTATION_ROUTE_DECISION } from '../rollout/route-decision.ts';
+import { observedRoute, type View, type Working } from '../working.ts';
 import { controllerRevisionFor, frozenModel } from '../revision-snapshot.ts';
 import type { KubeObject, ObjectRef } from '../types.ts';
 import { autoscalerFor } from './autoscaler.ts';
@@ -58,7 +59,8 @@ export function desiredChildren(view: View, w: Working): ChildrenPlan {
   if (w.stable) {
     creations.push(stableServiceFor(model, w.stable.revision));
     if (model.spec.traffic.provider === 'gatewayAPI' && view.trafficAvailable) {
-      route = httpRouteFor(model, config, w.stable.revision, w.canary ? { revision: w.canary.revision, weight: w.progress?.weight ?? 0 } : undefined);
+      const decision = w.routeDecision ?? observedRoute(view)?.metadata.annotations?.[ANNOTATION_ROUTE_DECISION];
+      route = httpRouteFor(model, config, w.stable.revision, w.canary ? { revision: w.canary.revision, weight: w.progress?.weight ?? 0 } : undefined, decision);
     }
   }
   const observedRoutes = owned(children.httpRoutes);

@@ -18,13 +18,30 @@ export function measurable(progress: RolloutProgress | undefined): progress is R
   return !!progress && progress.state !== 'Scaling' && progress.pauseReason !== 'AnalysisInvalid' && progress.pauseReason !== 'TrafficProviderUnavailable';
 }
 
-/** When the next measurement of the canary is due, or undefined when none will be. */
+/**
+ * From when the canary's requests count: its first traffic plus analysis.initialDelay. A rollout
+ * whose status lost servingSince counts from the revision's creation (earlier: it can only include
+ * more of the canary's life, never skip any of it).
+ */
+export function countsFrom(model: OnnxModel, progress: RolloutProgress): number {
+  const analysis = model.spec.rollout.analysis;
+  const canarySince = model.status.canary?.revision === progress.revision ? Date.parse(model.status.canary.since) : Number.NaN;
+  const serving = progress.servingSince !== undefined ? Date.parse(progress.servingSince) : canarySince;
+  const base = Number.isNaN(serving) ? Date.parse(progress.stateSince) : serving;
+  return base + (parseDuration(analysis?.initialDelay ?? '0s') ?? 0);
+}
+
+/**
+ * When the next measurement of the canary is due, or undefined when none will be: an interval after
+ * the last one, the first an interval after the step began and after the initial delay (so that its
+ * windows hold at least an interval of requests).
+ */
 export function nextMeasurementAt(model: OnnxModel, progress: RolloutProgress | undefined): number | undefined {
   const analysis = model.spec.rollout.analysis;
   if (!analysis || !measurable(progress)) return undefined;
   const interval = parseDuration(analysis.interval) ?? 60_000;
   const last = model.status.lastAnalysis;
-  const from = last && last.revision === progress.revision ? Date.parse(last.time) : Date.parse(progress.stateSince);
+  const from = last && last.revision === progress.revision ? Date.parse(last.time) : Math.max(Date.parse(progress.stateSince), countsFrom(model, progress));
   return from + interval;
 }
 
@@ -45,7 +62,7 @@ export function dueMeasurements(model: OnnxModel, now: Date, scrapeIntervalSecon
     analysis,
     namespace: model.metadata.namespace,
     servedModelName: servedModelName(model),
-    canary: { revision: canary.revision, since: canary.since },
+    canary: { revision: canary.revision, since: new Date(countsFrom(model, read.progress)) },
     ...(stable ? { stable: { revision: stable.revision } } : {}),
     now,
     scrapeIntervalSeconds,
@@ -68,6 +85,8 @@ export function judgeMeasurements(model: OnnxModel, progress: RolloutProgress, m
       burnRates: j.failure.burnRates,
       lowerBound: j.failure.lowerBound,
       threshold: j.failure.threshold,
+      judgement: j.failure.reason,
+      ...(j.failure.stable ? { stable: { revision: j.failure.stable.revision, requests: j.failure.stable.requests, badEvents: j.failure.stable.badEvents } } : {}),
     };
   }
   return { measured, record: { time: m.time, revision: m.revision, verdict: j.verdict, reason: j.reason, message: j.message, slos: j.slos } };

@@ -23,7 +23,7 @@ const fail = {
   verdict: 'fail' as const,
   reason: 'BudgetBurning',
   message: 'availability burns 50x',
-  failure: { slo: 'availability', window: '1m/5m', requests: 40, badEvents: 10, burnRates: [{ window: '1m', burnRate: 250 }], lowerBound: 0.12, threshold: 0.0144 },
+  failure: { slo: 'availability', window: '1m/5m', requests: 40, badEvents: 10, burnRates: [{ window: '1m', burnRate: 250 }], lowerBound: 0.12, threshold: 0.0144, judgement: 'BudgetBurning' },
 };
 
 describe('rollout state machine: transition table', () => {

@@ -23,6 +23,9 @@ export interface FailureNumbers {
   burnRates: { window: string; burnRate: number }[];
   lowerBound: number;
   threshold: number;
+  /** BudgetBurning, WorseThanStable or NoData. */
+  judgement: string;
+  stable?: { revision: string; requests: number; badEvents: number };
 }
 
 /** This reconcile's judged measurement of the canary. */
@@ -156,7 +159,7 @@ export const TRANSITIONS: readonly Row[] = [
       const step = o.steps[p.step];
       const weight = step?.weight ?? 0;
       const hold = step?.pauseMs === undefined ? 'until a promote action' : `for ${Math.round(step.pauseMs / 1000)}s`;
-      return { to: 'Holding', patch: { weight }, event: { type: 'Normal', reason: 'StepStarted', message: `${stepLabel(p, o)}: canary ${p.revision} at ${weight}% of traffic, holding ${hold}` } };
+      return { to: 'Holding', patch: { weight, servingSince: p.servingSince ?? new Date(o.nowMs).toISOString() }, event: { type: 'Normal', reason: 'StepStarted', message: `${stepLabel(p, o)}: canary ${p.revision} at ${weight}% of traffic, holding ${hold}` } };
     },
   },
   { name: 'traffic-back', from: ['Paused'], when: (p, o) => p.pauseReason === 'TrafficProviderUnavailable' && o.trafficAvailable, then: () => ({ to: 'Scaling', clearPause: true }) },

@@ -4,6 +4,7 @@
 # then runs the command under Node 24. Each step is skipped when already satisfied.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CALLER_DIR="$PWD"
 cd "$ROOT"
 CACHE="${ONNXOP_CACHE:-$HOME/.cache/onnx-operator}"
 NODE_MAJOR=24
@@ -17,7 +18,11 @@ ensure_node() {
   if [ ! -x "$dir/node_modules/.bin/node" ]; then
     say "Node $cur is older than $NODE_MAJOR; installing node@$NODE_MAJOR from the npm registry into $dir"
     mkdir -p "$dir"
-    npm install --prefix "$dir" --no-save --no-package-lock --no-audit --no-fund "node@$NODE_MAJOR" >&2
+    if ! npm install --prefix "$dir" --no-save --no-package-lock --no-audit --no-fund --loglevel=error "node@$NODE_MAJOR" >"$dir.log" 2>&1; then
+      cat "$dir.log" >&2
+      say "could not install node@$NODE_MAJOR (above, and in $dir.log)"
+      exit 1
+    fi
   fi
   export PATH="$dir/node_modules/.bin:$PATH"
 }
@@ -29,13 +34,20 @@ ensure_packages() {
   want="$(cat package-lock.json 2>/dev/null | sha256sum | cut -c1-16)-$(node --version)"
   [ -f node_modules/.onnxop-stamp ] && have="$(cat node_modules/.onnxop-stamp)"
   if [ "$want" != "$have" ]; then
-    say "installing npm packages"
+    say "installing npm packages (log: $CACHE/npm-install.log)"
+    mkdir -p "$CACHE"
+    local log="$CACHE/npm-install.log"
     # `npm ci` refuses a lock file without other platforms' optional packages (@swc/core-darwin-*,
     # …), and a registry that serves only this platform's cannot produce one; `npm install
-    # --no-save` then installs the locked versions without rewriting the lock.
-    if ! npm ci --no-audit --no-fund >&2; then
-      say "npm ci refused the lock file; installing the locked versions with npm install --no-save"
-      npm install --no-audit --no-fund --no-save >&2
+    # --no-save` then installs the locked versions without rewriting the lock. npm's output goes to
+    # the log, shown only when both fail: a refusal that the fallback mends is not the user's
+    # problem, and a hundred lines of it were the first thing a new user saw.
+    if ! npm ci --no-audit --no-fund --loglevel=error >"$log" 2>&1; then
+      if ! npm install --no-audit --no-fund --no-save --loglevel=error >>"$log" 2>&1; then
+        cat "$log" >&2
+        say "npm could not install the packages (above, and in $log)"
+        exit 1
+      fi
     fi
     echo "$want" >node_modules/.onnxop-stamp
   fi
@@ -56,7 +68,8 @@ ensure_lab_prereqs() {
     apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
   fi
-  # Kubernetes and Prometheus: built once from the Go module proxy, cached per version.
+  # Kubernetes and Prometheus: built once from the Go module proxy, cached per version (the first
+  # time takes minutes; the scripts say so and show progress).
   bash e2e/lab/k8s/build.sh >/dev/null
   bash e2e/lab/prometheus-build/build.sh >/dev/null
 }
@@ -80,5 +93,8 @@ case "$cmd" in
   typecheck) ensure_packages; exec node node_modules/typescript/bin/tsc -p tsconfig.json "$@" ;;
   format) ensure_packages; exec node node_modules/prettier/bin/prettier.cjs --write . "$@" ;;
   node) ensure_packages; exec node "$@" ;;
-  *) say "usage: scripts/run.sh setup|test|lab|demo|lint|typecheck|format|node [args]"; exit 2 ;;
+  # bin/onnx-operator and bin/onnx-runtime: the program's entry under Node 24, run from the
+  # caller's directory so that relative paths in its flags mean what the user meant.
+  bin) ensure_packages; entry="$ROOT/$1"; shift; cd "$CALLER_DIR"; exec node "$entry" "$@" ;;
+  *) say "usage: scripts/run.sh setup|test|lab|demo|lint|typecheck|format|node|bin [args]"; exit 2 ;;
 esac

@@ -8,6 +8,8 @@ import { dashboard, objectVariable, RATE, row, SEL, stat, timeseries } from './c
 
 /** The window quality is computed over (ground truth arrives late and sparse). */
 const QUALITY = '$quality_window';
+/** Predictions per second per revision (a class series exists once the class was predicted). */
+const classes = `sum by (revision) (rate(${RUNTIME.predictedClass}{${SEL}}[${RATE}]))`;
 
 export function businessImpact() {
   return dashboard('onnxop-business-impact', 'ONNX models / Business impact', 'Proxy metrics without waiting for ground truth, the SLO burn rates of the OnnxModel\'s own SLO queries, and ground-truth quality.')
@@ -69,9 +71,9 @@ export function businessImpact() {
     )
     .withRow(row('Proxy metrics (no ground truth needed)'))
     .withPanel(
-      timeseries('Positive rate by revision', [{ expr: `sum by (revision) (rate(${RUNTIME.predictedClass}{${SEL}, class="1"}[${RATE}])) / sum by (revision) (rate(${RUNTIME.predictedClass}{${SEL}}[${RATE}]))`, legend: '{{revision}}' }], {
+      timeseries('Positive rate by revision', [{ expr: `(sum by (revision) (rate(${RUNTIME.predictedClass}{${SEL}, class="1"}[${RATE}])) or ${classes} * 0) / ${classes}`, legend: '{{revision}}' }], {
         unit: 'percentunit',
-        description: 'Share of predictions of class 1 — the CTR/conversion-style proxy of a binary classifier.',
+        description: 'Share of predictions of class 1 (0 while none was) — the CTR/conversion-style proxy of a binary classifier.',
         min: 0,
         max: 1,
       }),

@@ -19,6 +19,10 @@ export type ErrorCode =
   // requests
   | 'BAD_REQUEST'
   | 'BODY_TOO_LARGE'
+  | 'HEADERS_TOO_LARGE'
+  | 'UNSUPPORTED_ENCODING'
+  | 'REQUEST_TIMEOUT'
+  | 'OVERLOADED'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
   | 'MODEL_NOT_READY'
@@ -30,12 +34,15 @@ export type ErrorCode =
 export class RuntimeError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** Seconds a client should wait before retrying (sent as Retry-After), for 503s that will pass. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { status?: number; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { status?: number; cause?: unknown; retryAfterSeconds?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RuntimeError';
     this.code = code;
     this.status = options.status ?? 500;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

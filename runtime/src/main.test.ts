@@ -1,38 +1,16 @@
 // The real CLI as a child process: help, configuration errors, refusal exit code, and a SIGTERM
 // under load that loses no accepted request.
 import { describe, expect, test } from '@jest/globals';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
-import { fileURLToPath } from 'node:url';
+import { MAIN, startRuntime } from '../test-support/child-runtime.ts';
 import { models } from '../test-support/harness.ts';
 import { RUNTIME_TEST_TIMEOUT_MS } from '../test-support/timing.ts';
 import { OPTIONS } from './config/config.ts';
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 // The kill timeout only turns a hung child into a failure: it is not what these tests measure.
 const run = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: RUNTIME_TEST_TIMEOUT_MS });
-
-/** Starts `onnx-runtime serve` as a child; `port` resolves once it listens and the model is ready. */
-function startRuntime(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--port=0', '--host=127.0.0.1', '--prediction-log=none', ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-  const port = new Promise<number>((resolve, reject) => {
-    const t = setInterval(() => {
-      const listen = /"port":(\d+).*"msg":"listening"/.exec(log);
-      if (listen && log.includes('"model ready"')) {
-        clearInterval(t);
-        resolve(Number(listen[1]));
-      }
-    }, 20);
-    child.once('exit', () => reject(new Error(`runtime exited early: ${log}`)));
-  });
-  return { child, port, log: () => log };
-}
 
 describe('onnx-runtime CLI', () => {
   test('--help documents every flag and its environment variable', () => {

@@ -15,8 +15,9 @@ import { createMetrics, type RuntimeMetrics } from './metrics/metrics.ts';
 import { ModelHealth, loadBaseline } from './model-health/model-health.ts';
 import { GroundTruth } from './predictions/ground-truth.ts';
 import { createSink, type PredictionSink } from './predictions/prediction-log.ts';
-import { isBatchable, isDynamic, type ModelSignature } from './protocol/signature.ts';
-import { TYPED_ARRAY, elementCount, toHalf, type HostTensor } from './protocol/datatypes.ts';
+import { isBatchable } from './protocol/signature.ts';
+import { Codec } from './protocol/codec.ts';
+import { baselineMedians, loadWarmupRequest, repeatRows, warmupFeeds } from './inference/warmup.ts';
 import { App } from './server/app.ts';
 import { startHttpServer, type HttpServer } from './server/http-server.ts';
 
@@ -24,35 +25,15 @@ export interface RunningRuntime {
   port: number;
   app: App;
   metrics: RuntimeMetrics;
+  /** Large requests' decoding and encoding (tests read its counters). */
+  codec: Codec;
   /** Resolves when the model is ready; rejects with the load error (a RuntimeError with a code). */
   loaded: Promise<void>;
   /** Not ready → stop accepting → drain → release. Idempotent. */
   shutdown(reason: string): Promise<{ drained: boolean }>;
 }
 
-/**
- * A request synthesized from the input metadata: dynamic dimensions 1 (a dynamic first dimension
- * `rows`), every value one.
- */
-export function warmupFeeds(sig: ModelSignature, rows = 1): Map<string, HostTensor> {
-  const feeds = new Map<string, HostTensor>();
-  for (const s of sig.inputs) {
-    const shape = s.shape.map((d, i) => (isDynamic(d) ? (i === 0 ? rows : 1) : (d as number)));
-    const n = elementCount(shape);
-    let data: HostTensor['data'];
-    if (s.datatype === 'BYTES') data = new Array<string>(n).fill('a');
-    else if (s.datatype === 'INT64') data = new BigInt64Array(n).fill(1n);
-    else if (s.datatype === 'UINT64') data = new BigUint64Array(n).fill(1n);
-    else {
-      // Ones rather than zeros: shape-like integer inputs (e.g. Reshape targets) stay valid.
-      const arr = new TYPED_ARRAY[s.datatype](n) as Float32Array;
-      arr.fill(s.datatype === 'FP16' ? toHalf(1) : 1);
-      data = arr;
-    }
-    feeds.set(s.name, { datatype: s.datatype, shape, data });
-  }
-  return feeds;
-}
+export { warmupFeeds };
 
 function writeTerminationMessage(message: string): void {
   // Kubernetes shows this file's content in the pod status (lastState.terminated.message), where
@@ -72,6 +53,9 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
     (n) => metrics.predictionsLogged.inc(n),
     (n) => metrics.predictionLogDropped.inc(n),
   );
+  // The codec worker's heap: JSON.parse of a body takes several times its size (numbers become
+  // JS values); 16× the largest body, at least 512 MiB.
+  const codec = new Codec({ maxHeapMb: Math.max(512, Math.ceil((16 * config.maxBodyBytes) / 2 ** 20)) });
   const app = new App({
     modelName: config.modelName,
     revision: config.revision,
@@ -79,6 +63,7 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
     predictionLogInputs: config.predictionLogInputs,
     metrics,
     sink,
+    codec,
   });
   let health: ModelHealth | undefined;
   // Listen first: liveness and /metrics answer while the model downloads and loads.
@@ -86,6 +71,11 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
     host: config.host,
     port: config.port,
     maxBodyBytes: config.maxBodyBytes,
+    maxBufferedBytes: config.maxBufferedBytes,
+    headersTimeoutMs: config.headersTimeoutMs,
+    bodyTimeoutMs: config.bodyTimeoutMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxHeaderBytes: config.maxHeaderBytes,
     revision: config.revision,
     metrics,
     beforeScrape: () => health?.refresh(),
@@ -176,8 +166,20 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
     if (config.warmup) {
       // The warm-up run, then adaptive execution: runs of one row and of a full batch are measured,
       // and a model that cheap runs inline on the event loop (model/execution-mode.ts).
-      const warmups = [warmupFeeds(model.signature)];
-      if (batchable && config.maxBatchSize > 1) warmups.push(warmupFeeds(model.signature, config.maxBatchSize));
+      const batch = batchable && config.maxBatchSize > 1;
+      let warmups;
+      let given = false;
+      if (config.warmupRequest !== '') {
+        const w = await loadWarmupRequest(config.warmupRequest, model.signature);
+        warmups = [w.feeds];
+        if (batch && w.rows > 0 && w.rows < config.maxBatchSize) warmups.push(repeatRows(w.feeds, w.rows, config.maxBatchSize));
+        given = true;
+      } else {
+        const values = baseline ? baselineMedians(baseline) : undefined;
+        warmups = [warmupFeeds(model.signature, 1, values)];
+        if (batch) warmups.push(warmupFeeds(model.signature, config.maxBatchSize, values));
+      }
+      const source = given ? `--warmup-request ${config.warmupRequest}` : baseline ? 'the baseline profile medians' : 'ones';
       try {
         const decision = await model.calibrate({
           bytes: artifact.bytes,
@@ -189,7 +191,7 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
             log.warn({ reason }, 'inline runs got slow; running on the session workers from now on');
           },
         });
-        log.info({ ms: Number(decision.warmupMs.toFixed(3)) }, 'warm-up run done');
+        log.info({ ms: Number(decision.warmupMs.toFixed(3)), input: source }, 'warm-up run done');
         metrics.inlineExecution.set(decision.mode === 'inline' ? 1 : 0);
         executionMode = decision.mode;
         log.info(
@@ -197,9 +199,11 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
           decision.mode === 'inline' ? 'runs execute inline on the event loop' : 'runs execute on session workers',
         );
       } catch (err) {
+        // A request its owner gave as representative must work: the model is not servable.
+        if (given) throw new RuntimeError('WARMUP_FAILED', `the warm-up run on --warmup-request ${config.warmupRequest} failed: ${errorMessage(err)}`, { cause: err });
         // The session loaded; a data-dependent model may reject synthetic values. Serve, but say so.
         executionMode = 'worker (warm-up failed)';
-        log.warn({ code: 'WARMUP_FAILED', err: errorMessage(err) }, 'warm-up run failed on synthesized inputs; serving anyway');
+        log.warn({ code: 'WARMUP_FAILED', err: errorMessage(err), input: source }, 'warm-up run failed on synthesized inputs; serving anyway (give a representative request with --warmup-request)');
       }
     }
     app.setModel({ signature: model.signature, scheduler, health, groundTruth: new GroundTruth(config.pendingPredictionsMax, health.plan, metrics), executionProvider: model.executionProvider });
@@ -243,12 +247,13 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
       await scheduler?.idle();
       http.closeAll();
       await sink.close();
+      await codec.close();
       await model?.close();
       log.info({ drained, requests: await totalRequests(metrics) }, 'shut down');
       return { drained };
     })());
 
-  return { port: http.port, app, metrics, loaded, shutdown };
+  return { port: http.port, app, metrics, codec, loaded, shutdown };
 }
 
 async function totalRequests(metrics: RuntimeMetrics): Promise<Record<string, number>> {

@@ -197,6 +197,25 @@ export const reshapeFail: ModelDef = {
   nodes: [{ op: 'Reshape', inputs: ['x', 'shape'], outputs: ['y'] }],
 };
 
+/**
+ * A valid model with a guarded input range: `idx` indexes a one-row table, so 0 (or -1) works and
+ * anything else — the warm-up's default of ones included — fails inside onnxruntime.
+ */
+export const guarded: ModelDef = {
+  name: 'guarded',
+  opset: 17,
+  inputs: [
+    { name: 'features', elemType: F, shape: ['batch', 2] },
+    { name: 'idx', elemType: ElemType.INT64, shape: ['batch'] },
+  ],
+  outputs: [{ name: 'y', elemType: F, shape: ['batch', 2] }],
+  initializers: [weights('table', [1, 2], 41)],
+  nodes: [
+    { op: 'Gather', inputs: ['table', 'idx'], outputs: ['row'], attrs: { axis: { kind: 'int', value: 0 } } },
+    { op: 'Add', inputs: ['features', 'row'], outputs: ['y'] },
+  ],
+};
+
 /** A chain of 1024×1024 MatMuls on an input-dependent matrix: slow on purpose, never constant-folded. */
 export function slowModel(matmuls: number): ModelDef {
   const nodes: ModelDef['nodes'] = [{ op: 'Expand', inputs: ['x', 'square'], outputs: ['h0'] }];
@@ -301,6 +320,7 @@ export const MODEL_FILES = [
   'all_types',
   'typed_ops',
   'reshape_fail',
+  'guarded',
   'slow',
   'unsupported_opset',
   'unknown_op',
@@ -334,6 +354,7 @@ function buildAll(): Record<TestModelName, Uint8Array> {
     all_types: encodeModel(allTypes),
     typed_ops: encodeModel(typedOps),
     reshape_fail: encodeModel(reshapeFail),
+    guarded: encodeModel(guarded),
     // 64 MatMuls of 1024³ ≈ 137 GFLOP: about 0.5–1 s on one AVX-512 core.
     slow: encodeModel(slowModel(64)),
     unsupported_opset: encodeModel({ ...logisticRegression, name: 'future', opset: 99 }),

@@ -30,12 +30,17 @@ export interface RuntimeConfig {
   maxConcurrentRuns: number;
   inlineRunMaxMs: number; // 0 = never run on the event loop
   requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
   maxBodyBytes: number;
+  maxBufferedBytes: number;
+  maxHeaderBytes: number;
   maxModelBytes: number;
   fetchTimeoutMs: number;
   fetchRetries: number;
   ociPlainHttp: boolean;
   warmup: boolean;
+  warmupRequest: string;
   logLevel: LogLevel;
   predictionLog: string; // stdout | none | file:<path>
   predictionLogInputs: PredictionLogInputs;
@@ -87,12 +92,17 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'maxConcurrentRuns', flag: 'max-concurrent-runs', env: env('max-concurrent-runs'), kind: 'int', min: 1, max: 64, default: '2', help: 'onnxruntime runs in flight at once: one session worker thread each, so the event loop never runs the graph. Intra-op threads default to CPUs / workers.' },
   { key: 'inlineRunMaxMs', flag: 'inline-run-max-ms', env: env('inline-run-max-ms'), kind: 'number', min: 0, max: 1000, default: '1', help: 'Adaptive execution: a model whose warm-up runs take under this (p95) runs on the event loop instead of a session worker, saving the thread round trip; if served runs get slower (p99 over it) it moves back to the workers. 0 = always use the workers.' },
   { key: 'requestTimeoutMs', flag: 'request-timeout-ms', env: env('request-timeout-ms'), kind: 'int', min: 1, max: 3_600_000, default: '30000', help: 'A request not answered within this is answered 504 (outcome "timeout").' },
-  { key: 'maxBodyBytes', flag: 'max-body-bytes', env: env('max-body-bytes'), kind: 'int', min: 1024, max: 2 ** 31 - 1, default: String(64 * 1024 * 1024), help: 'Largest request body accepted (413 above).' },
+  { key: 'headersTimeoutMs', flag: 'headers-timeout-ms', env: env('headers-timeout-ms'), kind: 'int', min: 100, max: 600_000, default: '10000', help: 'A request whose header block has not fully arrived within this is answered 408 and its connection closed (slow or stalled clients).' },
+  { key: 'bodyTimeoutMs', flag: 'body-timeout-ms', env: env('body-timeout-ms'), kind: 'int', min: 100, max: 3_600_000, default: '10000', help: 'A request body that has not fully arrived within this of its headers (and within --request-timeout-ms) is answered 408 (outcome "client_error") and its connection closed.' },
+  { key: 'maxBodyBytes', flag: 'max-body-bytes', env: env('max-body-bytes'), kind: 'int', min: 1024, max: 2 ** 31 - 1, default: String(64 * 1024 * 1024), help: 'Largest request body accepted, compressed or not, and after decompression (413 above).' },
+  { key: 'maxBufferedBytes', flag: 'max-buffered-bytes', env: env('max-buffered-bytes'), kind: 'int', min: 1024, max: Number.MAX_SAFE_INTEGER, default: String(256 * 1024 * 1024), help: 'Request body bytes held in memory at once by all requests together (declared sizes are reserved up front); a request that does not fit is answered 503 with Retry-After (outcome "rejected"). At least --max-body-bytes.' },
+  { key: 'maxHeaderBytes', flag: 'max-header-bytes', env: env('max-header-bytes'), kind: 'int', min: 1024, max: 1024 * 1024, default: '16384', help: 'Largest request header block (request line and headers); larger is answered 431 and the connection closed.' },
   { key: 'maxModelBytes', flag: 'max-model-bytes', env: env('max-model-bytes'), kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, default: String(2 * 1024 ** 3), help: 'Largest model artifact fetched.' },
   { key: 'fetchTimeoutMs', flag: 'fetch-timeout-ms', env: env('fetch-timeout-ms'), kind: 'int', min: 100, max: 3_600_000, default: '120000', help: 'Timeout of each artifact fetch attempt.' },
   { key: 'fetchRetries', flag: 'fetch-retries', env: env('fetch-retries'), kind: 'int', min: 0, max: 20, default: '3', help: 'Retries of a failed artifact fetch (network errors, 5xx, 429), with exponential back-off.' },
   { key: 'ociPlainHttp', flag: 'oci-plain-http', env: env('oci-plain-http'), kind: 'bool', default: 'false', help: 'Talk to the OCI registry over http:// (local registries only; the digest still guards the bytes).' },
-  { key: 'warmup', flag: 'warmup', env: env('warmup'), kind: 'bool', default: 'true', help: 'Run one request synthesized from the input metadata before reporting ready.' },
+  { key: 'warmup', flag: 'warmup', env: env('warmup'), kind: 'bool', default: 'true', help: 'Run warm-up requests before reporting ready (see --warmup-request).' },
+  { key: 'warmupRequest', flag: 'warmup-request', env: env('warmup-request'), kind: 'string', default: '', help: 'A v2 infer request (JSON file, file:///path or a path) to warm up with; a warm-up failure on it stops start-up (WARMUP_FAILED). Without it the warm-up input is synthesized: each feature at the median of --baseline-profile when given, else every value 1, and a failure on it is only logged.' },
   { key: 'logLevel', flag: 'log-level', env: env('log-level'), kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'pino log level (JSON logs on stderr).' },
   { key: 'predictionLog', flag: 'prediction-log', env: env('prediction-log'), kind: 'string', default: 'stdout', help: 'Prediction log sink: stdout, none, or file:<path> (JSON lines).' },
   { key: 'predictionLogInputs', flag: 'prediction-log-inputs', env: env('prediction-log-inputs'), kind: 'enum', values: ['full', 'summary', 'none'], default: 'summary', help: 'What of the inputs goes to the prediction log: full tensors, a summary (name, type, shape, first values), or nothing.' },
@@ -224,6 +234,9 @@ function validate(c: RuntimeConfig): void {
   }
   if (!(c.predictionLog === 'stdout' || c.predictionLog === 'none' || /^file:.+/.test(c.predictionLog))) {
     throw invalid(spec('predictionLog'), c.predictionLog, 'must be stdout, none or file:<path>');
+  }
+  if (c.maxBufferedBytes < c.maxBodyBytes) {
+    throw invalid(spec('maxBufferedBytes'), String(c.maxBufferedBytes), `must be at least --max-body-bytes (${c.maxBodyBytes}), or no body of the largest size could ever be accepted`);
   }
   if (c.cpuFallback && c.executionProvider === 'cpu') {
     throw invalid(spec('cpuFallback'), 'true', 'only applies with --execution-provider=cuda; remove it or set the provider');

@@ -53,6 +53,12 @@ export function createMetrics(model: string, revision: string) {
     runsError: runs.labels({ result: 'error' }),
     inFlight: new FastGauge(registry, 'onnxop_requests_in_flight', 'Inference requests accepted and not yet answered.', []).labels(),
     queueDepth: new FastGauge(registry, 'onnxop_queue_depth', 'Requests waiting for a run.', []).labels(),
+    requestBytesBuffered: new FastGauge(
+      registry,
+      'onnxop_request_body_bytes_buffered',
+      'Request body bytes held in memory now (declared sizes reserved on arrival), against --max-buffered-bytes.',
+      [],
+    ).labels(),
     featureValues: new FastCounter(registry, 'onnxop_feature_values_total', 'Values observed per feature.', ['input', 'feature']),
     featureMissing: new FastCounter(registry, 'onnxop_feature_missing_total', 'null/NaN values observed per feature.', ['input', 'feature']),
     predictionValue: new FastHistogram(
@@ -107,6 +113,12 @@ export function createMetrics(model: string, revision: string) {
     driftKs: new Gauge({ name: 'onnxop_feature_drift_ks', help: 'Two-sample Kolmogorov–Smirnov statistic of the recent window against the baseline.', labelNames: ['input', 'feature'], registers: r }),
     driftKsPValue: new Gauge({ name: 'onnxop_feature_drift_ks_p_value', help: 'Asymptotic p-value of the KS statistic.', labelNames: ['input', 'feature'], registers: r }),
     // Prediction log and delayed ground truth.
+    httpProtocolErrors: new Counter({
+      name: 'onnxop_http_protocol_errors_total',
+      help: 'Connections answered and closed before a request could be routed, by reason: malformed (400), headers_too_large (431), headers_timeout (408).',
+      labelNames: ['reason'],
+      registers: r,
+    }),
     predictionLogDropped: new Counter({ name: 'onnxop_prediction_log_dropped_total', help: 'Prediction records dropped because the sink fell behind or failed.', registers: r }),
     feedback: new Counter({ name: 'onnxop_feedback_total', help: 'Ground-truth posts by outcome (accepted, unknown_id, invalid).', labelNames: ['outcome'], registers: r }),
     groundTruth: new Counter({ name: 'onnxop_ground_truth_total', help: 'Classifier rows with ground truth, by result (correct, incorrect).', labelNames: ['result'], registers: r }),
@@ -118,6 +130,7 @@ export function createMetrics(model: string, revision: string) {
   // their children above.)
   for (const o of ['accepted', 'unknown_id', 'invalid']) m.feedback.inc({ outcome: o }, 0);
   for (const res of ['correct', 'incorrect']) m.groundTruth.inc({ result: res }, 0);
+  for (const reason of ['malformed', 'headers_too_large', 'headers_timeout']) m.httpProtocolErrors.inc({ reason }, 0);
   m.modelReady.set(0);
   m.inlineExecution.set(0);
   return m;

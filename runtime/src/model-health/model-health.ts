@@ -96,6 +96,11 @@ export function planTask(task: Task, sig: ModelSignature): TaskPlan {
   return numeric ? { kind: 'regression', output: numeric.name } : { kind: 'none' };
 }
 
+/** Rows of outputs observed between two turns of the event loop (observeOutputsSliced). */
+export const OBSERVE_SLICE_ROWS = 65536;
+
+const track0Size = (tracks: FeatureTrack[]): number => (tracks[0] as FeatureTrack).window.values.length;
+
 function toNumber(t: HostTensor, i: number): number {
   const v = (t.data as ArrayLike<number | bigint>)[i];
   if (typeof v === 'bigint') return Number(v);
@@ -158,10 +163,27 @@ export class ModelHealth {
       if (width === 0) continue;
       const rows = t.data.length / width;
       const n = Math.min(width, tracks.length);
+      // Only the last `window` rows can stay in the window: a large request pushes just those, and
+      // its earlier rows are only scanned for missing values (integers are never missing).
+      const first = Math.max(0, rows - track0Size(tracks));
+      const early = new Float64Array(n); // missing values per feature in rows [0, first)
+      if (first > 0 && (t.datatype === 'FP32' || t.datatype === 'FP64' || t.datatype === 'FP16')) {
+        const d = t.data as Float32Array | Float64Array | Uint16Array;
+        const end = first * width;
+        const half = t.datatype === 'FP16';
+        for (let i = 0; i < end; i++) {
+          const v = d[i] as number;
+          // FP16 NaN: exponent all ones, mantissa not zero.
+          if (half ? (v & 0x7c00) === 0x7c00 && (v & 0x03ff) !== 0 : v !== v) {
+            const f = i % width;
+            if (f < n) early[f] = (early[f] as number) + 1;
+          }
+        }
+      }
       for (let f = 0; f < n; f++) {
         const track = tracks[f] as FeatureTrack;
-        let missing = 0;
-        for (let r = 0; r < rows; r++) {
+        let missing = early[f] as number;
+        for (let r = first; r < rows; r++) {
           const v = toNumber(t, r * width + f);
           if (Number.isNaN(v)) missing++;
           track.window.push(v);
@@ -175,38 +197,49 @@ export class ModelHealth {
   /** Per-row prediction values of the last observeOutputs call (class index, or regression value). */
   rowValues = new Float64Array(64);
 
-  private keep(n: number, v: number): void {
-    if (n === this.rowValues.length) {
-      const grown = new Float64Array(n * 2);
-      grown.set(this.rowValues);
-      this.rowValues = grown;
-    }
-    this.rowValues[n] = v;
-  }
-
   /**
    * Records prediction metrics. Returns how many rows have a prediction; their values are the
    * first that many entries of `rowValues` (valid until the next call; nothing is allocated per row).
    */
   observeOutputs(outputs: Map<string, HostTensor>, rows: number): number {
-    const plan = this.plan;
+    if (this.rowValues.length < rows) this.rowValues = new Float64Array(Math.max(rows, this.rowValues.length * 2));
+    return this.observeRows(outputs, rows, 0, rows, this.rowValues, 0);
+  }
+
+  /**
+   * observeOutputs for a request of any size: rows in slices of OBSERVE_SLICE_ROWS, the event loop
+   * free between slices (a million rows take tens of milliseconds), values in an array of their own.
+   */
+  async observeOutputsSliced(outputs: Map<string, HostTensor>, rows: number): Promise<{ kept: number; values: Float64Array }> {
+    if (rows <= OBSERVE_SLICE_ROWS) return { kept: this.observeOutputs(outputs, rows), values: this.rowValues };
+    const values = new Float64Array(rows);
     let kept = 0;
-    if (plan.kind === 'none') return 0;
+    for (let from = 0; from < rows; from += OBSERVE_SLICE_ROWS) {
+      if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      kept = this.observeRows(outputs, rows, from, Math.min(rows, from + OBSERVE_SLICE_ROWS), values, kept);
+    }
+    return { kept, values };
+  }
+
+  /** Observes rows [from, to) of `rows`; the kept values go to out[kept…]; returns the new kept count. */
+  private observeRows(outputs: Map<string, HostTensor>, rows: number, from: number, to: number, out: Float64Array, kept: number): number {
+    const plan = this.plan;
+    if (plan.kind === 'none') return kept;
     if (plan.kind === 'regression') {
       const t = outputs.get(plan.output);
-      if (!t || rows === 0) return 0;
+      if (!t || rows === 0) return kept;
       const width = t.data.length / rows;
-      for (let r = 0; r < rows; r++) {
+      for (let r = from; r < to; r++) {
         const v = toNumber(t, r * width);
         // A non-finite prediction is kept (and logged) but not histogrammed.
         if (Number.isFinite(v)) this.predictionHistogram.observe(v);
-        this.keep(kept++, v);
+        out[kept++] = v;
       }
       return kept;
     }
     const probs = plan.probabilities ? outputs.get(plan.probabilities) : undefined;
     const label = plan.label ? outputs.get(plan.label) : undefined;
-    for (let r = 0; r < rows; r++) {
+    for (let r = from; r < to; r++) {
       let cls: number | undefined;
       let confidence: number | undefined;
       if (probs) {
@@ -235,7 +268,7 @@ export class ModelHealth {
       if (cls === undefined) continue;
       this.classCounter(cls).inc();
       if (confidence !== undefined) this.metrics.confidence.observe(confidence);
-      this.keep(kept++, cls);
+      out[kept++] = cls;
     }
     return kept;
   }

@@ -85,5 +85,23 @@ describe('pending predictions for delayed ground truth (typed-array ring)', () =
     expect(off.size).toBe(0);
     expect(() => new GroundTruth(-1, { kind: 'none' }, metrics)).toThrow(RangeError);
   });
-});
 
+  test('multi-row predictions are held up to a bound of rows: the oldest go first, one larger than the bound is never held', () => {
+    const metrics = createMetrics('m', 'r');
+    const gt = new GroundTruth(10, { kind: 'regression', output: 'y' }, metrics, 8);
+    const a = gt.remember(undefined, new Float64Array(4), 4);
+    const b = gt.remember(undefined, new Float64Array(4), 4);
+    const single = gt.remember(undefined, values(1), 1);
+    const c = gt.remember(undefined, new Float64Array(3), 3); // 11 rows > 8: a goes
+    expect(gt.size).toBe(3);
+    expect(metrics.pendingEvicted.value).toBe(1);
+    expect(() => gt.apply({ id: a, value: [0, 0, 0, 0] })).toThrow(/not pending here/);
+    expect(gt.apply({ id: b, value: [0, 0, 0, 0] }).rows).toBe(4);
+    expect(gt.apply({ id: c, value: [0, 0, 0] }).rows).toBe(3);
+    expect(gt.apply({ id: single, value: 0 }).rows).toBe(1);
+    const huge = gt.remember('big', new Float64Array(9), 9);
+    expect(huge).toBe('big');
+    expect(gt.size).toBe(0);
+    expect(metrics.pendingEvicted.value).toBe(2);
+  });
+});

@@ -6,6 +6,12 @@ import type { RuntimeMetrics } from '../metrics/metrics.ts';
 import type { TaskPlan } from '../model-health/model-health.ts';
 
 const SLOT_PAD = '00000000';
+/**
+ * Rows of multi-row predictions held at once (8 MiB of values): the oldest are evicted to make room,
+ * and a prediction with more rows than this is not held at all. Without it, a client sending
+ * million-row requests would make every pending slot hold megabytes.
+ */
+export const PENDING_ROWS_MAX = 1 << 20;
 
 export interface FeedbackResult {
   id: string;
@@ -32,13 +38,17 @@ export class GroundTruth {
   private readonly multi: (Float64Array | undefined)[];
   private next = 0;
   private pending = 0;
+  /** Rows held in `multi`. */
+  private rowsHeld = 0;
+  private readonly maxRows: number;
   private readonly max: number;
   private readonly metrics: RuntimeMetrics;
   private readonly plan: TaskPlan;
 
-  constructor(max: number, plan: TaskPlan, metrics: RuntimeMetrics) {
+  constructor(max: number, plan: TaskPlan, metrics: RuntimeMetrics, maxRows = PENDING_ROWS_MAX) {
     if (!Number.isInteger(max) || max < 0 || max > 0xffffffff) throw new RangeError(`pending predictions max must be an integer in [0, 2^32), got ${max}`);
     this.max = max;
+    this.maxRows = maxRows;
     this.plan = plan;
     this.metrics = metrics;
     this.ids = new Array<string | undefined>(max).fill(undefined);
@@ -57,6 +67,11 @@ export class GroundTruth {
    */
   remember(clientId: string | undefined, values: Float64Array, rows: number): string {
     if (this.max === 0 || rows === 0 || this.plan.kind === 'none') return clientId ?? randomUUID();
+    if (rows > this.maxRows) {
+      this.metrics.pendingEvicted.inc(); // too large to hold: as if evicted at once
+      return clientId ?? randomUUID();
+    }
+    if (rows > 1 && this.rowsHeld + rows > this.maxRows) this.makeRoom(rows);
     if (clientId !== undefined) {
       const again = this.find(clientId);
       if (again !== undefined) this.free(again); // the same id twice: the newer prediction wins
@@ -83,6 +98,7 @@ export class GroundTruth {
       this.multi[slot] = undefined;
     } else {
       this.multi[slot] = values.slice(0, rows);
+      this.rowsHeld += rows;
     }
     this.pending++;
     this.metrics.pendingPredictions.set(this.pending);
@@ -98,9 +114,21 @@ export class GroundTruth {
     return this.clientIds.get(id);
   }
 
+  /** Evicts the oldest multi-row predictions until `rows` more fit under maxRows. */
+  private makeRoom(rows: number): void {
+    for (let i = 0, slot = this.next; i < this.max && this.rowsHeld + rows > this.maxRows; i++, slot = slot + 1 === this.max ? 0 : slot + 1) {
+      if (this.ids[slot] !== undefined && this.multi[slot] !== undefined) {
+        this.free(slot);
+        this.metrics.pendingEvicted.inc();
+      }
+    }
+    this.metrics.pendingPredictions.set(this.pending);
+  }
+
   private free(slot: number): void {
     if (this.chosenByClient[slot] === 1) this.clientIds.delete(this.ids[slot] as string);
     this.ids[slot] = undefined;
+    this.rowsHeld -= this.multi[slot]?.length ?? 0;
     this.multi[slot] = undefined;
     this.pending--;
   }

@@ -26,6 +26,8 @@ export interface PredictionSink {
 }
 
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+/** A line longer than this is never kept (it would not fit the buffer): callers skip building it. */
+export const MAX_LINE_BYTES = MAX_BUFFERED_BYTES;
 
 class LineSink implements PredictionSink {
   readonly enabled = true;
@@ -88,6 +90,17 @@ export function createSink(spec: string, onWrite: (n: number) => void, onDrop: (
 }
 
 const SUMMARY_VALUES = 8;
+
+/**
+ * A lower bound on the length of the record's line: every value takes at least two characters
+ * (itself and a comma). A line whose bound is over MAX_LINE_BYTES is dropped without being built.
+ */
+export function minLineBytes(r: Pick<PredictionRecord, 'inputs' | 'outputs'>, inputs: PredictionLogInputs): number {
+  let values = 0;
+  if (inputs !== 'none') for (const t of r.inputs.values()) values += inputs === 'full' ? t.data.length : Math.min(SUMMARY_VALUES, t.data.length);
+  for (const o of r.outputs) values += o.tensor.data.length;
+  return 2 * values;
+}
 
 function tensorJson(t: HostTensor, values: 'data' | 'head'): string {
   const limit = values === 'data' ? t.data.length : SUMMARY_VALUES;

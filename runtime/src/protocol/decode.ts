@@ -144,6 +144,39 @@ function binaryToTensorData(name: string, datatype: V2Datatype, bytes: Buffer, c
   return new Ctor(copy.buffer, 0, count);
 }
 
+/**
+ * Nested `data` as a flat array, row-major. Iterative (an explicit stack, not recursion), so no
+ * nesting can overflow the call stack; nesting deeper than the input's rank cannot be right and is
+ * refused before it costs anything.
+ */
+function flatten(name: string, values: Json[], maxDepth: number): Json[] {
+  const out: Json[] = [];
+  const arrays: Json[][] = [values];
+  const next: number[] = [0];
+  while (arrays.length > 0) {
+    const top = arrays.length - 1;
+    const arr = arrays[top] as Json[];
+    const i = next[top] as number;
+    if (i === arr.length) {
+      arrays.pop();
+      next.pop();
+      continue;
+    }
+    next[top] = i + 1;
+    const v = arr[i] as Json;
+    if (Array.isArray(v)) {
+      if (arrays.length >= maxDepth) {
+        throw badRequest(`inputs[${name}].data is nested more than ${maxDepth} level(s) deep, deeper than its shape's rank; nest one level per dimension at most, or send the values flat`);
+      }
+      arrays.push(v);
+      next.push(0);
+    } else {
+      out.push(v);
+    }
+  }
+  return out;
+}
+
 function parseShape(name: string, raw: Json | undefined): number[] {
   if (!Array.isArray(raw)) throw badRequest(`inputs[${name}].shape is ${describe(raw)}; give it as an array of non-negative integers, e.g. [1, 4]`);
   return raw.map((d, i) => {
@@ -250,7 +283,7 @@ export function decodeInferRequest(
       let values = raw.data;
       if (!Array.isArray(values)) throw badRequest(`inputs[${name}].data is ${describe(values)}; give the values as a flat or nested array in row-major order`);
       // Nested arrays (row-major) are accepted as well as flat ones.
-      if (values.length > 0 && Array.isArray(values[0])) values = values.flat(Infinity as 1) as Json[];
+      if (values.length > 0 && Array.isArray(values[0])) values = flatten(name, values, Math.max(1, shape.length));
       if (values.length !== count) {
         throw badRequest(`inputs[${name}].data has ${values.length} elements but shape [${shape.join(', ')}] needs ${count}`);
       }

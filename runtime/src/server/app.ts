@@ -1,13 +1,13 @@
 // The v2 protocol handlers, independent of node:http: a request (method, path, headers, body) in,
 // a reply (status, headers, body) out. Owns the serving state (loading → ready → draining).
 import { RuntimeError, badRequest, errorMessage } from '../errors.ts';
-import { decodeInferRequest, parseJsonBody } from '../protocol/decode.ts';
-import { encodeInferResponse } from '../protocol/encode.ts';
+import { parseJsonBody } from '../protocol/decode.ts';
+import type { Codec } from '../protocol/codec.ts';
 import { v2Shape, type ModelSignature } from '../protocol/signature.ts';
 import type { Scheduler } from '../inference/scheduler.ts';
-import type { ModelHealth } from '../model-health/model-health.ts';
+import { OBSERVE_SLICE_ROWS, type ModelHealth } from '../model-health/model-health.ts';
 import type { GroundTruth } from '../predictions/ground-truth.ts';
-import { isoNow, predictionLine, type PredictionSink } from '../predictions/prediction-log.ts';
+import { isoNow, type PredictionSink } from '../predictions/prediction-log.ts';
 import type { RuntimeMetrics } from '../metrics/metrics.ts';
 import type { PredictionLogInputs } from '../config/config.ts';
 import { HEADER_PREDICTION_ID } from '../../../lib/contract/index.ts';
@@ -49,12 +49,36 @@ export interface AppOptions {
   predictionLogInputs: PredictionLogInputs;
   metrics: RuntimeMetrics;
   sink: PredictionSink;
+  /** Decodes requests and encodes responses, off the event loop when they are large. */
+  codec: Codec;
 }
 
 export type Phase = 'loading' | 'ready' | 'draining' | 'failed';
 
 const json = (status: number, body: object): Reply => ({ status, body });
-const errorReply = (err: RuntimeError): Reply => json(err.status, { error: err.message });
+const errorReply = (err: RuntimeError): Reply =>
+  err.retryAfterSeconds === undefined ? json(err.status, { error: err.message }) : { status: err.status, headers: { 'retry-after': err.retryAfterSeconds }, body: { error: err.message } };
+
+/** A path segment, percent-decoded; a malformed escape (`%ff`, `%ZZ`) is the client's error. */
+function pathSegment(segment: string, what: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badRequest(`the ${what} in the path, "${segment.length > 64 ? segment.slice(0, 64) + '…' : segment}", is not valid percent-encoded UTF-8`);
+  }
+}
+
+/**
+ * Inference-Header-Content-Length: the byte length of the JSON part, as decimal digits only (no
+ * sign, exponent, fraction, spaces or second value).
+ */
+function jsonPartLength(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  if (!/^[0-9]{1,15}$/.test(header)) {
+    throw badRequest(`Inference-Header-Content-Length is "${header.length > 32 ? header.slice(0, 32) + '…' : header}"; it must be the byte length of the JSON part, in decimal digits`);
+  }
+  return Number(header);
+}
 
 export class App {
   phase: Phase = 'loading';
@@ -116,13 +140,13 @@ export class App {
       }
     }
     if (parts[1] === 'models' && parts.length >= 3) {
-      const name = decodeURIComponent(parts[2] as string);
+      const name = pathSegment(parts[2] as string, 'model name');
       let rest = parts.slice(3);
       if (name !== this.o.modelName) {
         throw new RuntimeError('NOT_FOUND', `model "${name}" is not served here; this server serves "${this.o.modelName}"`, { status: 404 });
       }
       if (rest[0] === 'versions') {
-        const version = rest[1] === undefined ? undefined : decodeURIComponent(rest[1]);
+        const version = rest[1] === undefined ? undefined : pathSegment(rest[1], 'version');
         if (version !== this.o.revision) {
           throw new RuntimeError('NOT_FOUND', `version "${version ?? ''}" of model "${name}" is not served here; the served version is "${this.o.revision}"`, { status: 404 });
         }
@@ -166,32 +190,37 @@ export class App {
   private async infer(req: IncomingRequest): Promise<Reply> {
     const m = this.model;
     if (!m || this.phase === 'loading' || this.phase === 'failed') throw this.notReady();
+    const jsonLength = jsonPartLength(req.header('inference-header-content-length'));
     const body = await req.body();
-    const lengthHeader = req.header('inference-header-content-length');
-    let jsonLength: number | undefined;
-    if (lengthHeader !== undefined) {
-      jsonLength = Number(lengthHeader);
-      if (!Number.isInteger(jsonLength)) throw badRequest(`Inference-Header-Content-Length is "${lengthHeader}"; it must be the byte length of the JSON part`);
-    }
-    const request = decodeInferRequest(body, jsonLength, m.signature);
+    const request = await this.o.codec.decode(body, jsonLength, m.signature);
     m.health.observeInputs(request.inputs);
     // Whole milliseconds: node keeps one timer list per distinct duration, so fractional timeouts
     // would build (and tear down) a list and a heap entry per request.
     const remaining = Math.max(1, Math.ceil(this.o.requestTimeoutMs - (performance.now() - req.start)));
     const outputs = await m.scheduler.submit(request.inputs, request.rows, remaining);
-    const kept = m.health.observeOutputs(outputs, request.rows);
-    const id = m.groundTruth.remember(request.id, m.health.rowValues, kept);
+    // Large outputs are observed in slices, the event loop free in between (model-health.ts).
+    let kept: number;
+    let values: Float64Array;
+    if (request.rows <= OBSERVE_SLICE_ROWS) {
+      kept = m.health.observeOutputs(outputs, request.rows);
+      values = m.health.rowValues;
+    } else ({ kept, values } = await m.health.observeOutputsSliced(outputs, request.rows));
+    const id = m.groundTruth.remember(request.id, values, kept);
     const selected = request.outputs.map((o) => {
       const tensor = outputs.get(o.name);
       if (!tensor) throw new RuntimeError('INFERENCE_FAILED', `the model produced no output "${o.name}"`, { status: 500 });
       return { name: o.name, tensor, binary: o.binary };
     });
-    if (this.o.sink.enabled) {
-      this.o.sink.write(
-        predictionLine({ id, time: isoNow(), model: this.o.modelName, revision: this.o.revision, inputs: request.inputs, outputs: selected }, this.o.predictionLogInputs),
-      );
-    }
-    const encoded = encodeInferResponse(this.o.modelName, this.o.revision, id, selected, { prediction_id: id });
+    const sink = this.o.sink;
+    const encoded = await this.o.codec.encode({
+      model: this.o.modelName,
+      revision: this.o.revision,
+      id,
+      outputs: selected,
+      log: sink.enabled ? { time: isoNow(), inputs: request.inputs, mode: this.o.predictionLogInputs } : undefined,
+    });
+    if (encoded.line !== undefined) sink.write(encoded.line);
+    else if (encoded.lineDropped) this.o.metrics.predictionLogDropped.inc();
     const headers: Record<string, string | number> = { 'content-type': encoded.contentType, [HEADER_PREDICTION_ID]: id };
     if (encoded.jsonLength !== undefined) headers['inference-header-content-length'] = encoded.jsonLength;
     return { status: 200, headers, body: encoded.body };

@@ -1,15 +1,26 @@
-// The node:http adapter: reads bodies (bounded), hands requests to the App, writes replies, keeps
-// the request metrics, and implements the drain half of graceful shutdown. Kept thin on purpose.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { RuntimeError } from '../errors.ts';
+// The node:http adapter: reads bodies (bounded: server/body.ts), hands requests to the App, writes
+// replies, keeps the request metrics, answers what never became a request (malformed, header block
+// too large, headers too slow) and implements the drain half of graceful shutdown. Kept thin.
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { badRequest, type RuntimeError } from '../errors.ts';
 import { outcomeOf, type RuntimeMetrics } from '../metrics/metrics.ts';
 import { REVISION_HEADER, type App, type Reply } from './app.ts';
+import { ByteBudget, Reservation, isLingering, lingerClose, readBody } from './body.ts';
 
 export interface HttpOptions {
   host: string;
   port: number;
   maxBodyBytes: number;
+  /** Request body bytes held at once by all requests (503 beyond). */
+  maxBufferedBytes: number;
+  /** The whole header block must arrive within this (408 and close). */
+  headersTimeoutMs: number;
+  /** The whole body must arrive within this of the headers, and within the request timeout (408 and close). */
+  bodyTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** Largest header block (431 above). */
+  maxHeaderBytes: number;
   revision: string;
   metrics: RuntimeMetrics;
   /** Called before /metrics is rendered (refreshes window statistics). */
@@ -28,29 +39,37 @@ export interface HttpServer {
   closeAll(): void;
 }
 
-function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  const tooLarge = () => new RuntimeError('BODY_TOO_LARGE', `the request body is larger than --max-body-bytes=${max}; send fewer rows per request`, { status: 413 });
-  if (declared > max) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > max) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)));
-    req.on('error', (err) => reject(new RuntimeError('BAD_REQUEST', `reading the request body failed: ${err.message}`, { status: 400, cause: err })));
-  });
+/** How long a connection closed on a client's error keeps reading (and dropping) what the client still sends. */
+const LINGER_MS = 2000;
+
+/** Bodies larger than this are written a slice per turn of the event loop (a 15 MB write took ~40 ms in one go). */
+const WRITE_SLICE_BYTES = 1024 * 1024;
+
+function writeSliced(res: ServerResponse, body: Buffer): void {
+  let at = 0;
+  const next = (): void => {
+    const end = Math.min(body.length, at + WRITE_SLICE_BYTES);
+    const slice = body.subarray(at, end);
+    at = end;
+    if (at === body.length) res.end(slice);
+    else if (res.write(slice)) setImmediate(next);
+    else res.once('drain', next);
+  };
+  next();
+}
+
+/** A reply written straight to the socket, for errors the HTTP parser found before there was a request. */
+function rawReply(status: number, message: string): string {
+  const body = JSON.stringify({ error: message });
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
 export function startHttpServer(app: App, o: HttpOptions): Promise<HttpServer> {
+  const budget = new ByteBudget(o.maxBufferedBytes, (used) => o.metrics.requestBytesBuffered.set(used));
+  /** The body being read on each connection, and how to fail it (for parser errors in the middle of a body). */
+  const inFlight = new WeakMap<Socket, { req: IncomingMessage; fail: (err: RuntimeError) => void }>();
+  /** Connections to close after the reply in progress (the client sent garbage after a request). */
+  const closeAfterReply = new WeakSet<Socket>();
   let activeCount = 0;
   let closing = false;
   let drainWaiters: (() => void)[] = [];
@@ -65,7 +84,7 @@ export function startHttpServer(app: App, o: HttpOptions): Promise<HttpServer> {
     }
   };
 
-  const send = (res: ServerResponse, reply: Reply, head: boolean) => {
+  const send = (res: ServerResponse, reply: Reply, head: boolean, req?: IncomingMessage) => {
     // JSON stays a string: node:http then sends head and body in one write() instead of a writev()
     // of two buffers, which costs about twice as much per small response.
     const body = Buffer.isBuffer(reply.body) || typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
@@ -76,14 +95,41 @@ export function startHttpServer(app: App, o: HttpOptions): Promise<HttpServer> {
     headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
     // During shutdown every response asks the client to reconnect elsewhere.
     if (closing) headers.connection = 'close';
+    // A body left partly unread (refused early, too slow, corrupt) leaves the connection in an
+    // unknown state: close it, but after the client had the chance to read the reply.
+    const socket = res.socket;
+    if (socket && ((req && !req.complete) || closeAfterReply.has(socket))) {
+      headers.connection = 'close';
+      // node:http destroys a `connection: close` socket as soon as the reply is written (destroySoon),
+      // which resets a connection the client is still sending on; linger instead.
+      socket.destroySoon = () => lingerClose(socket, LINGER_MS);
+    }
     res.writeHead(reply.status, headers);
-    res.end(head ? undefined : body);
+    if (!head && typeof body !== 'string' && body.length > WRITE_SLICE_BYTES) writeSliced(res, body);
+    else res.end(head ? undefined : body);
   };
 
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 300_000 }, (req, res) => {
+  const serverOptions = {
+    keepAliveTimeout: 65_000,
+    headersTimeout: o.headersTimeoutMs,
+    // A backstop only: the body deadline (body.ts) answers a slow body with a 408 first.
+    requestTimeout: o.headersTimeoutMs + o.bodyTimeoutMs + 5_000,
+    // How often node checks the headers timeout (its default, 30 s, would let headers take up to 30 s longer).
+    connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(o.headersTimeoutMs / 10))),
+    maxHeaderSize: o.maxHeaderBytes,
+  };
+  const server = createServer(serverOptions, (req, res) => {
     const start = performance.now();
     activeCount++;
-    res.once('close', finish);
+    // Set when the route reads a body; the bytes it holds count against the budget until the reply.
+    let reservation: Reservation | undefined;
+    res.once('close', () => {
+      if (reservation) {
+        reservation.release();
+        if (inFlight.get(req.socket)?.req === req) inFlight.delete(req.socket);
+      }
+      finish();
+    });
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -99,7 +145,6 @@ export function startHttpServer(app: App, o: HttpOptions): Promise<HttpServer> {
     }
     const isInfer = method === 'POST' && path.endsWith('/infer');
     if (isInfer) m.inFlight.inc();
-    let bodyError: RuntimeError | undefined;
     void app
       .handle({
         method,
@@ -109,19 +154,19 @@ export function startHttpServer(app: App, o: HttpOptions): Promise<HttpServer> {
           const v = req.headers[name];
           return Array.isArray(v) ? v[0] : v;
         },
-        body: async () => {
-          try {
-            return await readBody(req, o.maxBodyBytes);
-          } catch (err) {
-            bodyError = err as RuntimeError;
-            throw err;
-          }
+        body: () => {
+          reservation = new Reservation(budget);
+          return readBody(req, {
+            onStart: (fail) => inFlight.set(req.socket, { req, fail }),
+            maxBytes: o.maxBodyBytes,
+            reservation,
+            deadline: start + Math.min(o.bodyTimeoutMs, o.requestTimeoutMs),
+            deadlineName: o.bodyTimeoutMs <= o.requestTimeoutMs ? `--body-timeout-ms=${o.bodyTimeoutMs}` : `--request-timeout-ms=${o.requestTimeoutMs}`,
+          });
         },
       })
       .then((reply) => {
-        // An unread (oversized) body leaves the connection in an unknown state: close it.
-        if (bodyError?.code === 'BODY_TOO_LARGE') reply.headers = { ...reply.headers, connection: 'close' };
-        send(res, reply, method === 'HEAD');
+        send(res, reply, method === 'HEAD', req);
         if (isInfer) {
           m.inFlight.dec();
           const outcome = outcomeOf(reply.status);
@@ -130,9 +175,36 @@ export function startHttpServer(app: App, o: HttpOptions): Promise<HttpServer> {
         }
       });
   });
-  server.on('clientError', (err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":"malformed HTTP request"}');
-    else socket.destroy(err);
+  // Errors of the HTTP parser and of node's header timeout: no request (or a broken one) to route.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (isLingering(socket)) return; // the parser reports the rest of a refused stream again
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const reading = inFlight.get(socket);
+    const req = reading?.req;
+    if (reading && !reading.req.complete) {
+      // A broken body (e.g. bad chunk framing): the request in progress answers it (400), and its
+      // reply closes the connection.
+      reading.fail(badRequest(`reading the request body failed: ${err.code ?? err.message}`, err));
+      return;
+    }
+    let status = 400;
+    let reason: 'malformed' | 'headers_too_large' | 'headers_timeout' = 'malformed';
+    let message = `malformed HTTP request (${err.code ?? err.message})`;
+    if (err.code === 'HPE_HEADER_OVERFLOW') {
+      [status, reason, message] = [431, 'headers_too_large', `the request's header block is larger than --max-header-bytes=${o.maxHeaderBytes}`];
+    } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      [status, reason, message] = [408, 'headers_timeout', `the request headers did not arrive within --headers-timeout-ms=${o.headersTimeoutMs}`];
+    }
+    m.httpProtocolErrors.labels({ reason }).inc();
+    if (req) {
+      closeAfterReply.add(socket); // garbage after a complete request: answer that request, then close
+      return;
+    }
+    socket.write(rawReply(status, message));
+    lingerClose(socket, LINGER_MS);
   });
 
   return new Promise((resolve, reject) => {

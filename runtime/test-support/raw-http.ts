@@ -1,0 +1,92 @@
+// HTTP as a hostile or broken client speaks it: raw bytes on a socket (trickled, oversized,
+// malformed), and a liveness prober that runs beside a test's load.
+import { connect } from 'node:net';
+import { request } from './harness.ts';
+
+export interface RawResult {
+  /** Everything the server sent before the connection ended. */
+  text: string;
+  /** The status of the first response, if one came. */
+  status: number | undefined;
+  /** The connection ended with an error (e.g. ECONNRESET) rather than a clean close. */
+  error: string | undefined;
+  /** The JSON body of the first response, if it had one. */
+  json: { error?: unknown } | undefined;
+}
+
+/**
+ * Connects, then writes `chunks` one by one `gapMs` apart until they run out or the server
+ * answers (a trickling client stops sending once it is answered); resolves when the server closes
+ * the connection, or `closeAfterMs` after the answer began (keep-alive).
+ */
+export function rawExchange(port: number, chunks: readonly (string | Buffer)[], o: { gapMs?: number; closeAfterMs?: number } = {}): Promise<RawResult> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const received: Buffer[] = [];
+    let error: string | undefined;
+    let i = 0;
+    let timer: NodeJS.Timeout | undefined;
+    socket.on('data', (c: Buffer) => {
+      received.push(c);
+      if (o.closeAfterMs !== undefined && !timer) timer = setTimeout(() => socket.destroy(), o.closeAfterMs);
+    });
+    socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      const text = Buffer.concat(received).toString('latin1');
+      const status = /^HTTP\/1\.1 (\d{3}) /.exec(text)?.[1];
+      const bodyStart = text.indexOf('\r\n\r\n');
+      let json: RawResult['json'];
+      try {
+        json = bodyStart === -1 ? undefined : JSON.parse(text.slice(bodyStart + 4));
+      } catch {
+        json = undefined;
+      }
+      resolve({ text, status: status === undefined ? undefined : Number(status), error, json });
+    });
+    const next = () => {
+      if (socket.destroyed || received.length > 0) return;
+      if (i < chunks.length) {
+        socket.write(chunks[i++] as string | Buffer);
+        if (o.gapMs) setTimeout(next, o.gapMs);
+        else next();
+      }
+    };
+    socket.on('connect', next);
+  });
+}
+
+export interface ProbeReport {
+  probes: number;
+  /** Slowest GET /v2/health/live, milliseconds. */
+  worstMs: number;
+  /** Probes that did not answer 200 {"live": true}. */
+  failures: number;
+}
+
+/** GETs /v2/health/live one after another (`pauseMs` between) until stopped; as a kubelet would, but constantly. */
+export function startProber(url: string, pauseMs = 10): { stop(): Promise<ProbeReport> } {
+  let stopped = false;
+  const report: ProbeReport = { probes: 0, worstMs: 0, failures: 0 };
+  const loop = (async () => {
+    while (!stopped) {
+      const t = performance.now();
+      try {
+        const r = await request(`${url}/v2/health/live`);
+        if (r.status !== 200 || r.json?.live !== true) report.failures++;
+      } catch {
+        report.failures++;
+      }
+      report.worstMs = Math.max(report.worstMs, performance.now() - t);
+      report.probes++;
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return report;
+    },
+  };
+}

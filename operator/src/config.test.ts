@@ -13,12 +13,16 @@ describe('parseConfig', () => {
     expect(c.leaderElect).toBe(false);
     expect(c.defaultGateway).toEqual({ namespace: 'gw', name: 'public' });
   });
-  test('one namespace, one controller instance', () => {
-    expect(parseConfig([], {}, 'h')).toMatchObject({ watchNamespace: undefined, instanceId: undefined });
-    expect(parseConfig(['--namespace', 'ml', '--instance-id', 'canary-op'], {}, 'h')).toMatchObject({ watchNamespace: 'ml', instanceId: 'canary-op' });
-    expect(parseConfig([], { WATCH_NAMESPACE: 'prod', ONNXOP_INSTANCE_ID: 'a1' }, 'h')).toMatchObject({ watchNamespace: 'prod', instanceId: 'a1' });
+  test('watched namespaces and one controller instance', () => {
+    expect(parseConfig([], {}, 'h')).toMatchObject({ watchNamespaces: [], instanceId: undefined });
+    expect(parseConfig(['--namespace', 'ml', '--instance-id', 'canary-op'], {}, 'h')).toMatchObject({ watchNamespaces: ['ml'], instanceId: 'canary-op' });
+    expect(parseConfig([], { WATCH_NAMESPACE: 'prod', ONNXOP_INSTANCE_ID: 'a1' }, 'h')).toMatchObject({ watchNamespaces: ['prod'], instanceId: 'a1' });
+    expect(parseConfig(['--namespace', ' ml-prod, ml-staging ,ml-prod,'], {}, 'h').watchNamespaces).toEqual(['ml-prod', 'ml-staging']);
+    expect(parseConfig(['--namespace', '*'], { WATCH_NAMESPACE: 'prod' }, 'h').watchNamespaces).toEqual([]);
     expect(() => parseConfig(['--instance-id', 'Not_A_Label'], {}, 'h')).toThrow(/instance-id.*lowercase letters, digits or -/);
-    expect(() => parseConfig(['--namespace', '-ml'], {}, 'h')).toThrow(/namespace/);
+    expect(() => parseConfig(['--namespace=-ml'], {}, 'h')).toThrow(/--namespace .*'-ml' is not a namespace name; use a comma list/);
+    expect(() => parseConfig(['--namespace', 'ml,Prod'], {}, 'h')).toThrow(/'Prod' is not a namespace name/);
+    expect(() => parseConfig(['--namespace', '*,ml'], {}, 'h')).toThrow(/either \* \(every namespace\) or a list of names/);
   });
   test('namespaces that require signatures', () => {
     expect(parseConfig([], {}, 'h')).toMatchObject({ requireSignatureNamespaces: [], verificationResyncSeconds: 120 });

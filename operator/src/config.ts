@@ -7,7 +7,8 @@ import { OperatorError } from './errors.ts';
 
 export interface OperatorConfig {
   kubeconfig: string | undefined;
-  watchNamespace: string | undefined;
+  /** Watch only these namespaces (--namespace a,b); empty = every namespace. */
+  watchNamespaces: string[];
   instanceId: string | undefined;
   httpHost: string;
   httpPort: number;
@@ -37,7 +38,7 @@ export interface OperatorConfig {
 
 export const configFlags = {
   kubeconfig: { type: 'string', env: 'KUBECONFIG', help: 'kubeconfig file; in-cluster credentials when unset' },
-  namespace: { type: 'string', env: 'WATCH_NAMESPACE', help: 'watch only this namespace (default: all)' },
+  namespace: { type: 'string', env: 'WATCH_NAMESPACE', help: 'comma list of the namespaces to watch, e.g. ml-prod,ml-staging (default: all); the RBAC can then be Roles in those namespaces' },
   'instance-id': { type: 'string', env: 'ONNXOP_INSTANCE_ID', help: 'reconcile only models labelled serving.onnxop.io/controller-instance=<id> (default: only models without that label)' },
   'http-host': { type: 'string', env: 'HTTP_HOST', help: 'address for /metrics, /healthz, /readyz (default 0.0.0.0)' },
   'http-port': { type: 'string', env: 'HTTP_PORT', help: 'port for /metrics, /healthz, /readyz (default 8080)' },
@@ -102,7 +103,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, hostname: st
   const leader = oneOf('leader-elect', get('leader-elect'), 'true', ['true', 'false'] as const);
   return {
     kubeconfig: get('kubeconfig') || undefined,
-    watchNamespace: labelValue('namespace', get('namespace')),
+    watchNamespaces: watchNamespaces(get('namespace')),
     instanceId: labelValue('instance-id', get('instance-id')),
     httpHost: get('http-host') || '0.0.0.0',
     httpPort: intIn('http-port', get('http-port'), 8080, 0, 65535),
@@ -133,6 +134,17 @@ function labelValue(flag: FlagName, raw: string | undefined): string | undefined
   if (!raw) return undefined;
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(raw)) throw invalid(flag, raw, 'use 1–63 lowercase letters, digits or -, starting and ending with a letter or digit');
   return raw;
+}
+
+/** The --namespace list: names, de-duplicated in order; `*` or nothing means every namespace. */
+function watchNamespaces(raw: string | undefined): string[] {
+  const list = [...new Set((raw ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''))];
+  if (list.includes('*')) {
+    if (list.length > 1) throw invalid('namespace', raw ?? '', 'use either * (every namespace) or a list of names, not both');
+    return [];
+  }
+  for (const ns of list) if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) throw invalid('namespace', raw ?? '', `'${ns}' is not a namespace name; use a comma list of names (1–63 lowercase letters, digits or -), or leave it unset for every namespace`);
+  return list;
 }
 
 function durationIn(flag: FlagName, raw: string | undefined, def: number, minMs: number, maxMs: number): number {

@@ -13,7 +13,8 @@ import { dueMeasurements } from './core/rollout/analysis-step.ts';
 import type { CoreConfig, KubeObject as CoreObject, Measurements, ObservedChildren } from './core/types.ts';
 import { OperatorError, isTransient } from './errors.ts';
 import { Executor, type ChildRef } from './kube/executor.ts';
-import { Informer } from './kube/informer.ts';
+import type { ObjectCache } from './kube/informer.ts';
+import { createCache } from './kube/namespaced-informers.ts';
 import { keyOf, type KubeObject } from './kube/object-meta.ts';
 import { apiVersionOf, resources, type ResourceType } from './kube/resources.ts';
 import type { KubeClient } from './kube/rest-client.ts';
@@ -31,8 +32,8 @@ export interface ControllerOptions {
   identity: string;
   gatewayApi: boolean;
   watchdogMs: number;
-  /** Watch this namespace only (--namespace); all namespaces when unset. */
-  namespace?: string;
+  /** Watch only these namespaces (--namespace a,b): one informer per namespace and resource; all namespaces when unset or empty. */
+  namespaces?: readonly string[];
   /** Reconcile only models labelled with this controller instance (--instance-id); unset: only unlabelled ones. */
   instanceId?: string;
   /** Signature verification before deployment; without it, models with spec.signature wait in Verifying (Enforce). */
@@ -51,8 +52,8 @@ const childKinds = (gatewayApi: boolean): ResourceType[] =>
 
 export class Controller {
   readonly #o: ControllerOptions;
-  readonly #models: Informer;
-  readonly #children = new Map<string, Informer>();
+  readonly #models: ObjectCache;
+  readonly #children = new Map<string, ObjectCache>();
   readonly #queue: WorkQueue;
   readonly #executor: Executor;
   /** The burn-rate series set per model key, so they can be removed when they no longer apply. */
@@ -60,16 +61,18 @@ export class Controller {
 
   constructor(opts: ControllerOptions) {
     this.#o = opts;
-    const informer = (resource: ResourceType, labelSelector?: string): Informer =>
-      new Informer({
-        client: opts.client,
-        resource,
-        log: opts.log,
-        labelSelector,
-        ...(opts.namespace ? { namespace: opts.namespace } : {}),
-        watchdogMs: opts.watchdogMs,
-        onRestart: (reason) => opts.metrics.watchRestarts.inc({ resource: resource.plural, reason }),
-      });
+    const informer = (resource: ResourceType, labelSelector?: string): ObjectCache =>
+      createCache(
+        {
+          client: opts.client,
+          resource,
+          log: opts.log,
+          labelSelector,
+          watchdogMs: opts.watchdogMs,
+          onRestart: (reason) => opts.metrics.watchRestarts.inc({ resource: resource.plural, reason }),
+        },
+        opts.namespaces ?? [],
+      );
     this.#models = informer(resources.onnxModel, opts.instanceId ? `${LABEL_CONTROLLER_INSTANCE}=${opts.instanceId}` : `!${LABEL_CONTROLLER_INSTANCE}`);
     this.#models.onChange((_type, obj) => this.#queue.add(keyOf(obj)));
     for (const kind of childKinds(opts.gatewayApi)) {

@@ -36,8 +36,8 @@ async function run(argv: string[]): Promise<void> {
   const kc = new KubeConfig();
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
   else kc.loadFromCluster();
-  const client = new RestKubeClient(kc, { userAgent: `onnx-operator/${version}` });
   const metrics = createMetrics();
+  const client = new RestKubeClient(kc, { userAgent: `onnx-operator/${version}`, onResponse: (method, code) => metrics.kubeRequests.inc({ method, code }) });
   const gatewayApi = await gatewayApiAvailable(client, config.gatewayApi);
   const prometheus = config.prometheusUrl
     ? createPrometheusClient(
@@ -59,13 +59,14 @@ async function run(argv: string[]): Promise<void> {
     fieldManager: config.fieldManager,
     identity: config.identity,
     gatewayApi,
-    ...(config.watchNamespace ? { namespace: config.watchNamespace } : {}),
+    namespaces: config.watchNamespaces,
     ...(config.instanceId ? { instanceId: config.instanceId } : {}),
     watchdogMs: config.watchdogSeconds * 1000,
     verifier: new ModelVerifier({
       client,
       log,
       requireSignatureNamespaces: config.requireSignatureNamespaces,
+      namespaces: config.watchNamespaces,
       resyncMs: config.verificationResyncSeconds * 1000,
       watchdogMs: config.watchdogSeconds * 1000,
       clock: () => new Date(),
@@ -79,10 +80,13 @@ async function run(argv: string[]): Promise<void> {
     },
   });
   let synced = false;
+  // A candidate waiting for the Lease is healthy and ready (as in controller-runtime): with two
+  // replicas the standby must not hold a rollout or a PodDisruptionBudget up.
+  let standby = false;
   let shuttingDown = false;
   const server = await startHttpServer(config.httpHost, config.httpPort, metrics.registry, {
     live: () => !shuttingDown,
-    ready: () => synced && !shuttingDown,
+    ready: () => (synced || standby) && !shuttingDown,
   });
   const address = server.address();
   log.info({ version, gatewayApi, leaderElect: config.leaderElect, http: typeof address === 'object' && address ? `${address.address}:${address.port}` : '' }, 'onnx-operator starting');
@@ -105,7 +109,9 @@ async function run(argv: string[]): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   if (elector) {
+    standby = true;
     await elector.run(() => void shutdown('leadership-lost', 1));
+    standby = false;
     metrics.leader.set(1);
   }
   await controller.start();

@@ -10,6 +10,7 @@ export interface OperatorMetrics {
   queueDepth: Gauge;
   queueActive: Gauge;
   apiWrites: Counter<'verb' | 'kind'>;
+  kubeRequests: Counter<'method' | 'code'>;
   watchRestarts: Counter<'resource' | 'reason'>;
   rollouts: Counter<'outcome'>;
   canaryWeight: Gauge<'namespace' | 'name'>;
@@ -37,6 +38,12 @@ export function createMetrics(): OperatorMetrics {
     queueDepth: new Gauge({ name: 'onnxop_operator_workqueue_depth', help: 'Keys waiting in the work queue (queued or delayed).', registers: [registry] }),
     queueActive: new Gauge({ name: 'onnxop_operator_workqueue_active', help: 'Keys being reconciled now.', registers: [registry] }),
     apiWrites: new Counter({ name: 'onnxop_operator_api_writes_total', help: 'Write requests the operator sent to the API server.', labelNames: ['verb', 'kind'], registers: [registry] }),
+    kubeRequests: new Counter({
+      name: 'onnxop_operator_kube_requests_total',
+      help: 'Requests to the Kubernetes API by method (WATCH for watch streams) and HTTP status code (error: no answer); code 403 means the RBAC lacks a permission.',
+      labelNames: ['method', 'code'],
+      registers: [registry],
+    }),
     watchRestarts: new Counter({ name: 'onnxop_operator_watch_restarts_total', help: 'Watch restarts by resource and reason (expired, error, watchdog, closed).', labelNames: ['resource', 'reason'], registers: [registry] }),
     rollouts: new Counter({ name: 'onnxop_operator_rollouts_total', help: 'Finished rollouts by outcome.', labelNames: ['outcome'], registers: [registry] }),
     canaryWeight: new Gauge({ name: 'onnxop_operator_canary_weight', help: 'Current canary traffic weight (percent) per model.', labelNames: ['namespace', 'name'], registers: [registry] }),

@@ -16,6 +16,8 @@ export interface InformerOptions {
   resource: ResourceType;
   log: Logger;
   labelSelector?: string;
+  /** e.g. `metadata.name=ml-prod`: RBAC can then grant list/watch on that one object (resourceNames). */
+  fieldSelector?: string;
   /** Watch one namespace only (namespaced resources); all namespaces when unset. */
   namespace?: string;
   /** Restart a watch that sent nothing (bookmarks included) for this long (capped at the server timeout + 30 s). */
@@ -46,8 +48,19 @@ function slim(obj: KubeObject): KubeObject {
 class WatchExpired extends Error {}
 class WatchSilent extends Error {}
 
-export class Informer {
-  readonly #opts: Required<Omit<InformerOptions, 'labelSelector' | 'onRestart' | 'namespace'>> & Pick<InformerOptions, 'labelSelector' | 'onRestart' | 'namespace'>;
+/** What the controller needs of a cache of one resource type: an Informer, or one per watched namespace. */
+export interface ObjectCache {
+  onChange(handler: ChangeHandler): void;
+  readonly synced: boolean;
+  list(): KubeObject[];
+  get(namespace: string, name: string): KubeObject | undefined;
+  upsert(obj: KubeObject): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export class Informer implements ObjectCache {
+  readonly #opts: Required<Omit<InformerOptions, 'labelSelector' | 'fieldSelector' | 'onRestart' | 'namespace'>> & Pick<InformerOptions, 'labelSelector' | 'fieldSelector' | 'onRestart' | 'namespace'>;
   readonly #store = new Map<string, KubeObject>();
   readonly #handlers: ChangeHandler[] = [];
   #abort = new AbortController();
@@ -113,7 +126,7 @@ export class Informer {
       const page = await this.#opts.client.request({
         method: 'GET',
         path,
-        query: { limit: 500, continue: cont, labelSelector: this.#opts.labelSelector },
+        query: { limit: 500, continue: cont, labelSelector: this.#opts.labelSelector, fieldSelector: this.#opts.fieldSelector },
         signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(60_000)]),
       });
       if (!isRecord(page) || !Array.isArray(page.items) || !isRecord(page.metadata)) {
@@ -173,6 +186,7 @@ export class Informer {
           allowWatchBookmarks: true,
           resourceVersion: this.#resourceVersion,
           labelSelector: this.#opts.labelSelector,
+          fieldSelector: this.#opts.fieldSelector,
           timeoutSeconds,
         },
         signal,

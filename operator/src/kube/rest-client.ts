@@ -36,16 +36,20 @@ export class RestKubeClient implements KubeClient {
   readonly #userAgent: string;
   readonly #timeoutMs: number;
 
-  constructor(kc: KubeConfig, opts: { userAgent: string; timeoutMs?: number }) {
+  readonly #onResponse: ((method: string, code: string) => void) | undefined;
+
+  /** `onResponse(method, code)` sees every answer (method WATCH for streams; code 'error' when none came). */
+  constructor(kc: KubeConfig, opts: { userAgent: string; timeoutMs?: number; onResponse?: (method: string, code: string) => void }) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new KubeApiError('kubeconfig has no current cluster; set a current-context', 0, 'ConfigInvalid');
     this.#kc = kc;
     this.#server = cluster.server.replace(/\/$/, '');
     this.#userAgent = opts.userAgent;
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
+    this.#onResponse = opts.onResponse;
   }
 
-  async #send(req: KubeRequest, signal: AbortSignal): Promise<Response> {
+  async #send(req: KubeRequest, signal: AbortSignal, method = req.method as string): Promise<Response> {
     const url = new URL(this.#server + req.path);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const ctx = new RequestContext(url.toString(), HttpMethod[req.method]);
@@ -60,8 +64,11 @@ export class RestKubeClient implements KubeClient {
     }
     const dispatcher = ctx.getDispatcher() as Dispatcher | undefined;
     try {
-      return (await fetch(url, { method: req.method, headers, body, dispatcher, signal })) as unknown as Response;
+      const res = (await fetch(url, { method: req.method, headers, body, dispatcher, signal })) as unknown as Response;
+      this.#onResponse?.(method, String(res.status));
+      return res;
     } catch (err) {
+      this.#onResponse?.(method, 'error');
       throw new KubeApiError(`${req.method} ${req.path}: ${(err as Error).message}`, 0, 'NetworkError', { object: req.object, cause: err });
     }
   }
@@ -91,7 +98,7 @@ export class RestKubeClient implements KubeClient {
   }
 
   async stream(req: KubeRequest): Promise<ReadableStream<Uint8Array>> {
-    const res = await this.#send(req, req.signal ?? new AbortController().signal);
+    const res = await this.#send(req, req.signal ?? new AbortController().signal, 'WATCH');
     if (!res.ok || !res.body) {
       const text = await res.text();
       let parsed: unknown = {};

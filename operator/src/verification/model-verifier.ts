@@ -18,7 +18,8 @@ import { LABEL_REQUIRE_SIGNATURE } from '../api/constants.ts';
 import type { OnnxModel, SignatureSpec } from '../api/types.ts';
 import { failedVerdict, retryVerdict, signaturePlan, verdictOf } from '../core/signature-policy.ts';
 import type { VerificationResult } from '../core/types.ts';
-import { Informer } from '../kube/informer.ts';
+import type { ObjectCache } from '../kube/informer.ts';
+import { createCache } from '../kube/namespaced-informers.ts';
 import { resources } from '../kube/resources.ts';
 import type { KubeClient } from '../kube/rest-client.ts';
 import { verifyArtifact, type ArtifactInput, type Authority, type VerifyPolicy } from '../../../lib/verify/index.ts';
@@ -31,6 +32,8 @@ export interface ModelVerifierOptions {
   requireSignatureNamespaces: readonly string[];
   /** Honour the namespace label serving.onnxop.io/require-signature=true (needs list/watch on namespaces). Default true. */
   namespaceLabel?: boolean;
+  /** The operator's watched namespaces (--namespace): only these Namespace objects are watched, each by name. Empty: all. */
+  namespaces?: readonly string[];
   /** Re-read the inputs of signed models this often. Default 120 s. */
   resyncMs?: number;
   /** https:// bundle fetches. Defaults 10 s, 4 MiB. */
@@ -72,13 +75,13 @@ export class ModelVerifier {
   readonly #attempts = new Map<string, number>();
   readonly #https = new Map<string, { at: number; data: Buffer }>();
   readonly #requiredByLabel = new Map<string, boolean>();
-  readonly #namespaces: Informer | undefined;
+  readonly #namespaces: ObjectCache | undefined;
   readonly #nsHandlers: ((namespace: string) => void)[] = [];
 
   constructor(opts: ModelVerifierOptions) {
     this.#o = opts;
     if (opts.namespaceLabel !== false) {
-      this.#namespaces = new Informer({ client: opts.client, resource: resources.namespace, log: opts.log, watchdogMs: opts.watchdogMs ?? 600_000 });
+      this.#namespaces = createCache({ client: opts.client, resource: resources.namespace, log: opts.log, watchdogMs: opts.watchdogMs ?? 600_000 }, opts.namespaces ?? []);
       this.#namespaces.onChange((type, ns) => {
         const name = ns.metadata.name;
         const required = type !== 'DELETED' && ns.metadata.labels?.[LABEL_REQUIRE_SIGNATURE] === 'true';

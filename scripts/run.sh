@@ -74,12 +74,17 @@ ensure_lab_prereqs() {
   bash e2e/lab/prometheus-build/build.sh >/dev/null
 }
 
+# Tools only the tests use: helm for the chart's tests (built once from the Go module proxy, cached).
+ensure_test_tools() {
+  bash e2e/lab/helm-build/build.sh >/dev/null
+}
+
 cmd="${1:-}"; shift || true
 ensure_node
 case "$cmd" in
-  setup) ensure_packages; ensure_lab_prereqs; say "set-up complete (node $(node --version))" ;;
+  setup) ensure_packages; ensure_lab_prereqs; ensure_test_tools; say "set-up complete (node $(node --version))" ;;
   test)
-    ensure_packages; ensure_lab_prereqs
+    ensure_packages; ensure_lab_prereqs; ensure_test_tools
     # Node runs the .ts sources without checking types, so the type check and lint run first.
     if [ $# -eq 0 ]; then
       say "type check and lint"

@@ -18,18 +18,29 @@ export function freePort(): Promise<number> {
   });
 }
 
+export interface OperatorProcessOptions {
+  /** Its credentials; default the lab's operator identity (user onnx-operator, an admin). */
+  kubeconfig?: string;
+  /** More environment, e.g. POD_NAMESPACE as the chart's Deployment sets it. */
+  env?: Record<string, string>;
+  /** false: no lab defaults (Lease in default, the lab gateway): extraArgs say everything, as a Deployment's args do. */
+  labDefaults?: boolean;
+}
+
 export class OperatorProcess {
   child: ChildProcess | undefined;
   port = 0;
   readonly logFile: string;
   readonly #leaseId: string;
   readonly #extraArgs: () => string[];
+  readonly #opts: OperatorProcessOptions;
 
   /** `name` names the log file and the leader Lease, so suites never share a leader. */
-  constructor(name: string, extraArgs: () => string[] = () => []) {
+  constructor(name: string, extraArgs: () => string[] = () => [], opts: OperatorProcessOptions = {}) {
     this.logFile = path.join(labPaths.logs, `${name}.log`);
     this.#leaseId = name;
     this.#extraArgs = extraArgs;
+    this.#opts = opts;
   }
 
   async start(): Promise<void> {
@@ -39,13 +50,12 @@ export class OperatorProcess {
       process.execPath,
       [
         path.join(repoRoot, 'operator/src/main.ts'), 'run',
-        '--kubeconfig', labPaths.operatorKubeconfig,
+        '--kubeconfig', this.#opts.kubeconfig ?? labPaths.operatorKubeconfig,
         '--http-host', '127.0.0.1', '--http-port', String(this.port),
-        '--leader-election-namespace', 'default', '--leader-election-id', this.#leaseId,
-        '--default-gateway', 'lab-system/lab',
+        ...(this.#opts.labDefaults === false ? [] : ['--leader-election-namespace', 'default', '--leader-election-id', this.#leaseId, '--default-gateway', 'lab-system/lab']),
         ...this.#extraArgs(),
       ],
-      { stdio: ['ignore', out, out], cwd: repoRoot },
+      { stdio: ['ignore', out, out], cwd: repoRoot, env: { ...process.env, ...this.#opts.env } },
     );
     fs.closeSync(out);
     await waitUntil('the operator to be ready', async () => ((await fetch(`http://127.0.0.1:${this.port}/readyz`)).ok ? true : undefined), 60_000);
@@ -80,6 +90,7 @@ export interface AuditEvent {
   user?: { username?: string };
   verb?: string;
   objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string };
+  responseStatus?: { code?: number };
   stageTimestamp?: string;
 }
 

@@ -60,7 +60,11 @@ export function apiserverSpec(bin: string, pki: LabPki): DaemonSpec {
   };
 }
 
-/** Metadata-level audit of write requests only; reads are not logged. */
+/**
+ * Metadata-level audit of every write; reads are logged only for service accounts outside
+ * kube-system (an operator installed from the chart runs as one), so a test can find every 403 its
+ * identity got. The controllers' own service accounts (kube-system) would fill the log with reads.
+ */
 export function writeAuditPolicy(): string {
   fs.mkdirSync(labPaths.dir, { recursive: true });
   fs.writeFileSync(
@@ -72,6 +76,10 @@ export function writeAuditPolicy(): string {
       'rules:',
       '- level: Metadata',
       '  verbs: [create, update, patch, delete, deletecollection]',
+      '- level: None',
+      '  userGroups: ["system:serviceaccounts:kube-system"]',
+      '- level: Metadata',
+      '  userGroups: ["system:serviceaccounts"]',
       '- level: None',
       '',
     ].join('\n'),

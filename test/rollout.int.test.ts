@@ -186,6 +186,12 @@ describe('progressive delivery in the lab', () => {
     expect(reasons.filter((r) => r === 'StepStarted')).toHaveLength(2);
     expect(reasons).toContain('Promoted');
     expect(reasons).not.toContain('RolledBack');
+    // The operator counts the rollout per model; the model's gauges go when it does.
+    expect(await operator.metric(`onnxop_operator_rollouts_total{namespace="${ns}",name="healthy",outcome="promoted"}`)).toBe(1);
+    expect(await operator.metric(`onnxop_operator_canary_weight{namespace="${ns}",name="healthy"}`)).toBe(0);
+    await kubectl(['-n', ns, 'delete', 'onnxmodel', 'healthy', '--wait=false']);
+    const gauge = new RegExp(`onnxop_operator_(canary_weight|rollout_step)\\{namespace="${ns}",name="healthy"\\}`);
+    await waitUntil("the deleted model's gauges to go", async () => (gauge.test(await (await fetch(`http://127.0.0.1:${operator.port}/metrics`)).text()) ? undefined : true), 30_000);
   });
 
   test('a canary failing 30% of its requests is rolled back before promotion, with the numbers, the stable pods untouched', async () => {

@@ -182,16 +182,17 @@ export const RULE_CASES: RuleCase[] = [
   {
     name: 'rolled back: a rollback counted → warning',
     series: [
-      { series: selector(OPERATOR.rollouts, { ...OPERATOR_TARGET, outcome: 'rolled-back' }), values: '0x5 1x10' },
-      { series: selector(OPERATOR.rollouts, { ...OPERATOR_TARGET, outcome: 'promoted' }), values: gauge(0, 15) },
+      { series: selector(OPERATOR.rollouts, { ...OPERATOR_TARGET, namespace: 'prod', name: 'fraud', outcome: 'rolled-back' }), values: '0x5 1x10' },
+      { series: selector(OPERATOR.rollouts, { ...OPERATOR_TARGET, namespace: 'prod', name: 'fraud', outcome: 'promoted' }), values: gauge(0, 15) },
+      { series: selector(OPERATOR.rollouts, { ...OPERATOR_TARGET, namespace: 'prod', name: 'iris', outcome: 'promoted' }), values: '0x5 1x10' },
     ],
-    alerts: [{ alertname: 'OnnxModelRolledBack', at: 10, fire: [{ labels: { job: 'onnx-operator', outcome: 'rolled-back' }, value: '1' }] }],
+    alerts: [{ alertname: 'OnnxModelRolledBack', at: 10, fire: [{ labels: { namespace: 'prod', name: 'fraud', outcome: 'rolled-back' }, value: '1' }] }],
   },
   {
     name: 'rolled back: only promotions (and an old rollback, 30m ago) → quiet',
     series: [
-      { series: selector(OPERATOR.rollouts, { ...OPERATOR_TARGET, outcome: 'rolled-back' }), values: '0x10 1x50' },
-      { series: selector(OPERATOR.rollouts, { ...OPERATOR_TARGET, outcome: 'promoted' }), values: counter(1, 60) },
+      { series: selector(OPERATOR.rollouts, { ...OPERATOR_TARGET, namespace: 'prod', name: 'fraud', outcome: 'rolled-back' }), values: '0x10 1x50' },
+      { series: selector(OPERATOR.rollouts, { ...OPERATOR_TARGET, namespace: 'prod', name: 'fraud', outcome: 'promoted' }), values: counter(1, 60) },
     ],
     alerts: [quiet('OnnxModelRolledBack', 60)],
   },

@@ -285,9 +285,9 @@ function operatorAlerts(cfg: AlertConfig): AlertSpec[] {
     {
       alert: 'OnnxModelRolledBack',
       severity: 'warning',
-      expr: `sum without (instance, pod) (increase(${OPERATOR.rollouts}{outcome=~"rolled-back|failed"}[${s(15 * MIN)}])) > 0`,
-      summary: 'The operator rolled a canary back',
-      description: `{{ $value | printf "%.0f" }} rollout(s) ended rolled back or failed in the last ${s(15 * MIN)}: the stable revision serves, the canary was refused by its analysis, its progress deadline or an abort. See which model with kubectl get onnx -A.`,
+      expr: `sum by (${BY_OBJECT}, outcome) (increase(${OPERATOR.rollouts}{outcome=~"rolled-back|failed"}[${s(15 * MIN)}])) > 0`,
+      summary: `${object}: the operator rolled a canary back`,
+      description: `OnnxModel ${object}: {{ $value | printf "%.0f" }} rollout(s) ended {{ $labels.outcome }} in the last ${s(15 * MIN)}: the stable revision serves, the canary was refused by its analysis, its progress deadline or an abort. kubectl -n {{ $labels.${METRIC_LABEL_NAMESPACE} }} describe onnx {{ $labels.${OPERATOR_LABEL_NAME} }} shows status.lastRollback.`,
     },
     {
       alert: 'OnnxModelRolloutStuck',

@@ -149,6 +149,12 @@ export class Controller {
     return undefined;
   }
 
+  #forgetModelSeries(key: string, namespace: string, name: string): void {
+    this.#o.metrics.canaryWeight.remove({ namespace, name });
+    this.#o.metrics.rolloutStep.remove({ namespace, name });
+    this.#clearBurnRates(key);
+  }
+
   #clearBurnRates(key: string): void {
     for (const labels of this.#burnRateSeries.get(key) ?? []) this.#o.metrics.burnRate.remove(labels);
     this.#burnRateSeries.delete(key);
@@ -172,8 +178,12 @@ export class Controller {
     this.#o.metrics.queueActive.set(this.#queue.active);
     try {
       const obj = this.#models.get(namespace, name);
-      // Gone or going: the garbage collector removes the children through their ownerReferences.
-      if (!obj || obj.metadata.deletionTimestamp) return {};
+      // Gone or going: the garbage collector removes the children through their ownerReferences,
+      // and the model's own series go with it (a gauge left behind would describe nothing).
+      if (!obj || obj.metadata.deletionTimestamp) {
+        this.#forgetModelSeries(key, namespace, name);
+        return {};
+      }
       const parsed = safeParseOnnxModel(obj);
       if (!parsed.ok) {
         // The CRD's schema should have refused it; nothing to do until the object changes.
@@ -196,7 +206,7 @@ export class Controller {
         ...(measurements ? { measurements } : {}),
       });
       const result = await this.#executor.execute(obj, out, (ref) => this.#lookup(ref));
-      if (out.rolloutOutcome) this.#o.metrics.rollouts.inc({ outcome: out.rolloutOutcome });
+      if (out.rolloutOutcome) this.#o.metrics.rollouts.inc({ namespace, name, outcome: out.rolloutOutcome });
       const weight = out.status.currentWeight;
       if (typeof weight === 'number') this.#o.metrics.canaryWeight.set({ namespace, name }, weight);
       this.#o.metrics.rolloutStep.set({ namespace, name }, out.status.canary ? (out.status.currentStep ?? 0) : -1);

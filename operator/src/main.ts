@@ -112,8 +112,9 @@ async function run(argv: string[]): Promise<void> {
     standby = true;
     await elector.run(() => void shutdown('leadership-lost', 1));
     standby = false;
-    metrics.leader.set(1);
   }
+  // Without leader election this instance is the only one that reconciles: it leads.
+  metrics.leader.set(1);
   await controller.start();
   synced = true;
 }

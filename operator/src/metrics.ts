@@ -12,7 +12,7 @@ export interface OperatorMetrics {
   apiWrites: Counter<'verb' | 'kind'>;
   kubeRequests: Counter<'method' | 'code'>;
   watchRestarts: Counter<'resource' | 'reason'>;
-  rollouts: Counter<'outcome'>;
+  rollouts: Counter<'namespace' | 'name' | 'outcome'>;
   canaryWeight: Gauge<'namespace' | 'name'>;
   rolloutStep: Gauge<'namespace' | 'name'>;
   analysisVerdicts: Counter<'verdict'>;
@@ -45,12 +45,12 @@ export function createMetrics(): OperatorMetrics {
       registers: [registry],
     }),
     watchRestarts: new Counter({ name: 'onnxop_operator_watch_restarts_total', help: 'Watch restarts by resource and reason (expired, error, watchdog, closed).', labelNames: ['resource', 'reason'], registers: [registry] }),
-    rollouts: new Counter({ name: 'onnxop_operator_rollouts_total', help: 'Finished rollouts by outcome.', labelNames: ['outcome'], registers: [registry] }),
+    rollouts: new Counter({ name: 'onnxop_operator_rollouts_total', help: 'Finished rollouts by model and outcome.', labelNames: ['namespace', 'name', 'outcome'], registers: [registry] }),
     canaryWeight: new Gauge({ name: 'onnxop_operator_canary_weight', help: 'Current canary traffic weight (percent) per model.', labelNames: ['namespace', 'name'], registers: [registry] }),
     rolloutStep: new Gauge({ name: 'onnxop_operator_rollout_step', help: 'Current rollout step index (0-based) per model; -1 without a canary.', labelNames: ['namespace', 'name'], registers: [registry] }),
     analysisVerdicts: new Counter({ name: 'onnxop_operator_analysis_verdicts_total', help: 'Canary analysis measurements by verdict (pass, fail, inconclusive, error).', labelNames: ['verdict'], registers: [registry] }),
     burnRate: new Gauge({ name: 'onnxop_operator_analysis_burn_rate', help: "The canary's error-budget burn rate per SLO and window at the last measurement.", labelNames: ['namespace', 'name', 'slo', 'window'], registers: [registry] }),
-    leader: new Gauge({ name: 'onnxop_operator_leader', help: '1 while this instance is the leader.', registers: [registry] }),
+    leader: new Gauge({ name: 'onnxop_operator_leader', help: '1 while this instance reconciles: it holds the leader Lease, or runs without leader election.', registers: [registry] }),
     prometheusQueries: new Counter({
       name: 'onnxop_operator_prometheus_queries_total',
       help: 'Analysis queries sent to Prometheus by result (success, http_error, invalid_response, timeout, connection_error, credentials_error).',

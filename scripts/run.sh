@@ -74,9 +74,13 @@ ensure_lab_prereqs() {
   bash e2e/lab/prometheus-build/build.sh >/dev/null
 }
 
-# Tools only the tests use: helm for the chart's tests (built once from the Go module proxy, cached).
+# Tools only the tests use, built once from the Go module proxy and cached: helm (the chart's
+# tests), promtool (the alert rules' tests), Argo CD's Lua engine (the health check's tests). Built
+# here rather than inside a test so that their first-time minutes count as set-up, with progress.
 ensure_test_tools() {
   bash e2e/lab/helm-build/build.sh >/dev/null
+  bash e2e/lab/prometheus-build/build.sh promtool >/dev/null
+  bash argocd/lua-engine/build.sh >/dev/null
 }
 
 cmd="${1:-}"; shift || true

@@ -47,6 +47,7 @@ export const RUNTIME_ENV = {
   maxBatchSize: 'ONNXOP_MAX_BATCH_SIZE',
   maxQueueDelayMs: 'ONNXOP_MAX_QUEUE_DELAY_MS',
   shutdownDelayMs: 'ONNXOP_SHUTDOWN_DELAY_MS',
+  baselineProfile: 'ONNXOP_BASELINE_PROFILE',
 } as const;
 export type RuntimeEnvName = (typeof RUNTIME_ENV)[keyof typeof RUNTIME_ENV];
 

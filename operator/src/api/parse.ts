@@ -333,6 +333,11 @@ class Parser {
     if (sessionOptions.cpuFallback && accelerator !== 'gpu') this.fail('FIELD_CONFLICT', `${sf}.cpuFallback`, `${sf}.cpuFallback only applies with ${f}.accelerator: gpu; remove it`);
 
     const out: RuntimeSpec = { accelerator, port, sessionOptions };
+    const baseline = this.obj(o['baselineProfile'], `${f}.baselineProfile`);
+    if (baseline) {
+      const configMapRef = this.keyRef(baseline['configMapRef'], `${f}.baselineProfile.configMapRef`, true);
+      if (configMapRef) out.baselineProfile = { configMapRef };
+    }
     const image = this.str(o, 'image', f);
     if (image !== undefined) out.image = image;
 

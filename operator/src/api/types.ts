@@ -145,6 +145,12 @@ export interface RuntimeSpec {
   batching?: BatchingSpec;
   env?: EnvVar[];
   port: number;
+  /**
+   * The training data's feature profile (docs/runtime.md, "Drift"), from a ConfigMap key (default
+   * profile.json): mounted into the pods and passed as --baseline-profile, so the runtime exports
+   * PSI and KS drift against it.
+   */
+  baselineProfile?: { configMapRef: KeySelectorRef };
 }
 
 export interface ParentRef {
@@ -425,6 +431,7 @@ export const SPEC_KEYS = {
       valueFrom: { secretKeyRef: { name: true, key: true, optional: true }, configMapKeyRef: { name: true, key: true, optional: true } },
     },
     port: true,
+    baselineProfile: { configMapRef: selectorRef },
   },
   traffic: {
     provider: true,

@@ -34,6 +34,8 @@ export function podSettings(model: OnnxModel, config: CoreConfig): Record<string
     port: runtime.port,
     // Where a signed model directory's manifest bundle comes from is mounted into the pods.
     manifestBundle: manifestBundleFor(model),
+    // Absent (undefined) for models without one, so their revisions are what they were before.
+    baselineProfile: runtime.baselineProfile,
   };
 }
 

@@ -2,6 +2,8 @@
 // bundle is (ONNXOP_MANIFEST_BUNDLE) so it re-checks every file against the signed manifest.
 import { describe, expect, it } from '@jest/globals';
 import { DIGEST_A, config, makeModel } from '../test-fixtures.ts';
+import { canonicalJson } from '../canonical-json.ts';
+import { computeRevision, podSettings } from '../revision.ts';
 import { deploymentFor, manifestBundleFor } from './deployment.ts';
 
 type Pod = { volumes: Record<string, unknown>[]; containers: { env: { name: string; value: string }[]; volumeMounts: Record<string, unknown>[] }[] };
@@ -44,5 +46,31 @@ describe('deployment: signed model directories', () => {
       expect(envOf(p)['ONNXOP_MANIFEST_BUNDLE']).toBeUndefined();
       expect(p.volumes.map((v) => v['name'])).not.toContain('signature-bundle');
     }
+  });
+});
+
+describe('deployment: baseline profile for drift', () => {
+  it('mounts spec.runtime.baselineProfile read-only and passes its path (default key profile.json)', () => {
+    const p = pod({ runtime: { baselineProfile: { configMapRef: { name: 'iris-baseline' } } } });
+    expect(envOf(p)['ONNXOP_BASELINE_PROFILE']).toBe('/etc/onnxop/baseline/profile.json');
+    expect(p.volumes).toContainEqual({ name: 'baseline-profile', configMap: { name: 'iris-baseline', items: [{ key: 'profile.json', path: 'profile.json' }] } });
+    expect(p.containers[0]!.volumeMounts).toContainEqual({ name: 'baseline-profile', mountPath: '/etc/onnxop/baseline', readOnly: true });
+    const keyed = pod({ runtime: { baselineProfile: { configMapRef: { name: 'iris-baseline', key: 'train-2026.json' } } } });
+    expect(keyed.volumes).toContainEqual({ name: 'baseline-profile', configMap: { name: 'iris-baseline', items: [{ key: 'train-2026.json', path: 'profile.json' }] } });
+  });
+
+  it('is part of the revision: a new profile rolls out like a new model; none leaves the revision as it was', () => {
+    const plain = makeModel({});
+    const withProfile = makeModel({ runtime: { baselineProfile: { configMapRef: { name: 'iris-baseline' } } } });
+    const other = makeModel({ runtime: { baselineProfile: { configMapRef: { name: 'iris-baseline', key: 'v2.json' } } } });
+    const revs = [plain, withProfile, other].map((m) => computeRevision(m, config));
+    expect(new Set(revs).size).toBe(3);
+    expect(canonicalJson(podSettings(plain, config))).not.toContain('baselineProfile');
+  });
+
+  it('sets nothing without one', () => {
+    const p = pod({});
+    expect(envOf(p)['ONNXOP_BASELINE_PROFILE']).toBeUndefined();
+    expect(p.volumes.map((v) => v['name'])).not.toContain('baseline-profile');
   });
 });

@@ -20,6 +20,9 @@ export function pvcSource(uri: string): { claim: string; fileUri: string } | und
 }
 
 export const BUNDLE_MOUNT_PATH = '/etc/onnxop/signature';
+/** Where spec.runtime.baselineProfile's ConfigMap key is mounted, as profile.json. */
+export const BASELINE_MOUNT_PATH = '/etc/onnxop/baseline';
+const BASELINE_FILE = 'profile.json';
 const BUNDLE_FILE = 'bundle.json';
 
 /**
@@ -81,6 +84,7 @@ function env(model: OnnxModel, revision: string): Record<string, unknown>[] {
   }
   const bundle = manifestBundleFor(model);
   if (bundle) vars.push({ name: RUNTIME_ENV.manifestBundle, value: bundle.uri });
+  if (runtime.baselineProfile) vars.push({ name: RUNTIME_ENV.baselineProfile, value: `${BASELINE_MOUNT_PATH}/${BASELINE_FILE}` });
   for (const e of runtime.env ?? []) vars.push({ ...e });
   return vars;
 }
@@ -134,6 +138,7 @@ export function deploymentFor(model: OnnxModel, revision: string, config: CoreCo
   const res = resources(model, place.gpuLimit);
   const pvc = pvcSource(model.spec.model.uri);
   const bundleVolume = manifestBundleFor(model)?.volume;
+  const baseline = r.baselineProfile?.configMapRef;
   const progressDeadlineSeconds = Math.max(1, Math.ceil((parseDuration(model.spec.rollout.progressDeadline) ?? 600_000) / 1000));
 
   const container: Record<string, unknown> = {
@@ -160,6 +165,7 @@ export function deploymentFor(model: OnnxModel, revision: string, config: CoreCo
       { name: 'tmp', mountPath: '/tmp' },
       ...(pvc ? [{ name: 'model', mountPath: PVC_MOUNT_PATH, readOnly: true }] : []),
       ...(bundleVolume ? [{ name: 'signature-bundle', mountPath: BUNDLE_MOUNT_PATH, readOnly: true }] : []),
+      ...(baseline ? [{ name: 'baseline-profile', mountPath: BASELINE_MOUNT_PATH, readOnly: true }] : []),
     ],
   };
 
@@ -169,7 +175,12 @@ export function deploymentFor(model: OnnxModel, revision: string, config: CoreCo
     terminationGracePeriodSeconds: config.terminationGracePeriodSeconds ?? 30,
     securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
     containers: [container],
-    volumes: [{ name: 'tmp', emptyDir: {} }, ...(pvc ? [{ name: 'model', persistentVolumeClaim: { claimName: pvc.claim, readOnly: true } }] : []), ...(bundleVolume ? [bundleVolume] : [])],
+    volumes: [
+      { name: 'tmp', emptyDir: {} },
+      ...(pvc ? [{ name: 'model', persistentVolumeClaim: { claimName: pvc.claim, readOnly: true } }] : []),
+      ...(bundleVolume ? [bundleVolume] : []),
+      ...(baseline ? [{ name: 'baseline-profile', configMap: { name: baseline.name, items: [{ key: baseline.key ?? BASELINE_FILE, path: BASELINE_FILE }] } }] : []),
+    ],
     ...(place.nodeSelector ? { nodeSelector: place.nodeSelector } : {}),
     ...(place.tolerations ? { tolerations: place.tolerations } : {}),
   };

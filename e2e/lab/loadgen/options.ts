@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { inAnyCidr, loopbackCidr } from '../gateway/address-guard.ts';
 import { labNetwork } from '../lab-config.ts';
 import { poisonInferBody } from './poison.ts';
+import type { Sample } from './stats.ts';
 
 export class LoadgenError extends Error {
   readonly code: string;
@@ -55,6 +56,11 @@ export interface RunLoadOptions {
    */
   poisonBody?: string | Uint8Array;
   signal?: AbortSignal;
+  /**
+   * Called with each request's outcome as it completes, and the wall-clock time (Date.now()) it
+   * completed at: for timelines of what clients saw (the result only has totals).
+   */
+  onSample?: (sample: Sample, atMs: number) => void;
 }
 
 export interface ValidatedOptions {

@@ -199,6 +199,25 @@ describe('runLoad', () => {
     expect(r.total).toMatchObject({ count: 20, poisoned: 0, ok: 20 });
   });
 
+  it('hands each completed request to onSample with its completion time, open and closed loop', async () => {
+    for (const mode of [{ rate: 200 }, { concurrency: 3 }]) {
+      const seen: { group: string; status?: number; at: number }[] = [];
+      const before = Date.now();
+      const r = await runLoad({
+        url: `${base}/`,
+        ...mode,
+        maxRequests: 30,
+        durationMs: LONG_MS,
+        onSample: (s, at) => seen.push({ group: s.group, ...(s.status ? { status: s.status } : {}), at }),
+      });
+      expect(seen).toHaveLength(30);
+      expect(seen.filter((s) => s.status === 503)).toHaveLength(r.total.serverError);
+      expect(seen.filter((s) => s.group === 'ns/odd')).toHaveLength(r.byGroup['ns/odd']?.count ?? 0);
+      for (const s of seen) expect(s.at).toBeGreaterThanOrEqual(before);
+      expect(seen.map((s) => s.at)).toEqual([...seen.map((s) => s.at)].sort((a, b) => a - b));
+    }
+  });
+
   it('stops when aborted', async () => {
     const ac = new AbortController();
     // Aborted when the server has seen five requests, whatever time that takes here.

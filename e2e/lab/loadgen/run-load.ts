@@ -89,7 +89,9 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
       const worker = async (): Promise<void> => {
         while (sent < o.maxRequests && performance.now() < deadline && !aborted()) {
           sent += 1;
-          samples.push(await sendOne(o, agent, performance.now(), sent - 1));
+          const s = await sendOne(o, agent, performance.now(), sent - 1);
+          samples.push(s);
+          options.onSample?.(s, Date.now());
         }
       };
       await Promise.all(Array.from({ length: Math.min(o.mode.concurrency, o.maxRequests) }, worker));
@@ -116,6 +118,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
         // (coordinated omission).
         const p = sendOne(o, agent, Math.min(due, performance.now()), sent - 1).then((s) => {
           samples.push(s);
+          options.onSample?.(s, Date.now());
           inFlight -= 1;
           pending.delete(p);
         });

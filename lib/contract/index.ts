@@ -14,6 +14,17 @@ export const METRIC_LABEL_OUTCOME = 'outcome';
 /** Inference requests accepted and not yet answered (gauge); the HPA's targetInflight reads it. */
 export const METRIC_REQUESTS_IN_FLIGHT = 'onnxop_requests_in_flight';
 
+/**
+ * Model-health series the quality gates compare between revisions (operator/src/analysis/quality.ts):
+ * predicted classes (counter, label `class`), the prediction-value histogram (label `output`), and
+ * ground truth: classifier rows by result (counter, `result` = correct | incorrect) and regressor
+ * rows' absolute error (histogram).
+ */
+export const METRIC_PREDICTED_CLASS = 'onnxop_predicted_class_total';
+export const METRIC_PREDICTION_VALUE = 'onnxop_prediction_value';
+export const METRIC_GROUND_TRUTH = 'onnxop_ground_truth_total';
+export const METRIC_GROUND_TRUTH_ABSOLUTE_ERROR = 'onnxop_ground_truth_absolute_error';
+
 export const OUTCOMES = ['success', 'client_error', 'server_error', 'timeout', 'rejected'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 

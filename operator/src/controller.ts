@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { LABEL_CONTROLLER_INSTANCE, LABEL_MODEL } from './api/constants.ts';
 import { safeParseOnnxModel } from './api/parse.ts';
 import { reconcile } from './core/reconcile.ts';
-import type { MeasurementAnswer, MeasurementRequest } from './analysis/types.ts';
+import type { DistributionAnswer, DistributionRequest, MeasurementAnswer, MeasurementRequest } from './analysis/types.ts';
 import type { OnnxModel } from './api/types.ts';
 import { DEFAULT_SCRAPE_INTERVAL_SECONDS } from './core/reconcile.ts';
 import { dueMeasurements } from './core/rollout/analysis-step.ts';
@@ -45,6 +45,7 @@ export interface ControllerOptions {
 
 export interface MeasurementSource {
   measure(requests: MeasurementRequest[], at: Date): Promise<MeasurementAnswer[]>;
+  distributions(requests: DistributionRequest[], at: Date): Promise<DistributionAnswer[]>;
 }
 
 const childKinds = (gatewayApi: boolean): ResourceType[] =>
@@ -164,10 +165,18 @@ export class Controller {
   async #measure(model: OnnxModel, now: Date): Promise<Measurements | undefined> {
     const due = dueMeasurements(model, now, this.#o.core.scrapeIntervalSeconds ?? DEFAULT_SCRAPE_INTERVAL_SECONDS);
     if (!due) return undefined;
-    const answers = this.#o.prometheus
-      ? await this.#o.prometheus.measure(due.requests, now)
-      : due.requests.map((r) => ({ id: r.id, ok: false as const, error: 'the operator has no Prometheus to query (--prometheus-url is not set)' }));
-    return { revision: due.revision, time: now.toISOString(), requests: due.requests, answers };
+    const noPrometheus = 'the operator has no Prometheus to query (--prometheus-url is not set)';
+    const prometheus = this.#o.prometheus;
+    const [answers, distributionAnswers] = prometheus
+      ? await Promise.all([prometheus.measure(due.requests, now), prometheus.distributions(due.distributions, now)])
+      : [due.requests.map((r) => ({ id: r.id, ok: false as const, error: noPrometheus })), due.distributions.map((r) => ({ id: r.id, ok: false as const, error: noPrometheus }))];
+    return {
+      revision: due.revision,
+      time: now.toISOString(),
+      requests: due.requests,
+      answers,
+      ...(due.distributions.length > 0 ? { distributions: due.distributions, distributionAnswers } : {}),
+    };
   }
 
   async reconcileKey(key: string): Promise<{ requeueAfterMs?: number }> {

@@ -228,7 +228,7 @@ describe('judge: errors', () => {
     expect([j.verdict, j.reason]).toEqual(['fail', 'BudgetBurning']);
     expect(j.failure?.slo).toBe('availability');
     expect(j.slos.map((s) => s.verdict)).toEqual(['error', 'fail']);
-    expect(j.message).toContain('[other SLOs: latency: error (QueryError)]');
+    expect(j.message).toContain('[others: latency: error (QueryError)]');
   });
 
   it('reports an SLO the spec check refuses as an error naming the field', () => {

@@ -4,8 +4,9 @@
 import { parseDuration } from '../api/parse.ts';
 import type { AnalysisSpec, SloMeasurement, SloSpec, Verdict, WindowBurnRate } from '../api/types.ts';
 import { sloIssues } from './plan.ts';
+import { judgeQuality, qualityFailTests, type GateResult } from './quality.ts';
 import { alphaAtLook, fisherGreaterPValue, lowerBound, lowerBoundAbove, upperBound, upperBoundAtMost } from './stats.ts';
-import type { Failure, Judgement, JudgementReason, MeasurementAnswer, MeasurementRequest, PairEvidence, Role, SloEvidence, WindowEvidence } from './types.ts';
+import type { DistributionAnswer, DistributionRequest, Failure, Judgement, JudgementReason, MeasurementAnswer, MeasurementRequest, PairEvidence, Role, SloEvidence, WindowEvidence } from './types.ts';
 
 /** Overall error probability over a canary's whole life, for each direction (false fail, false pass). */
 export const DEFAULT_ALPHA = 0.05;
@@ -22,6 +23,8 @@ export interface JudgeInput {
   look: number;
   /** Overall false-fail and false-pass probability over the canary's life; default 0.05 (95%). */
   alpha?: number;
+  /** The model-quality gates' queries and answers (analysis.quality), and how long the canary has counted. */
+  gates?: { requests: DistributionRequest[]; answers: DistributionAnswer[]; countedForMs: number };
 }
 
 /** The per-test levels used at one look. */
@@ -39,7 +42,7 @@ export interface Levels {
 
 export function levels(analysis: AnalysisSpec, look: number, alpha = DEFAULT_ALPHA): Levels {
   const perLook = alphaAtLook(alpha, look);
-  const failTests = Math.max(1, analysis.slos.length * analysis.burnRateWindows.length * (analysis.compareWithStable ? 2 : 1));
+  const failTests = Math.max(1, analysis.slos.length * analysis.burnRateWindows.length * (analysis.compareWithStable ? 2 : 1) + qualityFailTests(analysis.quality));
   return { perLook, fail: perLook / failTests, pass: perLook / 2 };
 }
 
@@ -236,8 +239,8 @@ interface SloResult {
   failure?: Failure;
 }
 
-const FAIL_ORDER: JudgementReason[] = ['BudgetBurning', 'WorseThanStable', 'NoData'];
-const INCONCLUSIVE_ORDER: JudgementReason[] = ['SharedIncident', 'NoData', 'WaitingForData', 'NotEnoughData'];
+const FAIL_ORDER: JudgementReason[] = ['BudgetBurning', 'WorseThanStable', 'AccuracyDropped', 'ErrorIncreased', 'PredictionsShifted', 'NoData'];
+const INCONCLUSIVE_ORDER: JudgementReason[] = ['SharedIncident', 'NoData', 'WaitingForData', 'WaitingForLabels', 'NotEnoughData'];
 const rank = (order: JudgementReason[], r: JudgementReason) => (order.includes(r) ? order.indexOf(r) : order.length);
 
 function judgeSlo(input: JudgeInput, slo: SloSpec, index: number, levels: Levels): SloResult {
@@ -329,32 +332,36 @@ export function judge(input: JudgeInput): Judgement {
   const { analysis } = input;
   const lv = levels(analysis, input.look, input.alpha ?? DEFAULT_ALPHA);
   const results = analysis.slos.map((slo, i) => judgeSlo(input, slo, i, lv));
+  const gates: GateResult[] = judgeQuality({ quality: analysis.quality, requests: input.gates?.requests ?? [], answers: input.gates?.answers ?? [], failLevel: lv.fail, countedForMs: input.gates?.countedForMs ?? 0 });
   const out = (verdict: Verdict, reason: JudgementReason, message: string, failure?: Failure): Judgement => ({
     verdict,
     reason,
     message,
     slos: results.map((r) => r.measurement),
     evidence: results.map((r) => r.evidence),
+    gates: gates.map((g) => g.measurement),
     ...(failure ? { failure } : {}),
   });
-  const others = (chosen: SloResult) =>
-    results
-      .filter((r) => r !== chosen)
-      .map((r) => `${r.evidence.slo}: ${r.evidence.verdict} (${r.evidence.reason})`)
+  // SLOs and gates alike: what each concluded, for the message of the one that decides.
+  const parts = [
+    ...results.map((r) => ({ name: r.evidence.slo, verdict: r.evidence.verdict, reason: r.evidence.reason, message: r.evidence.message, failure: r.failure, blocking: true })),
+    ...gates.map((g) => ({ name: g.measurement.name, verdict: g.measurement.verdict, reason: g.reason, message: g.measurement.message, failure: g.failure, blocking: g.blocking })),
+  ];
+  type Part = (typeof parts)[number];
+  const withOthers = (chosen: Part) => {
+    const rest = parts
+      .filter((p) => p !== chosen)
+      .map((p) => `${p.name}: ${p.verdict} (${p.reason})`)
       .join(', ');
-  const withOthers = (chosen: SloResult) => {
-    const rest = others(chosen);
-    return `${chosen.evidence.message}${rest ? ` [other SLOs: ${rest}]` : ''}`;
+    return `${chosen.message}${rest ? ` [others: ${rest}]` : ''}`;
   };
 
   if (results.length === 0) return out('inconclusive', 'NotEnoughData', 'no SLOs to measure');
-  const fails = results.filter((r) => r.evidence.verdict === 'fail').sort((a, b) => rank(FAIL_ORDER, a.evidence.reason) - rank(FAIL_ORDER, b.evidence.reason));
-  const fail = fails[0];
-  if (fail) return out('fail', fail.evidence.reason, withOthers(fail), fail.failure);
-  const errors = results.filter((r) => r.evidence.verdict === 'error');
-  if (errors.length > 0) return out('error', 'QueryError', errors.map((r) => r.evidence.message).join(' | '));
-  const open = results.filter((r) => r.evidence.verdict === 'inconclusive').sort((a, b) => rank(INCONCLUSIVE_ORDER, a.evidence.reason) - rank(INCONCLUSIVE_ORDER, b.evidence.reason));
-  const first = open[0];
-  if (first) return out('inconclusive', first.evidence.reason, withOthers(first));
-  return out('pass', 'WithinBudget', results.map((r) => r.evidence.message).join(' | '));
+  const fail = parts.filter((p) => p.verdict === 'fail').sort((a, b) => rank(FAIL_ORDER, a.reason) - rank(FAIL_ORDER, b.reason))[0];
+  if (fail) return out('fail', fail.reason, withOthers(fail), fail.failure);
+  const errors = parts.filter((p) => p.verdict === 'error' && p.blocking);
+  if (errors.length > 0) return out('error', 'QueryError', errors.map((p) => p.message).join(' | '));
+  const first = parts.filter((p) => p.verdict === 'inconclusive' && p.blocking).sort((a, b) => rank(INCONCLUSIVE_ORDER, a.reason) - rank(INCONCLUSIVE_ORDER, b.reason))[0];
+  if (first) return out('inconclusive', first.reason, withOthers(first));
+  return out('pass', 'WithinBudget', parts.map((p) => p.message).join(' | '));
 }

@@ -2,7 +2,7 @@
 // instant queries are due (MeasurementRequest), the adapter answers each with raw counts or an error
 // (MeasurementAnswer), judge() turns the answers into a Judgement. docs/analysis.md has the maths.
 import type { SpecIssue } from '../api/errors.ts';
-import type { SloMeasurement, Verdict, WindowBurnRate } from '../api/types.ts';
+import type { GateMeasurement, GateName, SloMeasurement, Verdict, WindowBurnRate } from '../api/types.ts';
 
 export type Role = 'canary' | 'stable';
 
@@ -30,6 +30,28 @@ export interface MeasurementRequest {
 /** null = no series (an empty vector). */
 export type MeasurementAnswer = { id: string; ok: true; good: number | null; total: number | null } | { id: string; ok: false; error: string };
 
+/** Which series a quality gate reads: predicted classes, prediction values, ground-truth results, absolute errors. */
+export type DistributionSeries = 'classes' | 'values' | 'labels' | 'errors';
+
+/** One instant query for a model-quality gate: counts by one label over a window (a vector). */
+export interface DistributionRequest {
+  /** `${role}/${gate}/${series}`. */
+  id: string;
+  role: Role;
+  revision: string;
+  gate: GateName;
+  series: DistributionSeries;
+  window: string;
+  windowSeconds: number;
+  /** PromQL returning one sample per value of `by` (or an empty vector). */
+  query: string;
+  /** The label the samples are told apart by (class, le, result). */
+  by: string;
+}
+
+/** Counts keyed by the request's `by` label; an empty vector is an empty record. */
+export type DistributionAnswer = { id: string; ok: true; counts: Record<string, number> } | { id: string; ok: false; error: string };
+
 /** A spec window for which nothing is queried yet: the canary is younger than two scrapes. */
 export interface WaitingWindow {
   slo: string;
@@ -50,7 +72,20 @@ export interface MeasurementPlan {
   problems: AnalysisProblem[];
 }
 
-export type JudgementReason = 'WithinBudget' | 'BudgetBurning' | 'WorseThanStable' | 'NotEnoughData' | 'NoData' | 'SharedIncident' | 'QueryError' | 'WaitingForData';
+export type JudgementReason =
+  | 'WithinBudget'
+  | 'BudgetBurning'
+  | 'WorseThanStable'
+  | 'NotEnoughData'
+  | 'NoData'
+  | 'SharedIncident'
+  | 'QueryError'
+  | 'WaitingForData'
+  // Model-quality gates (quality.ts).
+  | 'PredictionsShifted'
+  | 'AccuracyDropped'
+  | 'ErrorIncreased'
+  | 'WaitingForLabels';
 
 /** Counts and bounds of one revision over one window (bounds as burn rates: bad ratio / budget). */
 export interface WindowEvidence {
@@ -121,4 +156,6 @@ export interface Judgement {
   evidence: SloEvidence[];
   /** Set when verdict is fail: the numbers for status.lastRollback. */
   failure?: Failure;
+  /** Per configured quality gate: status.lastAnalysis.gates. */
+  gates: GateMeasurement[];
 }

@@ -15,6 +15,7 @@ import {
   type Condition,
   type ConditionType,
   type FailedRevision,
+  type GateMeasurement,
   type LastAction,
   type OnnxModelStatus,
   type RevisionRef,
@@ -204,6 +205,19 @@ const statusRecord = record<OnnxModelStatus>({
       reason: opt(str),
       message: opt(str),
       slos: req(list(record<SloMeasurement>({ name: req(str), requests: req(int()), badEvents: req(int()), burnRates: req(burnRates), verdict: req(verdict), message: opt(str) }))),
+      gates: opt(
+        list(
+          record<GateMeasurement>({
+            name: req(oneOf(['predictions', 'groundTruth'] as const)),
+            samples: req(int()),
+            stableSamples: req(int()),
+            value: req(num),
+            bound: req(num),
+            verdict: req(verdict),
+            message: req(str),
+          }),
+        ),
+      ),
     }),
   ),
   lastRollback: opt(

@@ -18,6 +18,7 @@ import type {
   OnnxModel,
   OnnxModelSpec,
   ParentRef,
+  QualityGates,
   RolloutSpec,
   RuntimeSpec,
   SignatureAuthority,
@@ -518,7 +519,33 @@ class Parser {
       compareWithStable: this.bool(o, 'compareWithStable', f) ?? true,
       maxInconclusive: this.num(o, 'maxInconclusive', f, { int: true, min: 0 }) ?? DEFAULT_MAX_INCONCLUSIVE,
       maxErrors: this.num(o, 'maxErrors', f, { int: true, min: 1 }) ?? 3,
+      ...this.quality(o, f),
     };
+  }
+
+  quality(o: Obj, parent: string): { quality?: QualityGates } {
+    const f = `${parent}.quality`;
+    const q = this.obj(o['quality'], f);
+    if (!q) return {};
+    const out: QualityGates = {};
+    const p = this.obj(q['predictions'], `${f}.predictions`);
+    if (p) {
+      const pf = `${f}.predictions`;
+      out.predictions = { maxPSI: this.num(p, 'maxPSI', pf, { min: 0, exclusiveMin: true }) ?? 0.2, minSamples: this.num(p, 'minSamples', pf, { int: true, min: 1 }) ?? 200 };
+    }
+    const g = this.obj(q['groundTruth'], `${f}.groundTruth`);
+    if (g) {
+      const gf = `${f}.groundTruth`;
+      out.groundTruth = {
+        maxAccuracyDrop: this.num(g, 'maxAccuracyDrop', gf, { min: 0, max: 100 }) ?? 2,
+        maxErrorIncrease: this.num(g, 'maxErrorIncrease', gf, { min: 0 }) ?? 10,
+        minLabels: this.num(g, 'minLabels', gf, { int: true, min: 1 }) ?? 200,
+      };
+      const maxWait = this.duration(g, 'maxWait', gf);
+      if (maxWait !== undefined) out.groundTruth.maxWait = maxWait;
+    }
+    if (!out.predictions && !out.groundTruth) this.fail('FIELD_REQUIRED', f, `${f} needs predictions and/or groundTruth (e.g. predictions: {maxPSI: 0.2})`);
+    return { quality: out };
   }
 
   slo(o: Obj, f: string): SloSpec | undefined {

@@ -212,6 +212,33 @@ export interface AnalysisSpec {
   maxInconclusive: number;
   /** Consecutive measurement errors after which the canary is rolled back (AnalysisError). */
   maxErrors: number;
+  /** Model-quality gates: the canary compared with stable on what it predicts (docs/analysis.md). */
+  quality?: QualityGates;
+}
+
+/** The canary's prediction distribution against stable's over the same window. */
+export interface PredictionsGate {
+  /** Fail above this population stability index (when the shift is also significant). */
+  maxPSI: number;
+  /** Predictions each revision needs before the gate can pass. */
+  minSamples: number;
+}
+
+/** Accuracy (classifiers) or mean absolute error (regressors) on labelled predictions, against stable. */
+export interface GroundTruthGate {
+  /** Fail when the canary's accuracy is lower by more than this many percentage points (and significantly). */
+  maxAccuracyDrop: number;
+  /** Fail when the canary's mean absolute error is higher by more than this percentage (and significantly). */
+  maxErrorIncrease: number;
+  /** Labelled predictions each revision needs before the gate can pass. */
+  minLabels: number;
+  /** After this long without enough labels the gate stops holding the rollout (unset: it holds until a human decides). */
+  maxWait?: string;
+}
+
+export interface QualityGates {
+  predictions?: PredictionsGate;
+  groundTruth?: GroundTruthGate;
 }
 
 export interface RolloutSpec {
@@ -277,6 +304,22 @@ export interface SloMeasurement {
   message?: string;
 }
 
+export type GateName = 'predictions' | 'groundTruth';
+
+/** One model-quality gate at one measurement, shown like an SLO: samples, value, bound, verdict. */
+export interface GateMeasurement {
+  name: GateName;
+  /** The canary's predictions (or labelled predictions) in the window. */
+  samples: number;
+  stableSamples: number;
+  /** PSI (predictions), accuracy drop in percentage points, or MAE increase in percent (groundTruth). */
+  value: number;
+  /** The spec's limit for value. */
+  bound: number;
+  verdict: Verdict;
+  message: string;
+}
+
 export interface AnalysisStatus {
   time: string;
   revision: string;
@@ -284,6 +327,7 @@ export interface AnalysisStatus {
   reason?: string;
   message?: string;
   slos: SloMeasurement[];
+  gates?: GateMeasurement[];
 }
 
 export const ROLLOUT_STATES = ['Scaling', 'Holding', 'Paused'] as const;
@@ -449,6 +493,7 @@ export const SPEC_KEYS = {
       compareWithStable: true,
       maxInconclusive: true,
       maxErrors: true,
+      quality: { predictions: { maxPSI: true, minSamples: true }, groundTruth: { maxAccuracyDrop: true, maxErrorIncrease: true, minLabels: true, maxWait: true } },
     },
     progressDeadline: true,
     scaleDownDelay: true,
@@ -475,6 +520,7 @@ export const STATUS_KEYS = {
     reason: true,
     message: true,
     slos: { name: true, requests: true, badEvents: true, burnRates, verdict: true, message: true },
+    gates: { name: true, samples: true, stableSamples: true, value: true, bound: true, verdict: true, message: true },
   },
   lastRollback: { time: true, revision: true, digest: true, reason: true, message: true, slo: true, requests: true, badEvents: true, burnRates, window: true, lowerBound: true, threshold: true, judgement: true, stable: { revision: true, requests: true, badEvents: true } },
   verification: { digest: true, verified: true, mode: true, signer: true, reason: true, time: true },

@@ -1,7 +1,7 @@
 // The pure core's contract with the adapters. Everything is plain JSON-shaped data: the adapters
 // translate client-node objects in and out, the core never performs I/O or reads the clock.
 import type { VerifyReason } from '../../../lib/verify/index.ts';
-import type { MeasurementAnswer, MeasurementRequest } from '../analysis/types.ts';
+import type { DistributionAnswer, DistributionRequest, MeasurementAnswer, MeasurementRequest } from '../analysis/types.ts';
 import type { OnnxModel, OnnxModelStatus, ParentRef, SignatureMode } from '../api/types.ts';
 
 /** Any Kubernetes object as plain JSON (timestamps as RFC 3339 strings). */
@@ -100,6 +100,9 @@ export interface Measurements {
   time: string;
   requests: MeasurementRequest[];
   answers: MeasurementAnswer[];
+  /** The model-quality gates' queries and answers (spec.rollout.analysis.quality), when configured. */
+  distributions?: DistributionRequest[];
+  distributionAnswers?: DistributionAnswer[];
 }
 
 export interface ReconcileInput {

@@ -117,6 +117,21 @@ describe('Prometheus client against the lab Prometheus', () => {
     expect(errorOf(await measureOne(q))).toBe(`query \`${q}\`: returned 2 series ({pod="a"}, {pod="b"}); it must return one, e.g. aggregate it with sum(...)`);
   });
 
+  test('quality-gate vectors: counts by the label from the real Prometheus; an empty vector is no counts; a bad query an error', async () => {
+    const client = createPrometheusClient({ url: prometheusUrl, timeoutMs: 10_000 });
+    try {
+      const dist = (id: string, query: string, by = 'class') => ({ id, role: 'canary' as const, revision: 'abc123', gate: 'predictions' as const, series: 'classes' as const, window: '5m', windowSeconds: 300, query, by });
+      const two = 'label_replace(vector(3), "class", "0", "", "") or label_replace(vector(5), "class", "1", "", "")';
+      const answers = await client.distributions([dist('a', two), dist('b', 'sum by (class) (onnxop_predicted_class_total{revision="no-such-revision"})'), dist('c', 'sum by (class) (vector(1))', 'le'), dist('d', 'sum by (')], new Date());
+      expect(answers[0]).toEqual({ id: 'a', ok: true, counts: { '0': 3, '1': 5 } });
+      expect(answers[1]).toEqual({ id: 'b', ok: true, counts: {} });
+      expect(answers[2]).toMatchObject({ id: 'c', ok: false, error: expect.stringMatching(/without the label le/) });
+      expect(answers[3]).toMatchObject({ id: 'd', ok: false, error: expect.stringMatching(/bad_data/) });
+    } finally {
+      await client.close();
+    }
+  });
+
   test('a syntax error: Prometheus\' own message, with the query', async () => {
     const q = 'sum(rate(onnxop_requests_total[5m]';
     const e = errorOf(await measureOne(q));

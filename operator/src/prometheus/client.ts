@@ -5,9 +5,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import PQueue from 'p-queue';
 import { Agent, request, type Dispatcher } from 'undici';
-import type { MeasurementAnswer, MeasurementRequest } from '../analysis/types.ts';
+import type { DistributionAnswer, DistributionRequest, MeasurementAnswer, MeasurementRequest } from '../analysis/types.ts';
 import type { OperatorMetrics } from '../metrics.ts';
-import { parseQueryResponse, quoteQuery, type QueryResult, type QueryValue } from './response.ts';
+import { parseQueryResponse, parseVectorResponse, quoteQuery, type QueryResult, type QueryValue } from './response.ts';
 
 export interface PrometheusClientOptions {
   /** Base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090 (a path prefix is kept). */
@@ -41,6 +41,8 @@ export interface PrometheusClientDeps {
 export interface PrometheusClient {
   /** One answer per request, in the order of the requests; per-query failures are error answers. */
   measure(requests: readonly MeasurementRequest[], at: Date): Promise<MeasurementAnswer[]>;
+  /** The quality gates' vector queries: counts by each request's label, or an error answer. */
+  distributions(requests: readonly DistributionRequest[], at: Date): Promise<DistributionAnswer[]>;
   /** Closes the connections. */
   close(): Promise<void>;
 }
@@ -162,10 +164,21 @@ export function createPrometheusClient(options: PrometheusClientOptions, deps: P
   }
 
   async function query(q: string, at: Date, headers: Record<string, string>, dispatcher: Dispatcher): Promise<QueryOutcome> {
+    return send(q, at, headers, dispatcher, (status, text) => parseQueryResponse(q, status, text));
+  }
+
+  /** Sends one instant query and parses the answer with `parse`; transport failures become errors naming the query. */
+  async function send<T extends { ok: true } | Failure | Extract<QueryValue, { ok: false }>>(
+    q: string,
+    at: Date,
+    headers: Record<string, string>,
+    dispatcher: Dispatcher,
+    parse: (status: number, text: string) => T,
+  ): Promise<T | Failure> {
     const started = now();
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), options.timeoutMs);
-    let outcome: QueryOutcome;
+    let outcome: T | Failure;
     try {
       const form = new URLSearchParams({ query: q, time: (at.getTime() / 1000).toFixed(3), timeout: `${options.timeoutMs}ms` });
       const res = await request(endpoint, { method: 'POST', headers, body: form.toString(), dispatcher, signal: controller.signal });
@@ -173,7 +186,7 @@ export function createPrometheusClient(options: PrometheusClientOptions, deps: P
       outcome =
         text === undefined
           ? { ok: false, result: 'invalid_response', error: `query ${quoteQuery(q)}: the answer is larger than ${MAX_RESPONSE_BYTES} bytes; it must return one sample (aggregate it with sum(...))` }
-          : parseQueryResponse(q, res.statusCode, text);
+          : parse(res.statusCode, text);
     } catch (err) {
       const detail = controller.signal.aborted ? ` timed out after ${options.timeoutMs} ms (Prometheus at ${where})` : `: cannot reach Prometheus at ${where}: ${errorCode(err)}`;
       outcome = { ok: false, result: controller.signal.aborted ? 'timeout' : 'connection_error', error: `query ${quoteQuery(q)}${detail}`, detail };
@@ -183,6 +196,23 @@ export function createPrometheusClient(options: PrometheusClientOptions, deps: P
     const result: QueryResult = outcome.ok ? 'success' : outcome.result;
     notify({ query: q, durationSeconds: (now() - started) / 1000, result, ...(outcome.ok ? {} : { error: outcome.error }) });
     return outcome;
+  }
+
+  async function distributions(requests: readonly DistributionRequest[], at: Date): Promise<DistributionAnswer[]> {
+    if (requests.length === 0) return [];
+    const prepared = closed ? ({ ok: false, result: 'connection_error', error: 'the Prometheus client is closed' } as Failure) : await prepare();
+    if ('ok' in prepared) {
+      for (const r of requests) notify({ query: r.query, durationSeconds: 0, result: prepared.result, error: prepared.error });
+      return requests.map((r) => ({ id: r.id, ok: false, error: `query ${quoteQuery(r.query)} not sent: ${prepared.error}` }));
+    }
+    return Promise.all(
+      requests.map((r) =>
+        queue.add(async (): Promise<DistributionAnswer> => {
+          const v = await send(r.query, at, prepared.headers, prepared.dispatcher, (status, text) => parseVectorResponse(r.query, status, text, r.by));
+          return v.ok ? { id: r.id, ok: true, counts: (v as { counts: Record<string, number> }).counts } : { id: r.id, ok: false, error: v.error };
+        }),
+      ),
+    );
   }
 
   async function measure(requests: readonly MeasurementRequest[], at: Date): Promise<MeasurementAnswer[]> {
@@ -210,6 +240,7 @@ export function createPrometheusClient(options: PrometheusClientOptions, deps: P
 
   return {
     measure,
+    distributions,
     async close() {
       closed = true;
       await queue.onIdle();

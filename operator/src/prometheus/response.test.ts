@@ -1,7 +1,7 @@
-import { describe, expect, test } from '@jest/globals';
+import { describe, expect, it, test } from '@jest/globals';
 import { createMetrics } from '../metrics.ts';
 import { answerFor, queryMetricsObserver, type QueryOutcome } from './client.ts';
-import { parseQueryResponse, parseSampleValue, quoteQuery } from './response.ts';
+import { parseQueryResponse, parseSampleValue, parseVectorResponse, quoteQuery } from './response.ts';
 
 const Q = 'sum(increase(onnxop_requests_total{revision="abc"}[5m]))';
 const ok = (result: unknown, resultType = 'vector') => JSON.stringify({ status: 'success', data: { resultType, result } });
@@ -111,5 +111,29 @@ describe('queryMetricsObserver: the hook feeds the operator metrics', () => {
       expect(text).toContain(`onnxop_operator_prometheus_queries_total{result="${result}"} ${n}`);
     }
     expect(text).toContain('onnxop_operator_prometheus_query_duration_seconds_count 2');
+  });
+});
+
+describe('parseVectorResponse', () => {
+  const q = 'sum by (class) (increase(onnxop_predicted_class_total[5m]))';
+  const vector = (result: unknown[]) => JSON.stringify({ status: 'success', data: { resultType: 'vector', result } });
+  it('counts by the label; an empty vector is no counts', () => {
+    expect(parseVectorResponse(q, 200, vector([{ metric: { class: '0' }, value: [1, '12'] }, { metric: { class: '1' }, value: [1, '3.5'] }]), 'class')).toEqual({ ok: true, counts: { '0': 12, '1': 3.5 } });
+    expect(parseVectorResponse(q, 200, vector([]), 'class')).toEqual({ ok: true, counts: {} });
+  });
+  it.each([
+    ['a series without the label', vector([{ metric: { le: '1' }, value: [1, '1'] }]), /without the label class/],
+    ['the label twice', vector([{ metric: { class: '0' }, value: [1, '1'] }, { metric: { class: '0' }, value: [1, '2'] }]), /two series with class="0"/],
+    ['a negative count', vector([{ metric: { class: '0' }, value: [1, '-1'] }]), /returned/],
+    ['a matrix', JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [] } }), /a matrix; an instant vector by class/],
+    ['too many series', vector(Array.from({ length: 300 }, (_, i) => ({ metric: { class: String(i) }, value: [1, '1'] }))), /300 series/],
+    ['an HTTP error', '{"status":"error","errorType":"bad_data","error":"parse error"}', /HTTP 400 bad_data: parse error/],
+  ])('refuses %s, naming the query', (_name, body, message) => {
+    const r = parseVectorResponse(q, body.includes('"error"') ? 400 : 200, body, 'class');
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error).toMatch(message);
+      expect(r.error).toContain('onnxop_predicted_class_total');
+    }
   });
 });

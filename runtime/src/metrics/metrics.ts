@@ -6,7 +6,11 @@ import {
   LATENCY_BUCKETS,
   METRIC_LABEL_MODEL,
   METRIC_LABEL_OUTCOME,
+  METRIC_GROUND_TRUTH,
+  METRIC_GROUND_TRUTH_ABSOLUTE_ERROR,
   METRIC_LABEL_REVISION,
+  METRIC_PREDICTED_CLASS,
+  METRIC_PREDICTION_VALUE,
   METRIC_REQUEST_DURATION,
   METRIC_REQUESTS_TOTAL,
   OUTCOMES,
@@ -63,12 +67,12 @@ export function createMetrics(model: string, revision: string) {
     featureMissing: new FastCounter(registry, 'onnxop_feature_missing_total', 'null/NaN values observed per feature.', ['input', 'feature']),
     predictionValue: new FastHistogram(
       registry,
-      'onnxop_prediction_value',
+      METRIC_PREDICTION_VALUE,
       'Distribution of predictions: the first value per row of the score output (regression value, or positive-class score).',
       ['output'],
       PREDICTION_BUCKETS,
     ),
-    predictedClass: new FastCounter(registry, 'onnxop_predicted_class_total', 'Predicted classes (class index; above 31 as "other").', ['class']),
+    predictedClass: new FastCounter(registry, METRIC_PREDICTED_CLASS, 'Predicted classes (class index; above 31 as "other").', ['class']),
     confidence: new FastHistogram(registry, 'onnxop_prediction_confidence', 'Classifier confidence: the probability of the predicted class.', [], PROBABILITY_BUCKETS).labels(),
     predictionsLogged: new FastCounter(registry, 'onnxop_predictions_logged_total', 'Prediction records written to the prediction log sink.', []).labels(),
     pendingPredictions: new FastGauge(registry, 'onnxop_pending_predictions', 'Predictions held awaiting ground truth.', []).labels(),
@@ -121,8 +125,8 @@ export function createMetrics(model: string, revision: string) {
     }),
     predictionLogDropped: new Counter({ name: 'onnxop_prediction_log_dropped_total', help: 'Prediction records dropped because the sink fell behind or failed.', registers: r }),
     feedback: new Counter({ name: 'onnxop_feedback_total', help: 'Ground-truth posts by outcome (accepted, unknown_id, invalid).', labelNames: ['outcome'], registers: r }),
-    groundTruth: new Counter({ name: 'onnxop_ground_truth_total', help: 'Classifier rows with ground truth, by result (correct, incorrect).', labelNames: ['result'], registers: r }),
-    absoluteError: new Histogram({ name: 'onnxop_ground_truth_absolute_error', help: 'Regressor rows with ground truth: |prediction − truth|.', buckets: ERROR_BUCKETS, registers: r }),
+    groundTruth: new Counter({ name: METRIC_GROUND_TRUTH, help: 'Classifier rows with ground truth, by result (correct, incorrect).', labelNames: ['result'], registers: r }),
+    absoluteError: new Histogram({ name: METRIC_GROUND_TRUTH_ABSOLUTE_ERROR, help: 'Regressor rows with ground truth: |prediction − truth|.', buckets: ERROR_BUCKETS, registers: r }),
   };
 
   // Initialize label sets that must exist before the first event, so rate() sees the first errors

@@ -2,7 +2,8 @@
 // dueMeasurements() says which queries are due now (before the call), judgeMeasurements() turns
 // the answers into a verdict for the state machine and status (after it). Both pure.
 import { judge, planMeasurements } from '../../analysis/index.ts';
-import type { MeasurementRequest } from '../../analysis/types.ts';
+import { planQuality } from '../../analysis/quality.ts';
+import type { DistributionRequest, MeasurementRequest } from '../../analysis/types.ts';
 import { parseDuration } from '../../api/parse.ts';
 import type { AnalysisStatus, OnnxModel, RolloutProgress } from '../../api/types.ts';
 import { servedModelName } from '../children/deployment.ts';
@@ -48,6 +49,8 @@ export function nextMeasurementAt(model: OnnxModel, progress: RolloutProgress | 
 export interface DueMeasurements {
   revision: string;
   requests: MeasurementRequest[];
+  /** The quality gates' vector queries (empty without spec.rollout.analysis.quality). */
+  distributions: DistributionRequest[];
 }
 
 /** The queries to run now for this model's canary (and its stable revision, for comparison). */
@@ -67,14 +70,21 @@ export function dueMeasurements(model: OnnxModel, now: Date, scrapeIntervalSecon
     now,
     scrapeIntervalSeconds,
   });
-  return { revision: canary.revision, requests: plan.requests };
+  // The gates compare both revisions over the longest window the SLOs measure now: the canary's
+  // counted life, capped at the longest spec window.
+  const longest = [...plan.requests].sort((a, b) => b.windowSeconds - a.windowSeconds)[0];
+  const distributions = longest
+    ? planQuality({ quality: analysis.quality, namespace: model.metadata.namespace, servedModelName: servedModelName(model), canary: canary.revision, stable: stable?.revision, window: longest.window, windowSeconds: longest.windowSeconds })
+    : [];
+  return { revision: canary.revision, requests: plan.requests, distributions };
 }
 
 /** Judges this reconcile's answers for the canary; undefined when they are not for this canary. */
 export function judgeMeasurements(model: OnnxModel, progress: RolloutProgress, m: Measurements | undefined): { measured: Measured; record: AnalysisStatus } | undefined {
   const analysis = model.spec.rollout.analysis;
   if (!analysis || !m || m.revision !== progress.revision || !measurable(progress)) return undefined;
-  const j = judge({ analysis, requests: m.requests, answers: m.answers, look: progress.looks + 1 });
+  const gates = m.distributions && m.distributions.length > 0 ? { requests: m.distributions, answers: m.distributionAnswers ?? [], countedForMs: Math.max(0, Date.parse(m.time) - countsFrom(model, progress)) } : undefined;
+  const j = judge({ analysis, requests: m.requests, answers: m.answers, look: progress.looks + 1, ...(gates ? { gates } : {}) });
   const measured: Measured = { verdict: j.verdict, reason: j.reason, message: j.message };
   if (j.failure) {
     measured.failure = {
@@ -89,5 +99,5 @@ export function judgeMeasurements(model: OnnxModel, progress: RolloutProgress, m
       ...(j.failure.stable ? { stable: { revision: j.failure.stable.revision, requests: j.failure.stable.requests, badEvents: j.failure.stable.badEvents } } : {}),
     };
   }
-  return { measured, record: { time: m.time, revision: m.revision, verdict: j.verdict, reason: j.reason, message: j.message, slos: j.slos } };
+  return { measured, record: { time: m.time, revision: m.revision, verdict: j.verdict, reason: j.reason, message: j.message, slos: j.slos, ...(j.gates.length > 0 ? { gates: j.gates } : {}) } };
 }

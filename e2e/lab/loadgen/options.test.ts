@@ -84,7 +84,11 @@ describe('validateOptions: poison', () => {
       body: new TextEncoder().encode('b'),
     });
   });
+  it('keeps a poison seed', () => {
+    expect(validateOptions({ url, ...base, body, poisonRatio: 0.02, poisonSeed: 7 }).poison?.seed).toBe(7);
+  });
   it.each([
+    [{ poisonRatio: 0.1, body, poisonSeed: 1.5 }, /poisonSeed must be a whole number/],
     [{ poisonRatio: -0.1, body }, /poisonRatio must be a number in \[0, 1\]/],
     [{ poisonRatio: 1.5, body }, /poisonRatio must be/],
     [{ poisonRatio: Number.NaN, body }, /poisonRatio must be/],

@@ -55,6 +55,11 @@ export interface RunLoadOptions {
    * fails on.
    */
   poisonBody?: string | Uint8Array;
+  /**
+   * Draw the poisoned requests at random from this seed (isPoisonedSeeded: the share in expectation)
+   * instead of spreading them evenly; for targets that round-robin over several endpoints.
+   */
+  poisonSeed?: number;
   signal?: AbortSignal;
   /**
    * Called with each request's outcome as it completes, and the wall-clock time (Date.now()) it
@@ -75,7 +80,7 @@ export interface ValidatedOptions {
   groupByHeader: string;
   maxInFlight: number;
   /** Undefined when no request is poisoned. */
-  poison: { ratio: number; body: Uint8Array } | undefined;
+  poison: { ratio: number; body: Uint8Array; seed?: number } | undefined;
 }
 
 function bounded(field: string, value: number | undefined, max: number, integer: boolean): number {
@@ -155,11 +160,19 @@ function validatePoison(o: RunLoadOptions): ValidatedOptions['poison'] {
       `poisonRatio must be a number in [0, 1] (got ${String(o.poisonRatio)})`,
     );
   }
+  if (o.poisonSeed !== undefined && !Number.isSafeInteger(o.poisonSeed)) {
+    throw new LoadgenError(
+      'InvalidOption',
+      `poisonSeed must be a whole number (got ${String(o.poisonSeed)})`,
+    );
+  }
   if (ratio === 0) return undefined;
+  const seed = o.poisonSeed !== undefined ? { seed: o.poisonSeed } : {};
   if (o.poisonBody !== undefined) {
     return {
       ratio,
       body: typeof o.poisonBody === 'string' ? new TextEncoder().encode(o.poisonBody) : o.poisonBody,
+      ...seed,
     };
   }
   if (o.body === undefined) {
@@ -169,7 +182,7 @@ function validatePoison(o: RunLoadOptions): ValidatedOptions['poison'] {
     );
   }
   try {
-    return { ratio, body: poisonInferBody(o.body) };
+    return { ratio, body: poisonInferBody(o.body), ...seed };
   } catch (err) {
     throw new LoadgenError(
       'InvalidOption',

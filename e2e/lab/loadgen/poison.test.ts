@@ -1,5 +1,5 @@
 import { POISON_FEATURE_VALUE } from '../../../runtime/test-models/build.ts';
-import { isPoisoned, poisonedAmong, poisonInferBody, POISON_VALUE } from './poison.ts';
+import { isPoisoned, isPoisonedSeeded, poisonedAmong, poisonInferBody, POISON_VALUE } from './poison.ts';
 
 const decode = (b: Uint8Array): unknown => JSON.parse(new TextDecoder().decode(b));
 
@@ -32,6 +32,38 @@ describe('isPoisoned', () => {
   it('handles ratios whose products land just under an integer (0.57·100 = 56.99…)', () => {
     expect(poisonedAmong(100, 0.57)).toBe(57);
     expect(poisonedAmong(100, 0.07)).toBe(7);
+  });
+});
+
+describe('isPoisonedSeeded', () => {
+  const hits = (ratio: number, seed: number, n = 20_000) =>
+    Array.from({ length: n }, (_, i) => i).filter((i) => isPoisonedSeeded(i, ratio, seed));
+
+  it('poisons the share in expectation, the same requests for the same seed, others for another', () => {
+    for (const ratio of [0.02, 0.05]) {
+      const a = hits(ratio, 1);
+      // Binomial(20000, ratio): 5 standard deviations either side.
+      const sd = Math.sqrt(20_000 * ratio * (1 - ratio));
+      expect(Math.abs(a.length - 20_000 * ratio)).toBeLessThan(5 * sd);
+      expect(hits(ratio, 1)).toEqual(a);
+      expect(hits(ratio, 2)).not.toEqual(a);
+    }
+  });
+
+  it('lands on every endpoint of a round-robin over five, where the even spread lands on one', () => {
+    const even = Array.from({ length: 20_000 }, (_, i) => i).filter((i) => isPoisoned(i, 0.02));
+    expect(new Set(even.map((i) => i % 5)).size).toBe(1);
+    const seeded = hits(0.02, 7);
+    for (let r = 0; r < 5; r++) {
+      const share = seeded.filter((i) => i % 5 === r).length / seeded.length;
+      expect(share).toBeGreaterThan(0.12);
+      expect(share).toBeLessThan(0.28);
+    }
+  });
+
+  it('none for ratio 0, all for ratio 1', () => {
+    expect(hits(0, 3, 1000)).toHaveLength(0);
+    expect(hits(1, 3, 1000)).toHaveLength(1000);
   });
 });
 

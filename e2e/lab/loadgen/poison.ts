@@ -1,7 +1,8 @@
 // Pure: "poison" requests, a chosen share of the load whose rows make the lab's faulty canary model
 // fail at run time (runtime/test-models/build.ts: logreg_faulty fails on any row whose feature 0 is
 // ≥ 1000; logreg and logreg_slow answer it). Which requests are poisoned is decided by their send
-// index alone, so a run's share is exact and the same on every run.
+// index alone (and a seed, if given), so a run is the same on every run.
+import { seededRandom } from '../../../lib/test-support/seeded-random.ts';
 
 /** Feature 0 of a poison row: runtime/test-models/build.ts POISON_FEATURE_VALUE (a test checks they agree). */
 export const POISON_VALUE = 1000;
@@ -19,6 +20,19 @@ export function poisonedAmong(n: number, ratio: number): number {
  */
 export function isPoisoned(index: number, ratio: number): boolean {
   return ratio > 0 && poisonedAmong(index + 1, ratio) > poisonedAmong(index, ratio);
+}
+
+/**
+ * Whether request `index` is poisoned when the positions are drawn from `seed`: each request on its
+ * own with probability `ratio` (a hash of the seed and the index), so a seed poisons the same requests
+ * on every run, in no pattern a round-robin over endpoints can line up with (spread evenly, 0.02
+ * poisons every 50th request, and a round-robin over five endpoints sends every one of them to the
+ * same endpoint). The share is `ratio` in expectation, not exactly.
+ */
+export function isPoisonedSeeded(index: number, ratio: number, seed: number): boolean {
+  return (
+    ratio > 0 && seededRandom((Math.imul(seed, 0x9e3779b1) ^ Math.imul(index, 0x85ebca6b)) >>> 0)() < ratio
+  );
 }
 
 interface InferInput {

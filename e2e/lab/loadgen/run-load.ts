@@ -3,7 +3,7 @@
 // rather than fetch because routing needs an explicit Host header.
 import http from 'node:http';
 import { validateOptions, type RunLoadOptions, type ValidatedOptions } from './options.ts';
-import { isPoisoned } from './poison.ts';
+import { isPoisoned, isPoisonedSeeded } from './poison.ts';
 import { aggregate, noGroup, type GroupStats, type Sample } from './stats.ts';
 
 export type { RunLoadOptions } from './options.ts';
@@ -27,9 +27,13 @@ export interface LoadResult {
   total: GroupStats;
 }
 
-/** Request `index` (0-based, in send order): poisoned or not, decided by the index alone. */
+/** Request `index` (0-based, in send order): poisoned or not, decided by the index (and the poison seed) alone. */
 function sendOne(o: ValidatedOptions, agent: http.Agent, startedAt: number, index: number): Promise<Sample> {
-  const poison = o.poison !== undefined && isPoisoned(index, o.poison.ratio);
+  const poison =
+    o.poison !== undefined &&
+    (o.poison.seed === undefined
+      ? isPoisoned(index, o.poison.ratio)
+      : isPoisonedSeeded(index, o.poison.ratio, o.poison.seed));
   const body = poison ? o.poison?.body : o.body;
   return new Promise((resolve) => {
     let settled = false;

@@ -129,12 +129,23 @@ async function eventReasons(name: string): Promise<string[]> {
 }
 
 /** Load through the gateway at `rate` req/s until stopped (bounded: 6 minutes, 10000 requests). */
-function load(name: string, rate: number, poisonRatio = 0): { stop: () => Promise<LoadResult> } {
+const IRIS_ROW = [5.1, 3.5, 1.4, 0.2];
+/**
+ * Sixteen rows on which the lab's classifier predicts classes 0/1/2 as 7/4/5 and classifier_swapped
+ * (features 0 and 1 exchanged) as 3/7/6: every request carries the same mix, so only the model can
+ * move the prediction distribution.
+ */
+const MIXED_ROWS = [
+  [-2.1, 3.3, 0.9, 3.4], [-3.6, 2.8, -1.1, -3.6], [-3.4, 3.9, 3.8, 0.3], [-0.4, 0.4, 0.8, 2.2], [2.2, -0.7, -0.2, 2.8], [-1.1, -0.1, -3.3, 2], [2.7, -1.1, -2.6, 3.9], [-3, -0.4, -0.3, -3.1],
+  [-3.1, 1, 2.2, -3.3], [0.8, 3.4, -1.9, 0.7], [-1.2, -1.5, 0.1, 1.7], [-1.5, -2.7, 3, 1], [-1, 4, -0.1, -2.6], [-2, 3.4, 0.7, -0.1], [-2.6, -0.5, -2.6, -4], [1.5, 2.1, -2.8, 0.3],
+];
+
+function load(name: string, rate: number, poisonRatio = 0, rows: number[][] = [IRIS_ROW]): { stop: () => Promise<LoadResult> } {
   return startLoad({
     url: `${gatewayUrl}/v2/models/m/infer`,
     method: 'POST',
     headers: { 'content-type': 'application/json', host: `${name}.${ns}.lab` },
-    body: JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }] }),
+    body: JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [rows.length, 4], data: rows.flat() }] }),
     rate,
     maxRequests: 10_000,
     durationMs: 360_000,
@@ -147,14 +158,14 @@ function load(name: string, rate: number, poisonRatio = 0): { stop: () => Promis
 /** A model serving `stable`, then changed to `canary`, under load; returns when `done` holds. */
 async function scenario(
   name: string,
-  o: { stable: { path: string; digest: string }; canary: { path: string; digest: string }; spec: Record<string, unknown>; canarySpec?: Record<string, unknown>; rate: number; poison?: number },
+  o: { stable: { path: string; digest: string }; canary: { path: string; digest: string }; spec: Record<string, unknown>; canarySpec?: Record<string, unknown>; rate: number; poison?: number; rows?: number[][]; onLoad?: (l: LoadResult) => void },
   done: (s: ModelStatus) => boolean,
   during?: () => Promise<void>,
   timeoutMs?: number,
 ) {
   await apply(name, o.stable, o.spec);
   await waitFor(name, 'stable', (s) => s.phase === 'Stable');
-  const traffic = o.rate > 0 ? load(name, o.rate, o.poison) : undefined;
+  const traffic = o.rate > 0 ? load(name, o.rate, o.poison, o.rows) : undefined;
   try {
     const generation = await apply(name, o.canary, o.canarySpec ?? o.spec);
     // Until the operator has seen the new spec, the old status says nothing about this rollout.
@@ -162,7 +173,8 @@ async function scenario(
     await during?.();
     return await waitFor(name, 'the rollout to end', done, timeoutMs);
   } finally {
-    await traffic?.stop();
+    const result = await traffic?.stop();
+    if (result) o.onLoad?.(result);
   }
 }
 
@@ -281,6 +293,32 @@ describe('progressive delivery in the lab', () => {
     const reasons = await eventReasons('manual');
     expect(reasons.filter((r) => r === 'StepStarted')).toHaveLength(2);
     expect(reasons).not.toContain('Promoted');
+  });
+
+  test('a canary that answers 200 with other predictions (features swapped in export) is rolled back by the predictions gate, with no HTTP error anywhere', async () => {
+    const quality = { predictions: { maxPSI: 0.2, minSamples: 100 } };
+    const spec = { rollout: rollout([{ weight: 30, pause: '1m' }], { quality }) };
+    let traffic: LoadResult | undefined;
+    const s = await scenario('swapped', { stable: models.classifier, canary: models.classifier_swapped, spec, rate: 20, rows: MIXED_ROWS, onLoad: (l) => (traffic = l) }, ended);
+    expect(s.phase).toBe('RolledBack');
+    expect(s.stable?.digest).toBe(models.classifier.digest);
+    expect(s.lastRollback).toMatchObject({ reason: 'AnalysisFailed', slo: 'predictions', judgement: 'PredictionsShifted' });
+    expect(s.lastRollback?.lowerBound).toBeGreaterThan(0.2);
+    // Every answer, canary's included, was a 200: only the predictions told them apart.
+    expect(traffic?.total.statusCodes).toEqual({ '200': traffic?.total.count });
+    expect(Object.keys(traffic?.byGroup ?? {}).length).toBe(2);
+  });
+
+  test('the same model re-exported (a new revision, the same predictions) passes the predictions gate and is promoted', async () => {
+    const quality = { predictions: { maxPSI: 0.2, minSamples: 100 } };
+    const spec = { rollout: rollout([{ weight: 30, pause: '20s' }], { quality }) };
+    const canarySpec = { ...spec, runtime: { replicas: 1, env: [{ name: 'LAB_BUILD', value: '2' }] } };
+    const s = await scenario('reexport', { stable: models.classifier, canary: models.classifier, spec, canarySpec, rate: 20, rows: MIXED_ROWS }, ended);
+    expect(s.phase).toBe('Stable');
+    expect(s.lastAnalysis?.verdict).toBe('pass');
+    const gates = (await kubectlJson<{ status?: { lastAnalysis?: { gates?: { name: string; verdict: string; value: number }[] } } }>(['-n', ns, 'get', 'onnxmodel', 'reexport'])).status?.lastAnalysis?.gates;
+    expect(gates?.[0]).toMatchObject({ name: 'predictions', verdict: 'pass' });
+    expect(gates?.[0]?.value).toBeLessThan(0.05);
   });
 
   test('the operator SIGKILLed at random moments resumes the rollout where it was: no step skipped or repeated', async () => {

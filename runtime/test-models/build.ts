@@ -328,6 +328,8 @@ export const MODEL_FILES = [
   'truncated',
   'logreg_faulty',
   'logreg_slow',
+  'classifier_swapped',
+  'classifier_constant',
 ] as const;
 export type TestModelName = (typeof MODEL_FILES)[number];
 
@@ -369,6 +371,8 @@ function buildAll(): Record<TestModelName, Uint8Array> {
     truncated: logreg.slice(0, Math.floor(logreg.length / 2)),
     logreg_faulty: encodeModel(logregFaulty),
     logreg_slow: encodeModel(logregSlow),
+    classifier_swapped: encodeModel(classifierSwapped),
+    classifier_constant: encodeModel(classifierConstant),
   };
 }
 
@@ -538,6 +542,25 @@ export function slowLogreg(name: string, k: number, matmuls: number): ModelDef {
  * the runtime histogram is ~8 ms against logreg's ~0.8 ms (~10×); docs/lab.md.
  */
 export const logregSlow: ModelDef = slowLogreg('logreg_slow', 256, 16);
+
+// Silent regressions for the model-quality gates: the classifier's signature and a valid answer to
+// every request (200, no error), but wrong predictions.
+
+/** The classifier exported with input features 0 and 1 swapped (rows 0 and 1 of W exchanged). */
+export const classifierSwapped: ModelDef = (() => {
+  const w = classifier.initializers?.find((i) => i.name === 'W');
+  if (!w || !(w.data instanceof Float32Array)) throw new Error('classifier has no float W');
+  const data = Float32Array.from(w.data);
+  for (let c = 0; c < 3; c++) [data[c], data[3 + c]] = [data[3 + c] ?? 0, data[c] ?? 0];
+  return { ...classifier, name: 'classifier_swapped', initializers: [{ ...w, data }, ...(classifier.initializers ?? []).filter((i) => i.name !== 'W')] };
+})();
+
+/** The classifier answering class 2 for every input (its weights zeroed, the bias favouring class 2). */
+export const classifierConstant: ModelDef = {
+  ...classifier,
+  name: 'classifier_constant',
+  initializers: [{ name: 'W', dims: [4, 3], elemType: ElemType.FLOAT, data: new Float32Array(12) }, { name: 'b', dims: [3], elemType: ElemType.FLOAT, data: Float32Array.from([0, 0, 5]) }],
+};
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const models = ensureTestModels();

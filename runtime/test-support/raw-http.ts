@@ -1,7 +1,10 @@
 // HTTP as a hostile or broken client speaks it: raw bytes on a socket (trickled, oversized,
 // malformed), and a liveness prober that runs beside a test's load.
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { request } from './harness.ts';
+import { fileURLToPath } from 'node:url';
+
+const PROBER = fileURLToPath(new URL('./prober.ts', import.meta.url));
 
 export interface RawResult {
   /** Everything the server sent before the connection ended. */
@@ -64,29 +67,23 @@ export interface ProbeReport {
   failures: number;
 }
 
-/** GETs /v2/health/live one after another (`pauseMs` between) until stopped; as a kubelet would, but constantly. */
+/**
+ * GETs /v2/health/live one after another (`pauseMs` between), as a kubelet would but constantly,
+ * from a process of its own (test-support/prober.ts) so that the test's own work does not delay
+ * the probes it times; stop() ends it and returns what it saw.
+ */
 export function startProber(url: string, pauseMs = 10): { stop(): Promise<ProbeReport> } {
-  let stopped = false;
-  const report: ProbeReport = { probes: 0, worstMs: 0, failures: 0 };
-  const loop = (async () => {
-    while (!stopped) {
-      const t = performance.now();
-      try {
-        const r = await request(`${url}/v2/health/live`);
-        if (r.status !== 200 || r.json?.live !== true) report.failures++;
-      } catch {
-        report.failures++;
-      }
-      report.worstMs = Math.max(report.worstMs, performance.now() - t);
-      report.probes++;
-      await new Promise((r) => setTimeout(r, pauseMs));
-    }
-  })();
+  const child = spawn(process.execPath, [PROBER, url, String(pauseMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let report: Promise<ProbeReport> | undefined;
   return {
-    stop: async () => {
-      stopped = true;
-      await loop;
-      return report;
-    },
+    stop: () =>
+      (report ??= (async () => {
+        child.stdin.end();
+        await exited;
+        return JSON.parse(out) as ProbeReport;
+      })()),
   };
 }

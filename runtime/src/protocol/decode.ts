@@ -40,7 +40,34 @@ function describe(v: unknown): string {
   return typeof v === 'string' ? `"${v.length > 20 ? v.slice(0, 20) + '…' : v}"` : typeof v === 'object' ? 'an object' : String(v);
 }
 
+/**
+ * The deepest nesting of arrays and objects a JSON body may have. A v2 request needs about 4 levels
+ * plus one per dimension of nested data; a body of brackets makes one JS object per byte (a 256 KB
+ * body nested 100,000 deep left the heap 60 MB larger), so depth is checked on the bytes first.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether the JSON text nests arrays/objects deeper than `limit` (a byte scan: strings skipped). */
+export function nestsDeeperThan(text: Uint8Array, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as number;
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 export function parseJsonBody(body: Buffer, what: string): JsonObject {
+  if (nestsDeeperThan(body, MAX_JSON_DEPTH)) {
+    throw badRequest(`${what} nests arrays or objects more than ${MAX_JSON_DEPTH} levels deep; nest tensor data one level per dimension at most, or send it flat`);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));

@@ -34,7 +34,7 @@ describe('errors a request causes are 4xx client errors', () => {
     ['GET /v2/models/%ff/ready', 400, 'GET', '/v2/models/%ff/ready', undefined, {}, /model name in the path, "%ff", is not valid percent-encoded UTF-8/],
     ['POST /v2/models/%ZZ/infer', 400, 'POST', '/v2/models/%ZZ/infer', '{}', {}, /"%ZZ", is not valid percent-encoded/],
     ['GET /v2/models/logreg/versions/%E0%A4%A/ready', 400, 'GET', '/v2/models/logreg/versions/%E0%A4%A/ready', undefined, {}, /version in the path/],
-    ['data nested 9000 levels deep', 400, 'POST', '/v2/models/logreg/infer', nested(9000), {}, /nested more than 2 level\(s\) deep/],
+    ['data nested 9000 levels deep', 400, 'POST', '/v2/models/logreg/infer', nested(9000), {}, /request body nests arrays or objects more than 64 levels deep/],
     ['data nested deeper than the rank', 400, 'POST', '/v2/models/logreg/infer', nested(3), {}, /nested more than 2 level\(s\) deep/],
     ['Inference-Header-Content-Length 1e1', 400, 'POST', '/v2/models/logreg/infer', '{"inputs":[]}', { 'inference-header-content-length': '1e1' }, /Inference-Header-Content-Length is "1e1"; it must be the byte length of the JSON part, in decimal digits/],
     ['Inference-Header-Content-Length -1', 400, 'POST', '/v2/models/logreg/infer', '{"inputs":[]}', { 'inference-header-content-length': '-1' }, /in decimal digits/],

@@ -12,7 +12,7 @@ import { up } from './lab/lab.ts';
 import { labRequest } from './lab/loadgen/lab-request.ts';
 import { startLoad } from './lab/loadgen/run-load.ts';
 import { runningPid, startDaemon } from './lab/processes.ts';
-import { ensureTestModels } from '../runtime/test-models/build.ts';
+import { CLASSIFIER_MIXED_ROWS, ensureTestModels } from '../runtime/test-models/build.ts';
 
 const ns = 'demo';
 const say = (msg: string): void => void process.stdout.write(`\n\x1b[1m== ${msg}\x1b[0m\n`);
@@ -38,12 +38,12 @@ const rollout = {
   scaleDownDelay: '10s',
 };
 
-function model(uri: string, digest: string): string {
+function model(uri: string, digest: string, quality?: Record<string, unknown>): string {
   return stringify({
     apiVersion: 'serving.onnxop.io/v1alpha1',
     kind: 'OnnxModel',
     metadata: { name: 'iris', namespace: ns },
-    spec: { model: { uri, digest }, runtime: { replicas: 2 }, rollout },
+    spec: { model: { uri, digest }, runtime: { replicas: 2 }, rollout: quality ? { ...rollout, analysis: { ...rollout.analysis, quality } } : rollout },
   });
 }
 
@@ -75,8 +75,8 @@ async function follow(done: (s: DemoStatus) => boolean, timeoutS: number): Promi
 }
 
 /** Load through the gateway in the background: `rate` req/s, a share of them poisoned (bounded). */
-function backgroundLoad(rate: number, poisonRatio: number): { stop: () => Promise<string> } {
-  const body = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }] });
+function backgroundLoad(rate: number, poisonRatio: number, rows: readonly (readonly number[])[] = [[5.1, 3.5, 1.4, 0.2]]): { stop: () => Promise<string> } {
+  const body = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [rows.length, 4], data: rows.flat() }] });
   const load = startLoad({
     url: `http://127.0.0.1:${labPorts.gateway}/v2/models/iris/infer`,
     method: 'POST',
@@ -119,11 +119,11 @@ async function waitForStableDigest(digest: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  say('1/7 lab: a real control plane, process kubelet, Prometheus and gateway on this machine');
+  say('1/8 lab: a real control plane, process kubelet, Prometheus and gateway on this machine');
   await up((msg) => process.stdout.write(`[lab] ${msg}\n`));
   show('get', 'nodes', '-o', 'wide');
 
-  say('2/7 the OnnxModel CRD and the operator');
+  say('2/8 the OnnxModel CRD and the operator');
   kubectl('apply', '--server-side', '--force-conflicts', '-f', path.join(repoRoot, 'crds/onnxmodel.yaml'));
   kubectl('wait', '--for=condition=Established', 'crd/onnxmodels.serving.onnxop.io', '--timeout=30s');
   const pid = startDaemon({
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
   });
   process.stdout.write(`operator running (pid ${pid}), metrics on http://127.0.0.1:${labPorts.operator}/metrics, log ${labPaths.logs}/operator.log\n`);
 
-  say('3/7 deploy a model the project built (logistic regression), pinned by its sha256');
+  say('3/8 deploy a model the project built (logistic regression), pinned by its sha256');
   const models = ensureTestModels();
   // A clean start: an earlier demo's model would otherwise roll back from where it ended.
   kubectl('delete', 'namespace', ns, '--ignore-not-found', '--wait=true', '--timeout=120s');
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
   show('-n', ns, 'get', 'onnx,deployments,services,httproutes,pods', '-o', 'wide');
   process.stdout.write(`inference through the gateway: ${await infer()}\n`);
 
-  say('4/7 roll out a new digest (a classifier) in steps of 20% and 50%, judged by Prometheus, under 30 req/s');
+  say('4/8 roll out a new digest (a classifier) in steps of 20% and 50%, judged by Prometheus, under 30 req/s');
   let traffic = backgroundLoad(30, 0);
   kubectlIn(model(`file://${models.classifier.path}`, models.classifier.digest), 'apply', '-f', '-');
   await follow((s) => s.phase === 'Stable' && s.stable?.digest === models.classifier.digest, 240);
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${await traffic.stop()}\n`);
   process.stdout.write(`inference through the gateway: ${await infer()}\n`);
 
-  say('5/7 roll out a faulty model: it fails at run time on 30% of the inputs; the operator rolls it back by itself');
+  say('5/8 roll out a faulty model: it fails at run time on 30% of the inputs; the operator rolls it back by itself');
   traffic = backgroundLoad(30, 0.3);
   kubectlIn(model(`file://${models.logreg_faulty.path}`, models.logreg_faulty.digest), 'apply', '-f', '-');
   const rolled = await follow((s) => s.phase === 'RolledBack', 240);
@@ -166,12 +166,19 @@ async function main(): Promise<void> {
   process.stdout.write(`rolled back (${rolled.lastRollback?.reason}): ${rolled.lastRollback?.message ?? ''}\n`);
   process.stdout.write(`stable digest is still ${rolled.stable?.digest}\n`);
 
-  say('6/7 status an on-call engineer reads');
+  say('6/8 a silent regression: the classifier exported with two input features swapped answers 200 to everything; the predictions gate compares what it predicts with stable and rolls it back');
+  traffic = backgroundLoad(20, 0, CLASSIFIER_MIXED_ROWS);
+  kubectlIn(model(`file://${models.classifier_swapped.path}`, models.classifier_swapped.digest, { predictions: { maxPSI: 0.2, minSamples: 100 } }), 'apply', '-f', '-');
+  const silent = await follow((s) => s.phase === 'RolledBack' && s.lastRollback?.message?.includes('predict') === true, 240);
+  process.stdout.write(`${await traffic.stop()}\n`);
+  process.stdout.write(`rolled back (${silent.lastRollback?.reason}): ${silent.lastRollback?.message ?? ''}\n`);
+
+  say('7/8 status an on-call engineer reads');
   const status = JSON.parse(kubectl('-n', ns, 'get', 'onnxmodel', 'iris', '-o', 'json')) as { status: { conditions?: { type: string; status: string; reason?: string; message?: string }[] } };
   for (const c of status.status.conditions ?? []) process.stdout.write(`  ${c.type.padEnd(16)} ${c.status.padEnd(6)} ${(c.reason ?? '').padEnd(22)} ${c.message ?? ''}\n`);
   show('-n', ns, 'get', 'events', '--field-selector', 'involvedObject.kind=OnnxModel', '--sort-by=.metadata.creationTimestamp');
 
-  say('7/7 Prometheus scrapes the model pods: requests by revision and outcome');
+  say('8/8 Prometheus scrapes the model pods: requests by revision and outcome');
   const stable = (JSON.parse(kubectl('-n', ns, 'get', 'onnxmodel', 'iris', '-o', 'json')) as { status: { stable: { revision: string } } }).status.stable.revision;
   const q = encodeURIComponent(`sum by (revision, outcome) (onnxop_requests_total{namespace="${ns}"})`);
   let rows: { metric: Record<string, string>; value: [number, string] }[] = [];

@@ -18,7 +18,7 @@ import { labPorts } from '../e2e/lab/lab-config.ts';
 import { startLoad, type LoadResult } from '../e2e/lab/loadgen/run-load.ts';
 import { prometheusConfigFile } from '../e2e/lab/prometheus.ts';
 import { seededRandom } from '../lib/test-support/seeded-random.ts';
-import { ensureTestModels } from '../runtime/test-models/build.ts';
+import { CLASSIFIER_MIXED_ROWS, ensureTestModels } from '../runtime/test-models/build.ts';
 import { applyCrd, createTestNamespace, deleteNamespace, kubectl, kubectlJson, repoRoot, waitUntil } from './lab-helpers.ts';
 import { freePort, OperatorProcess } from './operator-process.ts';
 
@@ -130,15 +130,7 @@ async function eventReasons(name: string): Promise<string[]> {
 
 /** Load through the gateway at `rate` req/s until stopped (bounded: 6 minutes, 10000 requests). */
 const IRIS_ROW = [5.1, 3.5, 1.4, 0.2];
-/**
- * Sixteen rows on which the lab's classifier predicts classes 0/1/2 as 7/4/5 and classifier_swapped
- * (features 0 and 1 exchanged) as 3/7/6: every request carries the same mix, so only the model can
- * move the prediction distribution.
- */
-const MIXED_ROWS = [
-  [-2.1, 3.3, 0.9, 3.4], [-3.6, 2.8, -1.1, -3.6], [-3.4, 3.9, 3.8, 0.3], [-0.4, 0.4, 0.8, 2.2], [2.2, -0.7, -0.2, 2.8], [-1.1, -0.1, -3.3, 2], [2.7, -1.1, -2.6, 3.9], [-3, -0.4, -0.3, -3.1],
-  [-3.1, 1, 2.2, -3.3], [0.8, 3.4, -1.9, 0.7], [-1.2, -1.5, 0.1, 1.7], [-1.5, -2.7, 3, 1], [-1, 4, -0.1, -2.6], [-2, 3.4, 0.7, -0.1], [-2.6, -0.5, -2.6, -4], [1.5, 2.1, -2.8, 0.3],
-];
+const MIXED_ROWS = CLASSIFIER_MIXED_ROWS.map((r) => [...r]);
 
 function load(name: string, rate: number, poisonRatio = 0, rows: number[][] = [IRIS_ROW]): { stop: () => Promise<LoadResult> } {
   return startLoad({

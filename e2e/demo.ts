@@ -2,7 +2,8 @@
 // operator, deploys a model the project builds itself, rolls a new revision out in traffic steps
 // judged by SLOs in Prometheus while load runs through the gateway, then rolls out a faulty model
 // (a real one: it fails at run time on a share of the inputs) and watches the operator roll it back,
-// showing what an on-call engineer would see.
+// then a silent regression (a classifier exported with two features swapped: every answer a 200)
+// that the predictions gate rolls back, showing what an on-call engineer would see.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';

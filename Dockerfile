@@ -10,7 +10,10 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 # CPU-only onnxruntime-node: its install script would otherwise fetch CUDA libraries.
 ENV ONNXRUNTIME_NODE_INSTALL_CUDA=skip
-RUN npm ci --omit=dev --no-audit --no-fund || npm install --omit=dev --no-save --no-audit --no-fund
+# onnxruntime-node ships its binaries for every platform (~290 MB): keep only the build's own.
+RUN (npm ci --omit=dev --no-audit --no-fund || npm install --omit=dev --no-save --no-audit --no-fund) \
+ && keep="$(node -p 'process.platform + "/" + process.arch')" \
+ && for d in node_modules/onnxruntime-node/bin/napi-v6/*/*; do case "$d" in */"$keep") ;; *) rm -rf "$d" ;; esac; done
 
 FROM node:24-bookworm-slim AS base
 WORKDIR /app
@@ -36,23 +39,42 @@ EXPOSE 8080
 ENTRYPOINT ["node", "runtime/src/main.ts"]
 CMD ["serve"]
 
-# GPU runtime: CUDA and cuDNN from NVIDIA's runtime image, onnxruntime-node's CUDA provider
-# installed at build time. Without a GPU (or with a driver mismatch) the runtime stops with a
-# visible error unless the model allows CPU fallback (spec.runtime.sessionOptions.cpuFallback).
-FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04 AS runtime-gpu
-# Node from the official image (Ubuntu 24.04's glibc is newer than Debian 12's it was built on).
-COPY --from=node:24-bookworm-slim /usr/local/bin/node /usr/local/bin/node
-COPY --from=node:24-bookworm-slim /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
-RUN ln -s /usr/local/lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm
+# GPU runtime: the runtime image plus CUDA 13 and cuDNN 9 user-space libraries and onnxruntime's CUDA
+# execution provider, all from PyPI wheels: NVIDIA's nvidia-* (the libraries nvidia/cuda images ship,
+# redistributed by NVIDIA) and the provider libraries of onnxruntime-gpu at exactly
+# onnxruntime-node's version (PyPI builds it against CUDA 13; onnxruntime-node's own installer
+# would fetch them from NuGet). One base for every image (Debian 12 + Node 24), no registry beyond
+# PyPI and npm; the GPU driver (libcuda) comes from the node, as with any CUDA image (NVIDIA
+# container toolkit). Without a GPU (or with a driver older than CUDA 13's) the runtime stops with
+# a visible error unless the model allows CPU fallback (spec.runtime.sessionOptions.cpuFallback).
+# docs/images.md says why and what was checked.
+FROM node:24-bookworm-slim AS cuda
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3-pip \
+ && rm -rf /var/lib/apt/lists/*
+RUN pip install --no-deps --no-compile --break-system-packages --target /opt/wheels \
+      onnxruntime-gpu==1.30.0 \
+      nvidia-cuda-runtime==13.0.96 nvidia-cublas==13.1.0.3 nvidia-cufft==12.0.0.61 nvidia-curand==10.4.0.35 \
+      nvidia-nvjitlink==13.0.88 nvidia-cuda-nvrtc==13.0.88 nvidia-cudnn-cu13==9.28.1.4 \
+ && mkdir -p /opt/cuda/lib /opt/cuda/ort \
+ && find /opt/wheels/nvidia -name 'lib*.so*' -exec cp -a {} /opt/cuda/lib/ \; \
+ && cp /opt/wheels/onnxruntime/capi/libonnxruntime_providers_cuda.so /opt/wheels/onnxruntime/capi/libonnxruntime_providers_shared.so /opt/cuda/ort/ \
+ && rm -rf /opt/wheels
+
+# The CUDA libraries first, on the plain base: ~2.5 GB that a change of the sources or the npm
+# packages does not touch, so neither a rebuild nor a pull of a new version moves them again.
+FROM node:24-bookworm-slim AS runtime-gpu
+COPY --from=cuda /opt/cuda/lib/ /usr/local/lib/onnxop-cuda/
+ENV LD_LIBRARY_PATH=/usr/local/lib/onnxop-cuda
 WORKDIR /app
-COPY package.json package-lock.json .npmrc ./
-# onnxruntime-node's install script fetches its CUDA provider libraries here, at image build time.
-ENV ONNXRUNTIME_NODE_INSTALL_CUDA=v12
-RUN npm ci --omit=dev --no-audit --no-fund || npm install --omit=dev --no-save --no-audit --no-fund
+ENV NODE_ENV=production
+COPY --from=deps /app/node_modules ./node_modules
+# onnxruntime loads its provider libraries from the directory of libonnxruntime.so.
+COPY --from=cuda /opt/cuda/ort/ ./node_modules/onnxruntime-node/bin/napi-v6/linux/x64/
+COPY package.json ./
+USER 65532:65532
 COPY runtime/src ./runtime/src
 COPY lib ./lib
-ENV NODE_ENV=production
-USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["node", "runtime/src/main.ts"]
 CMD ["serve", "--execution-provider=cuda"]

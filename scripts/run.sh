@@ -59,6 +59,12 @@ ensure_lab_prereqs() {
   command -v ip >/dev/null || missing+=(iproute2)
   command -v openssl >/dev/null || missing+=(openssl)
   command -v go >/dev/null || missing+=(golang-go)
+  # Images and containers: pods run from the project's images (docs/images.md).
+  command -v runc >/dev/null || missing+=(runc)
+  command -v umoci >/dev/null || missing+=(umoci)
+  command -v buildah >/dev/null || missing+=(buildah)
+  command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
+  command -v docker-registry >/dev/null || missing+=(docker-registry)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then
       say "the lab needs these Debian packages: ${missing[*]}; install them as root (apt-get install ${missing[*]}) and run again"

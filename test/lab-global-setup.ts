@@ -1,5 +1,7 @@
 // One lab per integration run. A lab that is already up (a developer's) is reused and left running;
-// one this run started is taken down by the global tear-down.
+// one this run started is taken down by the global tear-down. With the runc runtime the images pods
+// run are rebuilt where the tree changed (and pushed) first, and the operators the tests start get
+// the runtime image by digest (RUNTIME_IMAGE, which the operator reads for --runtime-image).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,10 +19,30 @@ function labState(): 'up' | 'partial' | 'down' {
   }
 }
 
+const labDir = path.join(root, '.lab');
+
+function runtimeOfLab(): string | undefined {
+  try {
+    return fs.readFileSync(path.join(labDir, 'run', 'runtime'), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Images current with the tree (runc labs): rebuilt and pushed where inputs changed, else reused. */
+function useCurrentImages(rebuild: boolean): void {
+  if (runtimeOfLab() !== 'runc') return;
+  if (rebuild) execFileSync(process.execPath, [path.join(root, 'e2e/lab/cli.ts'), 'images'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const digests = JSON.parse(fs.readFileSync(path.join(labDir, 'image-digests.json'), 'utf8')) as { refs: Record<string, string> };
+  // Test workers start after the global set-up and inherit this environment.
+  if (digests.refs['runtime']) process.env['RUNTIME_IMAGE'] = digests.refs['runtime'];
+}
+
 export default function globalSetup(): void {
   const state = labState();
   if (state === 'up') {
     process.stderr.write('\n[lab] reusing the running lab\n');
+    useCurrentImages(true);
     return;
   }
   process.stderr.write(`\n[lab] ${state === 'partial' ? 'completing the running lab' : 'bringing the lab up'} for the integration tests\n`);
@@ -31,4 +53,6 @@ export default function globalSetup(): void {
     fs.mkdirSync(path.dirname(startedMarker), { recursive: true });
     fs.writeFileSync(startedMarker, `${process.pid}\n`);
   }
+  // `up` built and pushed them.
+  useCurrentImages(false);
 }

@@ -1,5 +1,5 @@
-// `npm run lab -- up | down | status`
-import { down, status, up } from './lab.ts';
+// `npm run lab -- up | down | status | images`
+import { down, images, runningRuntime, status, up } from './lab.ts';
 import { labPaths } from './lab-config.ts';
 
 const log = (msg: string): void => {
@@ -15,6 +15,16 @@ async function main(): Promise<number> {
     case 'down':
       await down(log);
       return 0;
+    case 'images': {
+      // Rebuild what changed and push it; the running kubelet pulls the new digests for new pods.
+      if (runningRuntime() !== 'runc') {
+        process.stderr.write('lab images: the running lab does not use the runc runtime (ONNXOP_LAB_RUNTIME=runc npm run lab -- up)\n');
+        return 1;
+      }
+      const d = await images(log);
+      for (const [name, ref] of Object.entries(d.refs)) process.stdout.write(`${name.padEnd(10)} ${ref}\n`);
+      return 0;
+    }
     case 'status': {
       const s = await status();
       for (const c of s.components) {
@@ -22,12 +32,14 @@ async function main(): Promise<number> {
         const idle = c.name === 'operator' ? 'not running (npm run demo starts it)' : 'stopped';
         process.stdout.write(`${c.name.padEnd(24)} ${c.pid === undefined ? idle : `running (pid ${c.pid})`}\n`);
       }
-      process.stdout.write(`api server ready: ${s.apiserverReady}\n${s.nodes}`);
+      process.stdout.write(`api server ready: ${s.apiserverReady}\n`);
+      if (s.runtime) process.stdout.write(`pod runtime: ${s.runtime}\n`);
+      process.stdout.write(s.nodes);
       if (s.apiserverReady) process.stdout.write(`\nenvironment: source ${labPaths.env}\n`);
       return 0;
     }
     default:
-      process.stderr.write('usage: npm run lab -- up | down | status\n');
+      process.stderr.write('usage: npm run lab -- up | down | status | images\n');
       return 2;
   }
 }

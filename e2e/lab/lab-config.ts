@@ -1,5 +1,6 @@
 // The lab's fixed layout: where its files live, which loopback ports and which lab-only addresses it
 // uses. Every lab part imports this one module so the pieces agree.
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,6 +37,8 @@ export const labPorts = {
   kubeletHealth: base + 248,
   /** The operator's /metrics when the demo runs it. */
   operator: base + 464,
+  /** The lab registry (docker-registry, plain HTTP): images pods run are pulled from it. */
+  registry: base + 500,
 } as const;
 
 /**
@@ -75,3 +78,12 @@ export const gpuNode = {
 
 export const k8sVersionFile = path.join(repoRoot, 'e2e', 'lab', 'k8s', 'VERSION');
 export const imagesFile = path.join(repoRoot, 'e2e', 'lab', 'images.json');
+
+/** host:port of the lab registry, as image references name it. */
+export const labRegistry = `127.0.0.1:${labPorts.registry}`;
+const cacheDir = process.env.ONNXOP_CACHE ?? path.join(os.homedir(), '.cache', 'onnx-operator');
+/** The registry's storage and the kubelet's pulled images: kept across lab restarts (content-addressed). */
+export const registryDataDir = path.join(cacheDir, 'images', 'registry');
+export const labImageDir = path.join(cacheDir, 'images', 'pulled');
+/** The digests the lab pushed last (`npm run lab -- up` writes it; tests and the demo read it). */
+export const labImageDigestsFile = path.join(labDir, 'image-digests.json');

@@ -1,16 +1,18 @@
-// Brings the whole lab up and down: network, PKI, control plane, kubelet, Prometheus, gateway.
+// Brings the whole lab up and down: network, PKI, control plane, registry and images, kubelet,
+// Prometheus, gateway.
 // `up` is idempotent (a running part is kept); `down` ends every lab process by its pid and removes
 // every namespace, veth and the bridge, then checks that nothing is left listening.
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { labPaths, labPorts, repoRoot } from './lab-config.ts';
+import { labImageDigestsFile, labPaths, labPorts, labRegistry, repoRoot } from './lab-config.ts';
 import { adminGet, apiserverUrl, startControlPlane, waitFor } from './control-plane.ts';
 import { checkNamespacesWork, deleteNamespace, ensureBridge, labNamespaces, labVeths, removeBridge } from './network.ts';
 import { adminKubeconfig, ensurePki, operatorKubeconfig, pkiFiles } from './pki.ts';
 import { runningPid, startDaemon, stopDaemon } from './processes.ts';
 import { prometheusSpec, prometheusUrl } from './prometheus.ts';
+import { registrySpec, registryUrl } from './registry.ts';
 import { tryRun } from './run-command.ts';
 
 export const gatewayUrl = `http://127.0.0.1:${labPorts.gateway}`;
@@ -21,6 +23,8 @@ export const components = [
   'kube-apiserver',
   'kube-controller-manager',
   'kube-scheduler',
+  // Only with the runc runtime (process mode pulls nothing).
+  'registry',
   'kubelet',
   'prometheus',
   'gateway',
@@ -30,22 +34,82 @@ export const components = [
 
 export type Log = (msg: string) => void;
 
+export type LabRuntime = 'runc' | 'process';
+const runtimeFile = path.join(labPaths.run, 'runtime');
+
+/**
+ * How the lab kubelet runs pods: `runc` (each pod's image pulled from the lab registry and run by
+ * runc) or `process` (images.json maps an image to a local command). ONNXOP_LAB_RUNTIME chooses at
+ * `up`; a running lab keeps the runtime it was started with (.lab/run/runtime).
+ */
+export function requestedRuntime(): LabRuntime {
+  const v = process.env.ONNXOP_LAB_RUNTIME ?? 'process';
+  if (v !== 'runc' && v !== 'process') throw new Error(`lab: ONNXOP_LAB_RUNTIME must be runc or process, got "${v}"`);
+  return v;
+}
+
+/** The runtime of the running lab (undefined when none is recorded). */
+export function runningRuntime(): LabRuntime | undefined {
+  try {
+    const v = fs.readFileSync(runtimeFile, 'utf8').trim();
+    return v === 'runc' || v === 'process' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Components a lab with this runtime runs. */
+export function componentsFor(runtime: LabRuntime): (typeof components)[number][] {
+  return components.filter((c) => c !== 'registry' || runtime === 'runc');
+}
+
+export interface LabImageDigests {
+  registry: string;
+  /** Image name (operator, runtime, echo, …) → its public name pinned by digest. */
+  refs: Record<string, string>;
+}
+
+/** The digest references `images` wrote last, or undefined (a process-mode lab pushes none). */
+export function labImageDigests(): LabImageDigests | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(labImageDigestsFile, 'utf8')) as LabImageDigests;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Builds (or reuses, by content hash) every image the lab's pods run and pushes them to the lab
+ * registry; records their digest references for tests and the demo. The GPU runtime is built by its
+ * own test (e2e/lab/image-build/images.int.test.ts): no lab pod runs it.
+ */
+export async function images(log: Log): Promise<LabImageDigests> {
+  const { buildImages } = await import('./image-build/build.ts');
+  const started = Date.now();
+  const built = await buildImages({ only: ['operator', 'runtime', 'echo', 'echo-v2', 'crash'], registry: labRegistry, log });
+  const digests: LabImageDigests = { registry: labRegistry, refs: Object.fromEntries(built.map((b) => [b.name, b.ref ?? b.tag])) };
+  fs.writeFileSync(labImageDigestsFile, `${JSON.stringify(digests, null, 2)}\n`);
+  log(`images ready in ${((Date.now() - started) / 1000).toFixed(1)}s (${built.filter((b) => b.built).map((b) => b.name).join(', ') || 'all reused'})`);
+  return digests;
+}
+
 /** Runs a cached build script (Kubernetes, Prometheus) and returns the path it prints last. */
 function buildOutput(script: string): string {
   const out = execFileSync('bash', [path.join(repoRoot, script)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   return out.trim().split('\n').pop() ?? '';
 }
 
-function checkTools(): void {
-  const missing = ['etcd', 'ip', 'openssl', 'go'].filter(
+function checkTools(runtime: LabRuntime): void {
+  const tools = ['etcd', 'ip', 'openssl', 'go', ...(runtime === 'runc' ? ['runc', 'umoci', 'buildah', 'mmdebstrap', 'docker-registry'] : [])];
+  const missing = tools.filter(
     (tool) => execFileSync('bash', ['-c', `command -v ${tool} || true`], { encoding: 'utf8' }).trim() === '',
   );
   if (missing.length > 0) {
-    throw new Error(`lab: missing tools: ${missing.join(', ')}. Run 'npm run setup' (installs Debian packages etcd-server, iproute2, openssl, golang-go).`);
+    throw new Error(`lab: missing tools: ${missing.join(', ')}. Run 'npm run setup' (installs Debian packages etcd-server, iproute2, openssl, golang-go, runc, umoci, buildah, mmdebstrap, docker-registry).`);
   }
 }
 
-function writeClientFiles(binDir: string): void {
+function writeClientFiles(binDir: string, runtimeImage: string | undefined): void {
   const pki = pkiFiles();
   fs.writeFileSync(labPaths.kubeconfig, adminKubeconfig(pki, apiserverUrl), { mode: 0o600 });
   fs.writeFileSync(labPaths.operatorKubeconfig, operatorKubeconfig(pki, apiserverUrl), { mode: 0o600 });
@@ -59,6 +123,8 @@ function writeClientFiles(binDir: string): void {
       `export PROMETHEUS_URL="${prometheusUrl}"`,
       `export GATEWAY_URL="${gatewayUrl}"`,
       `export LAB_API_SERVER="${apiserverUrl}"`,
+      // The operator's --runtime-image (env RUNTIME_IMAGE): the lab's runtime image, by digest.
+      ...(runtimeImage ? [`export RUNTIME_IMAGE="${runtimeImage}"`] : []),
       `export PATH="${labPaths.bin}:$PATH"`,
       '',
     ].join('\n'),
@@ -81,7 +147,11 @@ async function httpOk(url: string): Promise<boolean> {
 
 export async function up(log: Log): Promise<void> {
   const started = Date.now();
-  checkTools();
+  const runtime = runningPid('kube-apiserver') !== undefined ? (runningRuntime() ?? 'process') : requestedRuntime();
+  if (runningPid('kube-apiserver') !== undefined && runtime !== requestedRuntime() && process.env.ONNXOP_LAB_RUNTIME !== undefined) {
+    throw new Error(`lab: the running lab uses the ${runtime} runtime, not ${requestedRuntime()}; 'npm run lab -- down' first to change it`);
+  }
+  checkTools(runtime);
   await checkNamespacesWork();
   for (const dir of [labPaths.dir, labPaths.logs, labPaths.podLogs, labPaths.run, labPaths.kubelet]) fs.mkdirSync(dir, { recursive: true });
   log('building/locating Kubernetes binaries');
@@ -89,7 +159,18 @@ export async function up(log: Log): Promise<void> {
   const prometheusBin = buildOutput('e2e/lab/prometheus-build/build.sh');
   await ensureBridge();
   const pki = await ensurePki();
-  writeClientFiles(binDir);
+  fs.writeFileSync(runtimeFile, `${runtime}\n`);
+  let digests: LabImageDigests | undefined;
+  if (runtime === 'runc') {
+    log('starting the lab registry');
+    startDaemon(registrySpec());
+    await waitFor('registry', () => httpOk(`${registryUrl}/v2/`), 30_000);
+    log('building (or reusing) and pushing the images pods run');
+    digests = await images(log);
+  } else {
+    fs.rmSync(labImageDigestsFile, { force: true });
+  }
+  writeClientFiles(binDir, digests?.refs['runtime']);
   log('starting control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler)');
   await startControlPlane(binDir, pki);
 
@@ -97,8 +178,8 @@ export async function up(log: Log): Promise<void> {
   const gatewayApi = await import('./gateway-api-crds.ts');
   await gatewayApi.installGatewayApi(labPaths.kubeconfig);
 
-  log('starting process kubelet');
-  startDaemon({ name: 'kubelet', command: process.execPath, args: [path.join(repoRoot, 'e2e/lab/kubelet/main.ts'), '--kubeconfig', labPaths.kubeconfig], cwd: repoRoot });
+  log(`starting the lab kubelet (${runtime} runtime)`);
+  startDaemon({ name: 'kubelet', command: process.execPath, args: [path.join(repoRoot, 'e2e/lab/kubelet/main.ts'), '--kubeconfig', labPaths.kubeconfig, '--runtime', runtime], cwd: repoRoot });
   await waitFor('kubelet', () => nodesReady(3), 60_000);
 
   log('starting Prometheus');
@@ -130,6 +211,8 @@ export async function down(log: Log): Promise<void> {
   fs.rmSync(labPaths.etcdData, { recursive: true, force: true });
   fs.rmSync(labPaths.prometheusData, { recursive: true, force: true });
   fs.rmSync(labPaths.kubelet, { recursive: true, force: true });
+  fs.rmSync(runtimeFile, { force: true });
+  fs.rmSync(labImageDigestsFile, { force: true });
   const left = await leftovers();
   if (left.length > 0) throw new Error(`lab: down left these behind: ${left.join('; ')}`);
   log('lab is down: no lab process, port, namespace or bridge left');
@@ -171,8 +254,9 @@ export interface ComponentStatus {
   pid: number | undefined;
 }
 
-export async function status(): Promise<{ components: ComponentStatus[]; apiserverReady: boolean; nodes: string }> {
-  const comps = components.map((name) => ({ name, pid: runningPid(name) }));
+export async function status(): Promise<{ components: ComponentStatus[]; apiserverReady: boolean; nodes: string; runtime: LabRuntime | undefined }> {
+  const runtime = runningRuntime();
+  const comps = componentsFor(runtime ?? requestedRuntime()).map((name) => ({ name, pid: runningPid(name) }));
   let apiserverReady = false;
   let nodes = '';
   if (fs.existsSync(labPaths.kubeconfig) && runningPid('kube-apiserver') !== undefined) {
@@ -183,5 +267,5 @@ export async function status(): Promise<{ components: ComponentStatus[]; apiserv
       apiserverReady = false;
     }
   }
-  return { components: comps, apiserverReady, nodes };
+  return { components: comps, apiserverReady, nodes, runtime };
 }

@@ -1,16 +1,16 @@
-// One container of one pod: prepare (image map, env), start, probe, observe its exit, restart per
-// restartPolicy with crash-loop back-off, stop on request. Every state change is reported through
-// `onChange` so the pod worker recomputes and writes status.
+// One container of one pod: prepare (image, env, through the container engine), start, probe,
+// observe its exit, restart per restartPolicy with crash-loop back-off, stop on request. Every state
+// change is reported through `onChange` so the pod worker recomputes and writes status.
 import type { V1Container, V1Probe } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { initialBackoff, nextRestart, type BackoffPolicy, type BackoffState } from './backoff.ts';
-import { defaultBase, envReferences, resolveCommand, resolveEnv, type EnvSources } from './container-spec.ts';
-import { errorMessage, KubeletError } from './errors.ts';
-import { imageId, loadImageMap, lookupImage } from './images.ts';
+import { envReferences, resolveEnv, type EnvSources } from './container-spec.ts';
+import { waitingReason, type ContainerEngine, type PreparedContainer, type StartedContainer } from './engine.ts';
+import { errorMessage } from './errors.ts';
 import type { ObservedContainer, ObservedState, TerminatedState } from './pod-status.ts';
 import { runHandler, type ProbeTarget } from './probe-runners.ts';
 import { initialProbeState, nextProbeDelayMs, observeProbe, probeSettings, probeVerdict, type ProbeKind, type ProbeSettings, type ProbeState } from './probes.ts';
-import { containerLogPath, signalGroup, startProcess, writeLogLine, type ContainerProcess } from './process-runner.ts';
+import { containerLogPath, writeLogLine } from './process-runner.ts';
 import type { Pod } from './types.ts';
 import { rfc3339 } from './types.ts';
 
@@ -20,10 +20,8 @@ export interface RunnerContext {
   podIP: string;
   hostIP: string;
   nodeAllocatable: Record<string, string>;
-  imagesFile: string;
+  engine: ContainerEngine;
   logDir: string;
-  cwd: string;
-  execPath: string;
   backoff: BackoffPolicy;
   fetchEnvSources: (namespace: string, refs: { configMaps: string[]; secrets: string[] }) => Promise<EnvSources>;
   onChange: () => void;
@@ -53,7 +51,8 @@ export class ContainerRunner {
   private readonly ctx: RunnerContext;
   private readonly log: Logger;
   private readonly stopController = new AbortController();
-  private proc: ContainerProcess | undefined;
+  private proc: StartedContainer | undefined;
+  private prepared: PreparedContainer | undefined;
   private backoffState: BackoffState = initialBackoff;
   private pullFailures = 0;
   /** The next start is a restart (restartCount + 1). */
@@ -109,7 +108,7 @@ export class ContainerRunner {
         continue;
       }
       this.pullFailures = 0;
-      const terminated = await this.runOnce(prepared.argv);
+      const terminated = await this.runOnce(prepared.container);
       if (this.stopping) {
         this.set({ state: { kind: 'terminated', ...terminated }, ready: false });
         return 'stopped';
@@ -136,46 +135,48 @@ export class ContainerRunner {
     return 'stopped';
   }
 
-  private async prepare(): Promise<{ argv: string[] } | { waiting: { reason: string; message: string } }> {
+  private async prepare(): Promise<{ container: PreparedContainer } | { waiting: { reason: string; message: string } }> {
     const pod = this.ctx.pod();
     const image = this.spec.image ?? '';
-    let entry;
     try {
-      entry = lookupImage(loadImageMap(this.ctx.imagesFile), image);
+      const container = await this.ctx.engine.prepare({
+        pod,
+        container: this.spec,
+        netns: this.ctx.netns,
+        podIP: this.ctx.podIP,
+        resolveEnv: async (base) => {
+          const sources = await this.ctx.fetchEnvSources(pod.metadata.namespace ?? 'default', envReferences(this.spec));
+          return resolveEnv(this.spec, { pod, podIP: this.ctx.podIP, hostIP: this.ctx.hostIP, nodeAllocatable: this.ctx.nodeAllocatable, base }, sources);
+        },
+      });
+      this.env = container.env;
+      this.observed = { ...this.observed, imageID: container.imageID };
+      return { container };
     } catch (err) {
-      const message = err instanceof KubeletError && err.code === 'IMAGE_NOT_FOUND'
-        ? `Failed to pull image "${image}": ${err.message}`
-        : `Failed to pull image "${image}": ${errorMessage(err)}`;
-      return { waiting: { reason: 'ErrImagePull', message } };
-    }
-    try {
-      const sources = await this.ctx.fetchEnvSources(pod.metadata.namespace ?? 'default', envReferences(this.spec));
-      this.env = resolveEnv(this.spec, {
-        pod, podIP: this.ctx.podIP, hostIP: this.ctx.hostIP, nodeAllocatable: this.ctx.nodeAllocatable,
-        base: defaultBase(pod.metadata.name, this.ctx.execPath),
-      }, sources);
-      const argv = resolveCommand(entry, this.spec, this.env, this.ctx.execPath);
-      this.observed = { ...this.observed, imageID: imageId(image, entry) };
-      return { argv };
-    } catch (err) {
-      return { waiting: { reason: 'CreateContainerConfigError', message: errorMessage(err) } };
+      const reason = waitingReason(err);
+      const message = reason === 'ErrImagePull' && !errorMessage(err).startsWith('failed to pull')
+        ? `Failed to pull image "${image}": ${errorMessage(err)}`
+        : errorMessage(err);
+      return { waiting: { reason, message } };
     }
   }
 
-  private async runOnce(argv: string[]): Promise<TerminatedState> {
+  private async runOnce(prepared: PreparedContainer): Promise<TerminatedState> {
     const restartCount = this.pendingRestart ? this.observed.restartCount + 1 : this.observed.restartCount;
     this.pendingRestart = false;
     this.killMessage = undefined;
-    let proc: ContainerProcess;
+    let proc: StartedContainer;
     try {
-      proc = await startProcess({ netns: this.ctx.netns, argv, env: this.env, cwd: this.ctx.cwd, logFile: this.logFile });
+      proc = await prepared.start(this.logFile);
     } catch (err) {
       const now = rfc3339(Date.now());
       this.log.error({ err: errorMessage(err) }, 'container start failed');
+      await prepared.release().catch(() => undefined);
       return { exitCode: 128, reason: 'StartError', message: errorMessage(err), startedAt: now, finishedAt: now };
     }
     this.proc = proc;
-    const containerID = `lab://${proc.pid}`;
+    this.prepared = prepared;
+    const { containerID } = proc;
     const startedAt = rfc3339(proc.startedAtMs);
     const hasStartup = this.kind === 'regular' && this.spec.startupProbe !== undefined;
     const hasReadiness = this.kind === 'regular' && this.spec.readinessProbe !== undefined;
@@ -185,37 +186,44 @@ export class ContainerRunner {
       started: !hasStartup,
       ready: !hasReadiness,
     });
-    this.log.info({ pid: proc.pid, argv, restartCount }, 'container started');
-    if (this.stopping) signalGroup(proc.pid, 'SIGKILL');
+    this.log.info({ pid: proc.pid, containerID, argv: prepared.argv, restartCount }, 'container started');
+    if (this.stopping) void proc.kill('SIGKILL');
     if (this.kind === 'regular') this.startProbes(proc, hasStartup);
     const exit = await proc.exited;
     this.stopProbes();
     this.proc = undefined;
-    const reason = exit.exitCode === 0 ? 'Completed' : 'Error';
-    this.log.info({ pid: proc.pid, exitCode: exit.exitCode, signal: exit.signal, reason, killedBecause: this.killMessage }, 'container exited');
+    await prepared.release().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'releasing the container failed'));
+    const reason = exit.startError !== undefined ? 'StartError' : exit.exitCode === 0 ? 'Completed' : 'Error';
+    this.log.info({ pid: proc.pid, exitCode: exit.exitCode, signal: exit.signal, reason, killedBecause: this.killMessage, startError: exit.startError }, 'container exited');
     const t: TerminatedState = { exitCode: exit.exitCode, reason, startedAt, finishedAt: rfc3339(exit.finishedAtMs), containerID };
     if (exit.signal !== undefined) t.signal = exit.signal;
     if (this.killMessage !== undefined) t.message = this.killMessage;
+    else if (exit.startError !== undefined) t.message = exit.startError;
     return t;
   }
 
   probeTarget(): ProbeTarget {
     const ports: Record<string, number> = {};
     for (const p of this.spec.ports ?? []) if (p.name) ports[p.name] = p.containerPort;
-    return { podIP: this.ctx.podIP, netns: this.ctx.netns, env: this.env, cwd: this.ctx.cwd, ports };
+    const prepared = this.prepared;
+    return {
+      podIP: this.ctx.podIP,
+      ports,
+      exec: (argv, timeoutMs) => (prepared ? prepared.exec(argv, timeoutMs) : Promise.resolve({ ok: false, detail: 'the container is not running' })),
+    };
   }
 
-  private startProbes(proc: ContainerProcess, hasStartup: boolean): void {
+  private startProbes(proc: StartedContainer, hasStartup: boolean): void {
     if (hasStartup) this.probeLoop('startup', this.spec.startupProbe!, proc);
     else this.startMainProbes(proc);
   }
 
-  private startMainProbes(proc: ContainerProcess): void {
+  private startMainProbes(proc: StartedContainer): void {
     if (this.spec.readinessProbe) this.probeLoop('readiness', this.spec.readinessProbe, proc);
     if (this.spec.livenessProbe) this.probeLoop('liveness', this.spec.livenessProbe, proc);
   }
 
-  private probeLoop(kind: ProbeKind, probe: V1Probe, proc: ContainerProcess): void {
+  private probeLoop(kind: ProbeKind, probe: V1Probe, proc: StartedContainer): void {
     const settings: ProbeSettings = probeSettings(probe, kind);
     let state: ProbeState = initialProbeState;
     let lastAt: number | undefined;
@@ -260,12 +268,12 @@ export class ContainerRunner {
     this.probeTimers = [];
   }
 
-  private killInstance(proc: ContainerProcess, message: string): void {
+  private killInstance(proc: StartedContainer, message: string): void {
     this.killMessage = message;
     this.set({ ready: false });
     const graceMs = (this.ctx.pod().spec.terminationGracePeriodSeconds ?? 30) * 1000;
-    signalGroup(proc.pid, 'SIGTERM');
-    const t = setTimeout(() => signalGroup(proc.pid, 'SIGKILL'), graceMs);
+    void proc.kill('SIGTERM');
+    const t = setTimeout(() => void proc.kill('SIGKILL'), graceMs);
     void proc.exited.then(() => clearTimeout(t));
   }
 
@@ -288,12 +296,12 @@ export class ContainerRunner {
     this.stopProbes();
     const proc = this.proc;
     if (!proc) return;
-    signalGroup(proc.pid, 'SIGTERM');
-    const t = setTimeout(() => signalGroup(proc.pid, 'SIGKILL'), graceMs);
+    void proc.kill('SIGTERM');
+    const t = setTimeout(() => void proc.kill('SIGKILL'), graceMs);
     await proc.exited;
     clearTimeout(t);
-    // Children that left the group's leader behind still belong to the group.
-    signalGroup(proc.pid, 'SIGKILL');
+    // Idempotent: the run loop releases it too; the pod's sandbox goes only after this.
+    await this.prepared?.release().catch(() => undefined);
   }
 }
 

@@ -1,9 +1,15 @@
-// Errors of the process kubelet: a stable `code` a caller can branch on, a message that names the
+// Errors of the lab kubelet: a stable `code` a caller can branch on, a message that names the
 // field or object and the fix, and the underlying `cause`.
 export type KubeletErrorCode =
   | 'FLAG_INVALID'
   | 'IMAGE_NOT_FOUND'
   | 'IMAGE_MAP_INVALID'
+  | 'IMAGE_REF_INVALID'
+  | 'IMAGE_PULL_FAILED'
+  | 'IMAGE_UNPACK_FAILED'
+  | 'SECURITY_CONTEXT_INVALID'
+  | 'VOLUME_INVALID'
+  | 'RUNC_FAILED'
   | 'CONFIG_REF_NOT_FOUND'
   | 'ENV_INVALID'
   | 'QUANTITY_INVALID'

@@ -1,6 +1,7 @@
 // Command-line flags of the process kubelet (pure parsing; defaults from lab-config.ts).
 import path from 'node:path';
-import { imagesFile, labPaths, labPorts } from '../lab-config.ts';
+import { imagesFile, labImageDir, labPaths, labPorts, labRegistry } from '../lab-config.ts';
+import type { EngineMode } from './engine.ts';
 import { KubeletError } from './errors.ts';
 
 export interface KubeletFlags {
@@ -10,6 +11,12 @@ export interface KubeletFlags {
   /** Container logs: <logDir>/<namespace>_<pod>_<container>.log */
   logDir: string;
   images: string;
+  /** runc: images from the lab registry run by runc; process: images.json maps images to commands. */
+  runtime: EngineMode;
+  /** host:port of the lab registry (plain HTTP, loopback) that runc mode pulls from. */
+  registry: string;
+  /** Pulled image blobs and unpacked root filesystems (kept across lab restarts). */
+  imageDir: string;
   healthPort: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
@@ -28,7 +35,11 @@ export const usage = `usage: node e2e/lab/kubelet/main.ts [flags]
   --lab-dir <dir>              lab directory (default ${labPaths.dir}); sets the defaults below
   --state-dir <dir>            kubelet state, e.g. IP allocations (default <lab-dir>/kubelet)
   --log-dir <dir>              container logs (default <lab-dir>/logs/pods)
-  --images <file>              image map (default ${imagesFile})
+  --runtime runc|process       runc: pull each pod's image from the lab registry and run it with runc;
+                               process: run the command e2e/lab/images.json maps it to (default process)
+  --registry <host:port>       lab registry runc mode pulls from (default ${labRegistry})
+  --image-dir <dir>            pulled and unpacked images (default ${labImageDir})
+  --images <file>              image map of process mode (default ${imagesFile})
   --health-port <port>         GET /healthz on 127.0.0.1 (default ${labPorts.kubeletHealth})
   --backoff-base-ms <ms>       crash-loop back-off base (default 1000; real kubelet: 10000)
   --backoff-max-ms <ms>        crash-loop back-off cap (default 30000; real kubelet: 300000)
@@ -40,7 +51,7 @@ export const usage = `usage: node e2e/lab/kubelet/main.ts [flags]
   --log-level <level>          pino level (default info)`;
 
 const numeric = ['health-port', 'backoff-base-ms', 'backoff-max-ms', 'lease-interval-ms', 'status-interval-ms', 'watchdog-ms', 'shutdown-grace-ms'] as const;
-const strings = ['kubeconfig', 'lab-dir', 'state-dir', 'log-dir', 'images', 'kubelet-version', 'log-level'] as const;
+const strings = ['kubeconfig', 'lab-dir', 'state-dir', 'log-dir', 'images', 'runtime', 'registry', 'image-dir', 'kubelet-version', 'log-level'] as const;
 
 export function parseFlags(argv: readonly string[]): KubeletFlags {
   const values = new Map<string, string>();
@@ -69,6 +80,9 @@ export function parseFlags(argv: readonly string[]): KubeletFlags {
     stateDir: values.get('state-dir') ?? path.join(labDir, 'kubelet'),
     logDir: values.get('log-dir') ?? path.join(labDir, 'logs', 'pods'),
     images: values.get('images') ?? imagesFile,
+    runtime: (values.get('runtime') ?? 'process') as EngineMode,
+    registry: values.get('registry') ?? labRegistry,
+    imageDir: values.get('image-dir') ?? labImageDir,
     healthPort: num('health-port', labPorts.kubeletHealth),
     backoffBaseMs: num('backoff-base-ms', 1000),
     backoffMaxMs: num('backoff-max-ms', 30000),
@@ -80,6 +94,7 @@ export function parseFlags(argv: readonly string[]): KubeletFlags {
   };
   const version = values.get('kubelet-version');
   if (version !== undefined) flags.kubeletVersion = version;
+  if (flags.runtime !== 'runc' && flags.runtime !== 'process') throw new KubeletError('FLAG_INVALID', `--runtime must be runc or process, got "${flags.runtime}"`);
   if (flags.backoffMaxMs < flags.backoffBaseMs) throw new KubeletError('FLAG_INVALID', `--backoff-max-ms (${flags.backoffMaxMs}) must be at least --backoff-base-ms (${flags.backoffBaseMs})`);
   return flags;
 }

@@ -1,9 +1,12 @@
 // The process kubelet for all lab nodes: node agents, the pod watch and one worker per pod.
 import fs from 'node:fs';
 import type { Logger } from 'pino';
-import { labNodes, repoRoot, k8sVersionFile, type LabNode } from '../lab-config.ts';
+import { labNetwork, labNodes, labPorts, repoRoot, k8sVersionFile, type LabNode } from '../lab-config.ts';
+import { ApiForwarder } from './api-forwarder.ts';
+import type { ContainerEngine } from './engine.ts';
 import { errorMessage } from './errors.ts';
 import type { KubeletFlags } from './flags.ts';
+import { ImageStore } from './image-store.ts';
 import { IpamStore } from './ip-allocator.ts';
 import type { KubeApi } from './kube-api.ts';
 import { bridgeExists, removeStaleSandboxes } from './netns.ts';
@@ -11,6 +14,8 @@ import { NodeAgent } from './node-agent.ts';
 import { nodeCapacity, nodeInternalIP } from './node-status.ts';
 import { PodWatcher } from './pod-watch.ts';
 import { PodWorker } from './pod-worker.ts';
+import { ProcessEngine } from './process-engine.ts';
+import { RuncEngine } from './runc-engine.ts';
 import type { Pod } from './types.ts';
 
 export class Kubelet {
@@ -22,6 +27,8 @@ export class Kubelet {
   private readonly ipam = new Map<string, IpamStore>();
   private readonly workers = new Map<string, PodWorker>();
   private readonly watcher: PodWatcher;
+  readonly engine: ContainerEngine;
+  private readonly forwarder: ApiForwarder | undefined;
   private firstSync = true;
   private stopping = false;
 
@@ -33,6 +40,13 @@ export class Kubelet {
     const kubeletVersion = flags.kubeletVersion ?? fs.readFileSync(k8sVersionFile, 'utf8').trim();
     this.agents = nodes.map((node) => new NodeAgent({ node, nodes, api, log, kubeletVersion, healthPort: flags.healthPort }));
     for (const n of nodes) this.ipam.set(n.name, new IpamStore(flags.stateDir, n.name, n.podCIDR));
+    const apiServer = { host: labNetwork.bridgeAddress, port: labPorts.apiserver };
+    if (flags.runtime === 'runc') {
+      this.engine = new RuncEngine({ stateDir: flags.stateDir, images: new ImageStore(flags.imageDir, flags.registry), apiServer, api });
+      this.forwarder = new ApiForwarder(apiServer, { host: '127.0.0.1', port: labPorts.apiserver }, log);
+    } else {
+      this.engine = new ProcessEngine({ imagesFile: flags.images, cwd: repoRoot, execPath: process.execPath });
+    }
     this.watcher = new PodWatcher({
       api, log, nodes: new Set(nodes.map((n) => n.name)), watchdogMs: flags.watchdogMs,
       handlers: { onSync: (pods) => this.onSync(pods), onUpsert: (pod) => this.onUpsert(pod), onDelete: (pod) => this.onDelete(pod) },
@@ -45,6 +59,9 @@ export class Kubelet {
     }
     const removed = await removeStaleSandboxes((msg, extra) => this.log.info(extra, msg));
     if (removed > 0) this.log.info({ removed }, 'removed leftovers of a previous kubelet run');
+    await this.engine.removeStale((msg, extra) => this.log.info(extra, msg));
+    this.forwarder?.start();
+    this.log.info({ runtime: this.engine.mode }, 'container engine ready');
     for (const agent of this.agents) await agent.register();
     for (const agent of this.agents) agent.start(this.flags.leaseIntervalMs, this.flags.statusIntervalMs);
     void this.watcher.run();
@@ -92,10 +109,8 @@ export class Kubelet {
       hostIP: nodeInternalIP(this.nodes, node.name),
       nodeCapacity: nodeCapacity(node),
       ipam: this.ipam.get(node.name)!,
-      imagesFile: this.flags.images,
+      engine: this.engine,
       logDir: this.flags.logDir,
-      cwd: repoRoot,
-      execPath: process.execPath,
       backoff: { baseMs: this.flags.backoffBaseMs, maxMs: this.flags.backoffMaxMs },
       admittedPods: () => [...this.workers.values()].filter((w) => w.admitted && !w.isTerminal && w.pod.spec.nodeName === node.name).map((w) => w.pod),
       onDone: (uid) => this.workers.delete(uid),
@@ -117,5 +132,7 @@ export class Kubelet {
     for (const a of this.agents) a.stop();
     await Promise.all([...this.workers.values()].map((w) => w.terminate({ reason: 'shutdown', deletePod: false, graceMs: this.flags.shutdownGraceMs })));
     await removeStaleSandboxes((msg, extra) => this.log.info(extra, msg)).catch((err) => this.log.warn({ err: errorMessage(err) }, 'final sandbox sweep failed'));
+    await this.engine.removeStale((msg, extra) => this.log.info(extra, msg)).catch((err) => this.log.warn({ err: errorMessage(err) }, 'final container sweep failed'));
+    await this.forwarder?.stop();
   }
 }

@@ -7,6 +7,7 @@ import { admitPod } from './admission.ts';
 import type { BackoffPolicy } from './backoff.ts';
 import { ContainerRunner, type RunnerContext } from './container-runner.ts';
 import type { EnvSources } from './container-spec.ts';
+import type { ContainerEngine } from './engine.ts';
 import { errorMessage } from './errors.ts';
 import type { IpamStore } from './ip-allocator.ts';
 import { ApiError, mergePatch, type KubeApi } from './kube-api.ts';
@@ -22,10 +23,8 @@ export interface WorkerDeps {
   hostIP: string;
   nodeCapacity: Record<string, string>;
   ipam: IpamStore;
-  imagesFile: string;
+  engine: ContainerEngine;
   logDir: string;
-  cwd: string;
-  execPath: string;
   backoff: BackoffPolicy;
   /** Other pods already admitted on this node (for device admission). */
   admittedPods: () => Pod[];
@@ -161,10 +160,8 @@ export class PodWorker {
       podIP,
       hostIP: this.deps.hostIP,
       nodeAllocatable: this.deps.nodeCapacity,
-      imagesFile: this.deps.imagesFile,
+      engine: this.deps.engine,
       logDir: this.deps.logDir,
-      cwd: this.deps.cwd,
-      execPath: this.deps.execPath,
       backoff: this.deps.backoff,
       fetchEnvSources: (ns, refs) => this.fetchEnvSources(ns, refs),
       onChange: () => {
@@ -260,6 +257,11 @@ export class PodWorker {
       await deleteSandbox(this.names);
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'pod sandbox removal failed');
+    }
+    try {
+      await this.deps.engine.releasePod(this.uid);
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'pod volume removal failed');
     }
     this.deps.ipam.release(this.uid);
   }

@@ -1,19 +1,17 @@
 // Running one probe or lifecycle hook (thin adapter): HTTP GET to podIP:port, TCP connect, or a
-// command inside the pod's netns. Each resolves to success/failure with a detail for messages.
-import { execFile } from 'node:child_process';
+// command inside the container (through its engine). Each resolves to success/failure with a
+// detail for messages.
 import http from 'node:http';
 import net from 'node:net';
 import type { V1Probe } from '@kubernetes/client-node';
-import { ipBin } from './netns.ts';
 import type { ProbeOutcome } from './probes.ts';
 
 export interface ProbeTarget {
   podIP: string;
-  netns: string;
-  env: Record<string, string>;
-  cwd: string;
   /** Named container ports, for `port: http`. */
   ports: Record<string, number>;
+  /** Runs a command inside the container. */
+  exec: (argv: string[], timeoutMs: number) => Promise<{ ok: boolean; detail: string }>;
 }
 
 type Handler = Pick<V1Probe, 'httpGet' | 'tcpSocket' | 'exec'>;
@@ -27,14 +25,8 @@ function resolvePort(port: number | string | undefined, target: ProbeTarget): nu
 
 export async function runHandler(handler: Handler, target: ProbeTarget, timeoutMs: number): Promise<{ outcome: ProbeOutcome; detail: string }> {
   if (handler.exec) {
-    const argv = handler.exec.command ?? [];
-    return await new Promise((resolve) => {
-      execFile(ipBin, ['netns', 'exec', target.netns, ...argv], { env: target.env, cwd: target.cwd, timeout: timeoutMs }, (err, stdout, stderr) => {
-        if (!err) return resolve({ outcome: 'success', detail: '' });
-        const code = (err as { code?: number | string }).code;
-        resolve({ outcome: 'failure', detail: `command ${JSON.stringify(argv)} exited with ${code ?? 'error'}: ${(stdout + stderr).trim().slice(0, 200)}` });
-      });
-    });
+    const { ok, detail } = await target.exec(handler.exec.command ?? [], timeoutMs);
+    return ok ? { outcome: 'success', detail: '' } : { outcome: 'failure', detail };
   }
   if (handler.httpGet) {
     const port = resolvePort(handler.httpGet.port as number | string, target);

@@ -20,9 +20,13 @@ import { Codec } from './protocol/codec.ts';
 import { baselineMedians, loadWarmupRequest, repeatRows, warmupFeeds } from './inference/warmup.ts';
 import { App } from './server/app.ts';
 import { startHttpServer, type HttpServer } from './server/http-server.ts';
+import { ByteBudget } from './server/body.ts';
+import { startGrpcServer, type GrpcServer } from './grpc/grpc-server.ts';
 
 export interface RunningRuntime {
   port: number;
+  /** The gRPC service's port; undefined with --grpc=false. */
+  grpcPort: number | undefined;
   app: App;
   metrics: RuntimeMetrics;
   /** Large requests' decoding and encoding (tests read its counters). */
@@ -53,7 +57,9 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
     (n) => metrics.predictionsLogged.inc(n),
     (n) => metrics.predictionLogDropped.inc(n),
   );
-  // The codec worker's heap: JSON.parse of a body takes several times its size (numbers become
+  // Request body bytes held at once, by REST and gRPC requests together.
+  const budget = new ByteBudget(config.maxBufferedBytes, (used) => metrics.requestBytesBuffered.set(used));
+  // The codec process's heap: JSON.parse of a body takes several times its size (numbers become
   // JS values); 16× the largest body, at least 512 MiB.
   const codec = new Codec({ maxHeapMb: Math.max(512, Math.ceil((16 * config.maxBodyBytes) / 2 ** 20)) });
   const app = new App({
@@ -71,7 +77,7 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
     host: config.host,
     port: config.port,
     maxBodyBytes: config.maxBodyBytes,
-    maxBufferedBytes: config.maxBufferedBytes,
+    budget,
     headersTimeoutMs: config.headersTimeoutMs,
     bodyTimeoutMs: config.bodyTimeoutMs,
     requestTimeoutMs: config.requestTimeoutMs,
@@ -81,6 +87,17 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
     beforeScrape: () => health?.refresh(),
   });
   log.info({ port: http.port, host: config.host }, 'listening');
+  let grpc: GrpcServer | undefined;
+  if (config.grpc) {
+    try {
+      grpc = await startGrpcServer(app, { host: config.host, port: config.grpcPort, maxMessageBytes: config.maxBodyBytes, budget, metrics });
+    } catch (err) {
+      http.closeAll();
+      await new Promise<void>((resolve) => http.server.close(() => resolve()));
+      throw err;
+    }
+    log.info({ grpcPort: grpc.port, host: config.host }, 'gRPC listening');
+  }
 
   let model: LoadedModel | undefined;
   let scheduler: Scheduler | undefined;
@@ -243,7 +260,9 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
       app.setPhase('draining');
       if (config.shutdownDelayMs > 0) await new Promise((r) => setTimeout(r, config.shutdownDelayMs));
       await http.stopAccepting();
-      const drained = await http.drained(config.drainTimeoutMs);
+      const t0 = performance.now();
+      const grpcDrained = grpc ? await grpc.stop(config.drainTimeoutMs) : true;
+      const drained = (await http.drained(Math.max(0, config.drainTimeoutMs - (performance.now() - t0)))) && grpcDrained;
       await scheduler?.idle();
       http.closeAll();
       await sink.close();
@@ -253,7 +272,7 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
       return { drained };
     })());
 
-  return { port: http.port, app, metrics, codec, loaded, shutdown };
+  return { port: http.port, grpcPort: grpc?.port, app, metrics, codec, loaded, shutdown };
 }
 
 async function totalRequests(metrics: RuntimeMetrics): Promise<Record<string, number>> {

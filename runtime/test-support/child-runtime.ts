@@ -18,7 +18,7 @@ export interface ChildRuntime {
 
 /** Starts `onnx-runtime serve --port=0 --host=127.0.0.1 --prediction-log=none` with `args` and `env`. */
 export function startRuntime(args: string[], env: Record<string, string>): ChildRuntime {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--port=0', '--host=127.0.0.1', '--prediction-log=none', ...args], {
+  const child = spawn(process.execPath, [MAIN, 'serve', '--port=0', '--grpc-port=0', '--host=127.0.0.1', '--prediction-log=none', ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -46,6 +46,8 @@ export function startRuntime(args: string[], env: Record<string, string>): Child
 export interface ServedChild {
   url: string;
   port: number;
+  /** The gRPC service's port. */
+  grpcPort: number;
   pid: number;
   log(): string;
   /** The runtime's /metrics text. */
@@ -67,9 +69,11 @@ export async function serveChild(model: TestModelName, args: string[] = []): Pro
   const exited = new Promise<number | null>((resolve) => rt.child.once('exit', (code) => resolve((exitCode = code))));
   const url = `http://127.0.0.1:${port}`;
   const metrics = async () => (await request(`${url}/metrics`)).text;
+  const grpcPort = Number(/"grpcPort":(\d+).*"msg":"gRPC listening"/.exec(rt.log())?.[1]);
   return {
     url,
     port,
+    grpcPort,
     pid: rt.child.pid as number,
     log: rt.log,
     metrics,

@@ -9,7 +9,7 @@ export const models = (): Record<TestModelName, TestModel> => ensureTestModels()
 
 export function testConfig(model: TestModelName, overrides: Partial<RuntimeConfig> = {}): RuntimeConfig {
   const m = models()[model];
-  const parsed = parseArgs(['serve', `--model-name=${model}`, `--model-uri=${m.path}`, `--model-digest=${m.digest}`, '--port=0', '--host=127.0.0.1', '--revision=r1', '--prediction-log=none', '--threads=1', '--max-concurrent-runs=1'], {});
+  const parsed = parseArgs(['serve', `--model-name=${model}`, `--model-uri=${m.path}`, `--model-digest=${m.digest}`, '--port=0', '--grpc-port=0', '--host=127.0.0.1', '--revision=r1', '--prediction-log=none', '--threads=1', '--max-concurrent-runs=1'], {});
   if (parsed.command !== 'serve') throw new Error('unreachable');
   return { ...parsed.config, ...overrides };
 }

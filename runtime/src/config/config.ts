@@ -18,6 +18,8 @@ export interface RuntimeConfig {
   modelFile: string;
   manifestBundle: string;
   port: number;
+  grpc: boolean;
+  grpcPort: number;
   host: string;
   threads: number; // 0 = from the container CPU limit
   graphOptimization: GraphOptimizationLevel;
@@ -80,6 +82,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'modelFile', flag: 'model-file', env: env('model-file'), kind: 'string', default: '', help: 'When --model-uri is a directory: the ONNX file inside it (a relative path); default the only *.onnx file at its top level.' },
   { key: 'manifestBundle', flag: 'manifest-bundle', env: RUNTIME_ENV.manifestBundle, kind: 'string', default: '', help: 'The model_signing bundle (file:///path, /plain/path, https://…) whose signed manifest a model directory is checked against: its digest must be --model-digest, and every file must match it. Required for a directory; with a single file its one signed file digest must be the file\'s.' },
   { key: 'port', flag: 'port', env: RUNTIME_ENV.port, kind: 'int', min: 0, max: 65535, default: '8080', help: 'TCP port for the v2 API and /metrics (0 = any free port).' },
+  { key: 'grpc', flag: 'grpc', env: env('grpc'), kind: 'bool', default: 'true', help: 'Serve the Open Inference Protocol gRPC service (inference.GRPCInferenceService) on --grpc-port.' },
+  { key: 'grpcPort', flag: 'grpc-port', env: env('grpc-port'), kind: 'int', min: 0, max: 65535, default: '8081', help: 'TCP port for the gRPC service, on --host (0 = any free port; also the default when --port=0).' },
   { key: 'host', flag: 'host', env: env('host'), kind: 'string', default: '0.0.0.0', help: 'Address to listen on.' },
   { key: 'threads', flag: 'threads', env: RUNTIME_ENV.threads, kind: 'int', min: 0, max: 1024, default: '0', help: 'onnxruntime intra-op threads; 0 = the container CPU limit (cgroup v2 cpu.max), else the CPU count.' },
   { key: 'graphOptimization', flag: 'graph-optimization', env: RUNTIME_ENV.graphOptimization, kind: 'enum', values: ['disabled', 'basic', 'extended', 'all'], default: 'all', help: 'onnxruntime graph optimization level.' },
@@ -208,6 +212,10 @@ export function parseArgs(argv: readonly string[], environment: Record<string, s
     if (raw === undefined) throw new RuntimeError('CONFIG_INVALID', `--${o.flag} (env ${o.env}) is required: ${o.help}`);
     out[o.key] = convert(o, raw, source);
   }
+  // --port=0 (any free port) makes the default gRPC port any free port too: two runtimes started
+  // that way on one host (tests, benchmarks) must not both take 8081.
+  const grpcPort = spec('grpcPort');
+  if (out.port === 0 && !fromFlags.has(grpcPort.flag) && !environment[grpcPort.env]) out.grpcPort = 0;
   const config = out as unknown as RuntimeConfig;
   validate(config);
   return { command: 'serve', config: Object.freeze(config) };
@@ -235,6 +243,7 @@ function validate(c: RuntimeConfig): void {
   if (!(c.predictionLog === 'stdout' || c.predictionLog === 'none' || /^file:.+/.test(c.predictionLog))) {
     throw invalid(spec('predictionLog'), c.predictionLog, 'must be stdout, none or file:<path>');
   }
+  if (c.grpc && c.grpcPort !== 0 && c.grpcPort === c.port) throw invalid(spec('grpcPort'), String(c.grpcPort), 'must differ from --port (the REST port)');
   if (c.maxBufferedBytes < c.maxBodyBytes) {
     throw invalid(spec('maxBufferedBytes'), String(c.maxBufferedBytes), `must be at least --max-body-bytes (${c.maxBodyBytes}), or no body of the largest size could ever be accepted`);
   }

@@ -79,25 +79,26 @@ export class FrameReader<H> {
   }
 }
 
+/** A tensor's values as raw little-endian bytes (a view, no copy); BYTES as 4-byte-length-prefixed UTF-8. */
+export function tensorBytes(t: HostTensor): Buffer {
+  if (!Array.isArray(t.data)) return Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  const pieces: Buffer[] = [];
+  for (const s of t.data) {
+    const b = Buffer.from(s, 'utf8');
+    const len = Buffer.allocUnsafe(4);
+    len.writeUInt32LE(b.length);
+    pieces.push(len, b);
+  }
+  return Buffer.concat(pieces);
+}
+
 /** Tensors as payload parts and their metadata (offsets 8-aligned from the payload's start). */
 export function packTensors(tensors: readonly HostTensor[]): { metas: TensorMeta[]; parts: Buffer[] } {
   const metas: TensorMeta[] = [];
   const parts: Buffer[] = [];
   let offset = 0;
   for (const t of tensors) {
-    let bytes: Buffer;
-    if (Array.isArray(t.data)) {
-      const pieces: Buffer[] = [];
-      for (const s of t.data) {
-        const b = Buffer.from(s, 'utf8');
-        const len = Buffer.allocUnsafe(4);
-        len.writeUInt32LE(b.length);
-        pieces.push(len, b);
-      }
-      bytes = Buffer.concat(pieces);
-    } else {
-      bytes = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    }
+    const bytes = tensorBytes(t);
     metas.push({ datatype: t.datatype, shape: t.shape, count: t.data.length, offset, bytes: bytes.length });
     parts.push(bytes);
     const padded = pad8(bytes.length);

@@ -20,6 +20,8 @@ export interface EncodeInput {
   outputs: ResponseOutput[];
   /** Set when the prediction log wants a line for this request. */
   log: { time: string; inputs: Map<string, HostTensor>; mode: PredictionLogInputs } | undefined;
+  /** false: only the log line is wanted (gRPC encodes its own response). */
+  responseBody?: false;
 }
 
 export interface EncodeResult extends EncodedResponse {
@@ -34,7 +36,8 @@ export function runDecode(body: Buffer, jsonLength: number | undefined, signatur
 }
 
 export function runEncode(input: EncodeInput): EncodeResult {
-  const encoded = encodeInferResponse(input.model, input.revision, input.id, input.outputs, { prediction_id: input.id });
+  const encoded: EncodedResponse =
+    input.responseBody === false ? { contentType: '', body: '', jsonLength: undefined } : encodeInferResponse(input.model, input.revision, input.id, input.outputs, { prediction_id: input.id });
   const log = input.log;
   if (!log) return { ...encoded, line: undefined, lineDropped: false };
   const record = { id: input.id, time: log.time, model: input.model, revision: input.revision, inputs: log.inputs, outputs: input.outputs };
@@ -55,6 +58,7 @@ export interface EncodeHeader {
   model: string;
   revision: string;
   predictionId: string;
+  responseBody: boolean;
   outputs: { name: string; binary: boolean; tensor: TensorMeta }[];
   log: { time: string; mode: PredictionLogInputs; inputs: [string, TensorMeta][] } | undefined;
 }
@@ -105,6 +109,7 @@ export function encodeFrame(id: number, input: EncodeInput): Buffer[] {
     model: input.model,
     revision: input.revision,
     predictionId: input.id,
+    responseBody: input.responseBody !== false,
     outputs: input.outputs.map((o, i) => ({ name: o.name, binary: o.binary, tensor: packed.metas[i] as TensorMeta })),
     log: input.log && { time: input.log.time, mode: input.log.mode, inputs: logInputs.map(([name], i) => [name, packed.metas[n + i] as TensorMeta]) },
   };
@@ -126,6 +131,7 @@ export function answer(job: Frame<JobHeader>): Buffer[] {
       model: h.model,
       revision: h.revision,
       id: h.predictionId,
+      ...(h.responseBody ? {} : { responseBody: false as const }),
       outputs: h.outputs.map((o) => ({ name: o.name, binary: o.binary, tensor: unpackTensor(o.tensor, job.payload) })),
       log: h.log && { time: h.log.time, mode: h.log.mode, inputs: new Map(h.log.inputs.map(([name, meta]) => [name, unpackTensor(meta, job.payload)])) },
     });

@@ -78,7 +78,7 @@ export function parseJsonBody(body: Buffer, what: string): JsonObject {
   return parsed;
 }
 
-const INT_RANGES: Partial<Record<V2Datatype, [number, number]>> = {
+export const INT_RANGES: Partial<Record<V2Datatype, [number, number]>> = {
   INT8: [-128, 127],
   INT16: [-32768, 32767],
   INT32: [-2147483648, 2147483647],
@@ -144,7 +144,7 @@ function jsonToTensorData(name: string, datatype: V2Datatype, values: readonly J
   return out;
 }
 
-function binaryToTensorData(name: string, datatype: V2Datatype, bytes: Buffer, count: number): TensorData {
+export function binaryToTensorData(name: string, datatype: V2Datatype, bytes: Buffer, count: number): TensorData {
   if (datatype === 'BYTES') {
     // Each element: a 4-byte little-endian length, then that many bytes.
     const out: string[] = [];
@@ -214,7 +214,7 @@ function parseShape(name: string, raw: Json | undefined): number[] {
   });
 }
 
-function checkShape(spec: TensorSpec, shape: number[], symbols: Map<string, { value: number; input: string }>): void {
+export function checkShape(spec: TensorSpec, shape: number[], symbols: Map<string, { value: number; input: string }>): void {
   if (spec.shape.length === 0) return; // shape unknown to the model: onnxruntime decides
   const expected = () => `[${v2Shape(spec.shape).join(', ')}]`;
   if (shape.length !== spec.shape.length) {
@@ -236,7 +236,7 @@ function checkShape(spec: TensorSpec, shape: number[], symbols: Map<string, { va
 
 const specsBySignature = new WeakMap<ModelSignature, Map<string, TensorSpec>>();
 /** The signature's inputs by name, built once per signature rather than per request. */
-function inputSpecs(sig: ModelSignature): Map<string, TensorSpec> {
+export function inputSpecs(sig: ModelSignature): Map<string, TensorSpec> {
   let specs = specsBySignature.get(sig);
   if (!specs) {
     specs = new Map(sig.inputs.map((s) => [s.name, s]));
@@ -249,6 +249,28 @@ export interface DecodeLimits {
   maxElements: number;
 }
 
+export const DEFAULT_LIMITS: DecodeLimits = { maxElements: 1 << 28 };
+
+/** The id a client gave (echoed back, used as prediction id), checked. */
+export function requestId(id: unknown): string | undefined {
+  if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > 128)) {
+    throw badRequest(`id is ${describe(id)}; when given it must be a non-empty string of at most 128 characters`);
+  }
+  return id as string | undefined;
+}
+
+/** Rows along the first dimension of the first input (1 for models without a batch dimension). */
+export function rowsOf(sig: ModelSignature, inputs: Map<string, HostTensor>): number {
+  const first = sig.inputs[0];
+  return first && first.shape.length > 0 ? (inputs.get(first.name)?.shape[0] ?? 1) : 1;
+}
+
+/** The model's inputs that `inputs` lacks: a 400 naming them. */
+export function checkComplete(sig: ModelSignature, inputs: Map<string, HostTensor>): void {
+  const missing = sig.inputs.filter((s) => !inputs.has(s.name)).map((s) => s.name);
+  if (missing.length > 0) throw badRequest(`missing input(s): ${missing.join(', ')}; the model needs all of: ${sig.inputs.map((i) => i.name).join(', ')}`);
+}
+
 /**
  * Decodes a request body. `jsonLength` is the Inference-Header-Content-Length header (binary
  * extension): the first `jsonLength` bytes are JSON, the rest is binary tensor data.
@@ -257,7 +279,7 @@ export function decodeInferRequest(
   body: Buffer,
   jsonLength: number | undefined,
   sig: ModelSignature,
-  limits: DecodeLimits = { maxElements: 1 << 28 },
+  limits: DecodeLimits = DEFAULT_LIMITS,
 ): InferRequest {
   if (jsonLength !== undefined && (jsonLength > body.length || jsonLength < 0)) {
     throw badRequest(`Inference-Header-Content-Length is ${jsonLength} but the body has ${body.length} bytes; it must be the byte length of the JSON part`);
@@ -265,10 +287,7 @@ export function decodeInferRequest(
   const head = parseJsonBody(jsonLength === undefined ? body : body.subarray(0, jsonLength), 'request body');
   let binaryOffset = jsonLength ?? body.length;
 
-  const id = head.id;
-  if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > 128)) {
-    throw badRequest(`id is ${describe(id)}; when given it must be a non-empty string of at most 128 characters`);
-  }
+  const id = requestId(head.id);
   const rawInputs = head.inputs;
   if (!Array.isArray(rawInputs) || rawInputs.length === 0) {
     throw badRequest(`inputs is ${describe(rawInputs)}; send a non-empty array of {name, shape, datatype, data}, one per model input (${sig.inputs.map((i) => i.name).join(', ')})`);
@@ -321,8 +340,7 @@ export function decodeInferRequest(
   if (binaryOffset !== body.length) {
     throw badRequest(`the body has ${body.length - binaryOffset} binary bytes not claimed by any input's binary_data_size`);
   }
-  const missing = sig.inputs.filter((s) => !inputs.has(s.name)).map((s) => s.name);
-  if (missing.length > 0) throw badRequest(`missing input(s): ${missing.join(', ')}; the model needs all of: ${sig.inputs.map((i) => i.name).join(', ')}`);
+  checkComplete(sig, inputs);
 
   const params = isObject(head.parameters) ? head.parameters : undefined;
   const binaryDefault = params?.binary_data_output === true;
@@ -339,7 +357,5 @@ export function decodeInferRequest(
       return { name: o.name, binary: typeof p?.binary_data === 'boolean' ? p.binary_data : binaryDefault };
     });
   }
-  const first = sig.inputs[0];
-  const rows = first && first.shape.length > 0 ? (inputs.get(first.name)?.shape[0] ?? 1) : 1;
-  return { id: id as string | undefined, inputs, outputs, rows };
+  return { id, inputs, outputs, rows: rowsOf(sig, inputs) };
 }

@@ -1,8 +1,10 @@
 // The v2 protocol handlers, independent of node:http: a request (method, path, headers, body) in,
 // a reply (status, headers, body) out. Owns the serving state (loading → ready → draining).
 import { RuntimeError, badRequest, errorMessage } from '../errors.ts';
-import { parseJsonBody } from '../protocol/decode.ts';
+import { parseJsonBody, type InferRequest } from '../protocol/decode.ts';
+import type { ResponseOutput } from '../protocol/encode.ts';
 import type { Codec } from '../protocol/codec.ts';
+import type { TensorMetadata } from '../grpc/messages.ts';
 import { v2Shape, type ModelSignature } from '../protocol/signature.ts';
 import type { Scheduler } from '../inference/scheduler.ts';
 import { OBSERVE_SLICE_ROWS, type ModelHealth } from '../model-health/model-health.ts';
@@ -93,6 +95,11 @@ export class App {
     this.inferPaths = new Set([`${base}/infer`, `${base}/versions/${encodeURIComponent(options.revision)}/infer`]);
   }
 
+  /** The served version (the revision). */
+  get revision(): string {
+    return this.o.revision;
+  }
+
   get ready(): boolean {
     return this.phase === 'ready' && this.model !== undefined;
   }
@@ -142,14 +149,9 @@ export class App {
     if (parts[1] === 'models' && parts.length >= 3) {
       const name = pathSegment(parts[2] as string, 'model name');
       let rest = parts.slice(3);
-      if (name !== this.o.modelName) {
-        throw new RuntimeError('NOT_FOUND', `model "${name}" is not served here; this server serves "${this.o.modelName}"`, { status: 404 });
-      }
+      this.checkServed(name, undefined);
       if (rest[0] === 'versions') {
-        const version = rest[1] === undefined ? undefined : pathSegment(rest[1], 'version');
-        if (version !== this.o.revision) {
-          throw new RuntimeError('NOT_FOUND', `version "${version ?? ''}" of model "${name}" is not served here; the served version is "${this.o.revision}"`, { status: 404 });
-        }
+        this.checkServed(name, rest[1] === undefined ? '' : pathSegment(rest[1], 'version'));
         rest = rest.slice(2);
       }
       const action = rest.join('/');
@@ -174,29 +176,88 @@ export class App {
     throw new RuntimeError('NOT_FOUND', `no route ${method} ${path}`, { status: 404 });
   }
 
-  private metadata(): Reply {
+  /** Model metadata (REST and gRPC). */
+  modelMetadata(): { name: string; versions: string[]; platform: string; inputs: TensorMetadata[]; outputs: TensorMetadata[] } {
     const m = this.model;
     if (!m) throw this.notReady();
     const t = (s: ModelSignature['inputs'][number]) => ({ name: s.name, datatype: s.datatype, shape: v2Shape(s.shape) });
-    return json(200, {
-      name: this.o.modelName,
-      versions: [this.o.revision],
-      platform: 'onnxruntime_onnx',
-      inputs: m.signature.inputs.map(t),
-      outputs: m.signature.outputs.map(t),
-    });
+    return { name: this.o.modelName, versions: [this.o.revision], platform: 'onnxruntime_onnx', inputs: m.signature.inputs.map(t), outputs: m.signature.outputs.map(t) };
+  }
+
+  private metadata(): Reply {
+    return json(200, this.modelMetadata());
+  }
+
+  /** Throws NOT_FOUND unless `name` (and `version`, when given) is what this server serves. */
+  checkServed(name: string, version: string | undefined): void {
+    if (name !== this.o.modelName) {
+      throw new RuntimeError('NOT_FOUND', `model "${name}" is not served here; this server serves "${this.o.modelName}"`, { status: 404 });
+    }
+    if (version !== undefined && version !== this.o.revision) {
+      throw new RuntimeError('NOT_FOUND', `version "${version}" of model "${name}" is not served here; the served version is "${this.o.revision}"`, { status: 404 });
+    }
+  }
+
+  /** The model, or MODEL_NOT_READY (503) while there is none to run. */
+  servingModel(): ServingModel {
+    const m = this.model;
+    if (!m || this.phase === 'loading' || this.phase === 'failed') throw this.notReady();
+    return m;
   }
 
   private async infer(req: IncomingRequest): Promise<Reply> {
-    const m = this.model;
-    if (!m || this.phase === 'loading' || this.phase === 'failed') throw this.notReady();
+    const m = this.servingModel();
     const jsonLength = jsonPartLength(req.header('inference-header-content-length'));
     const body = await req.body();
     const request = await this.o.codec.decode(body, jsonLength, m.signature);
+    const { id, outputs: selected } = await this.run(m, request, req.start);
+    const sink = this.o.sink;
+    const encoded = await this.o.codec.encode({
+      model: this.o.modelName,
+      revision: this.o.revision,
+      id,
+      outputs: selected,
+      log: sink.enabled ? { time: isoNow(), inputs: request.inputs, mode: this.o.predictionLogInputs } : undefined,
+    });
+    this.logLine(encoded);
+    const headers: Record<string, string | number> = { 'content-type': encoded.contentType, [HEADER_PREDICTION_ID]: id };
+    if (encoded.jsonLength !== undefined) headers['inference-header-content-length'] = encoded.jsonLength;
+    return { status: 200, headers, body: encoded.body };
+  }
+
+  /** Writes (or counts as dropped) an encoded prediction-log line. */
+  private logLine(encoded: { line: string | undefined; lineDropped: boolean }): void {
+    if (encoded.line !== undefined) this.o.sink.write(encoded.line);
+    else if (encoded.lineDropped) this.o.metrics.predictionLogDropped.inc();
+  }
+
+  /**
+   * A decoded request from any protocol, to its prediction-log line (when the log is on) and its
+   * outputs; for gRPC, which encodes its own response.
+   */
+  async inferDecoded(request: InferRequest, start: number): Promise<{ id: string; outputs: ResponseOutput[] }> {
+    const m = this.servingModel();
+    const result = await this.run(m, request, start);
+    if (this.o.sink.enabled) {
+      const encoded = await this.o.codec.encode({
+        model: this.o.modelName,
+        revision: this.o.revision,
+        id: result.id,
+        outputs: result.outputs,
+        log: { time: isoNow(), inputs: request.inputs, mode: this.o.predictionLogInputs },
+        responseBody: false,
+      });
+      this.logLine(encoded);
+    }
+    return result;
+  }
+
+  /** A validated request through model health, the scheduler and the ground-truth store. */
+  private async run(m: ServingModel, request: InferRequest, start: number): Promise<{ id: string; outputs: ResponseOutput[] }> {
     m.health.observeInputs(request.inputs);
     // Whole milliseconds: node keeps one timer list per distinct duration, so fractional timeouts
     // would build (and tear down) a list and a heap entry per request.
-    const remaining = Math.max(1, Math.ceil(this.o.requestTimeoutMs - (performance.now() - req.start)));
+    const remaining = Math.max(1, Math.ceil(this.o.requestTimeoutMs - (performance.now() - start)));
     const outputs = await m.scheduler.submit(request.inputs, request.rows, remaining);
     // Large outputs are observed in slices, the event loop free in between (model-health.ts).
     let kept: number;
@@ -211,19 +272,7 @@ export class App {
       if (!tensor) throw new RuntimeError('INFERENCE_FAILED', `the model produced no output "${o.name}"`, { status: 500 });
       return { name: o.name, tensor, binary: o.binary };
     });
-    const sink = this.o.sink;
-    const encoded = await this.o.codec.encode({
-      model: this.o.modelName,
-      revision: this.o.revision,
-      id,
-      outputs: selected,
-      log: sink.enabled ? { time: isoNow(), inputs: request.inputs, mode: this.o.predictionLogInputs } : undefined,
-    });
-    if (encoded.line !== undefined) sink.write(encoded.line);
-    else if (encoded.lineDropped) this.o.metrics.predictionLogDropped.inc();
-    const headers: Record<string, string | number> = { 'content-type': encoded.contentType, [HEADER_PREDICTION_ID]: id };
-    if (encoded.jsonLength !== undefined) headers['inference-header-content-length'] = encoded.jsonLength;
-    return { status: 200, headers, body: encoded.body };
+    return { id, outputs: selected };
   }
 
   private async feedback(req: IncomingRequest): Promise<Reply> {

@@ -12,8 +12,8 @@ export interface HttpOptions {
   host: string;
   port: number;
   maxBodyBytes: number;
-  /** Request body bytes held at once by all requests (503 beyond). */
-  maxBufferedBytes: number;
+  /** Request body bytes held at once by all requests, gRPC's included (503 beyond). */
+  budget: ByteBudget;
   /** The whole header block must arrive within this (408 and close). */
   headersTimeoutMs: number;
   /** The whole body must arrive within this of the headers, and within the request timeout (408 and close). */
@@ -65,7 +65,7 @@ function rawReply(status: number, message: string): string {
 }
 
 export function startHttpServer(app: App, o: HttpOptions): Promise<HttpServer> {
-  const budget = new ByteBudget(o.maxBufferedBytes, (used) => o.metrics.requestBytesBuffered.set(used));
+  const budget = o.budget;
   /** The body being read on each connection, and how to fail it (for parser errors in the middle of a body). */
   const inFlight = new WeakMap<Socket, { req: IncomingMessage; fail: (err: RuntimeError) => void }>();
   /** Connections to close after the reply in progress (the client sent garbage after a request). */

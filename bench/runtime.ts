@@ -14,6 +14,8 @@
 // Both sides run with onnxruntime's default for the runtime, thread spinning off: with spinning on,
 // the idle pool thread of the batched side busy-waited on the core the HTTP work needed (see
 // docs/runtime.md, start-up step 6).
+// (c-grpc) is our runtime again, over its gRPC port (one HTTP/2 connection multiplexing the
+// concurrent calls, as gRPC clients do; raw_input_contents, as tritonclient sends them).
 // And, for the record, the unbatched small MLP with the default adaptive execution (its 1-row runs
 // are cheap enough to run inline). Prints ratios, writes bench/out/runtime.json.
 //   npm run bench:runtime            (BENCH_SECONDS=5 per run by default)
@@ -25,6 +27,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { ensureBenchModels, ensureTestModels } from '../runtime/test-models/build.ts';
+import { encodeInferRequest } from '../runtime/src/grpc/messages.ts';
+import { inferenceClient } from '../runtime/test-support/grpc-client.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -112,6 +116,34 @@ async function load(name: string, port: number, path: string, body: string, conc
   return r;
 }
 
+/** The same closed loop over gRPC: `concurrency` calls in flight on one channel. */
+async function loadGrpc(name: string, port: number, message: Buffer, concurrency: number, seconds = SECONDS): Promise<Result> {
+  const client = inferenceClient(`127.0.0.1:${port}`);
+  const once = () => client.call('ModelInfer', message).then(
+    () => true,
+    () => false,
+  );
+  const warmEnd = performance.now() + 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < warmEnd) await once();
+  }));
+  const latencies: number[] = [];
+  let errors = 0;
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < end) {
+      const t = performance.now();
+      if (await once()) latencies.push(performance.now() - t);
+      else errors++;
+    }
+  }));
+  client.close();
+  const r = summarize(name, concurrency, latencies, errors, (performance.now() - start) / 1000);
+  console.log(`${name.padEnd(34)} c=${String(concurrency).padStart(2)}  ${r.throughput.toFixed(0).padStart(6)} req/s  p50 ${r.p50_ms.toFixed(2)} ms  p99 ${r.p99_ms.toFixed(2)} ms  errors ${errors}`);
+  return r;
+}
+
 async function inProcess(path: string, feeds: () => Record<string, ort.Tensor>): Promise<Result> {
   const session = await ort.InferenceSession.create(path, { intraOpNumThreads: 1 });
   for (let i = 0; i < 200; i++) await session.run(feeds());
@@ -165,19 +197,21 @@ async function stop(child: ChildProcess): Promise<void> {
 const freePort = () => 20000 + Math.floor(Math.random() * 20000);
 
 /** Our runtime; `mode()` says where its runs executed: the start-up decision, and whether the inline watch moved them to the workers later. */
-async function ourRuntime(model: 'logreg' | 'mlp' | 'mlp_large', extra: string[]): Promise<{ child: ChildProcess; port: number; mode: () => string }> {
+async function ourRuntime(model: 'logreg' | 'mlp' | 'mlp_large', extra: string[]): Promise<{ child: ChildProcess; port: number; grpcPort: number; mode: () => string }> {
   const m = models[model];
   let mode = 'unknown';
+  let grpcPort = NaN;
   const rt = await startChild(process.execPath, ['runtime/src/main.ts', 'serve', '--port=0', '--host=127.0.0.1', '--log-level=info', ...extra], (out) => {
     const listen = /"port":(\d+)[^\n]*"msg":"listening"/.exec(out);
     if (!listen || !out.includes('"model ready"')) return undefined;
     mode = /"executionMode":"([^"]+)"/.exec(out)?.[1] ?? 'unknown';
+    grpcPort = Number(/"grpcPort":(\d+)[^\n]*"msg":"gRPC listening"/.exec(out)?.[1]);
     return Number(listen[1]);
   }, { ONNXOP_MODEL_NAME: model, ONNXOP_MODEL_URI: m.path, ONNXOP_MODEL_DIGEST: m.digest, ONNXOP_REVISION: 'bench' }, 'ignore');
   rt.child.stderr?.on('data', (d: Buffer) => {
     if (d.toString().includes('"msg":"inline runs got slow')) mode += ' → worker (inline watch)';
   });
-  return { ...rt, mode: () => mode };
+  return { ...rt, grpcPort, mode: () => mode };
 }
 
 function pythonPeer(): { python?: string; error?: string } {
@@ -201,6 +235,7 @@ const results: Record<string, unknown> = { date: new Date().toISOString(), secon
 const lrBody = JSON.stringify({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [0.1, 0.2, 0.3, 0.4] }] });
 const mlpBody = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 64], datatype: 'FP32', data: Array.from({ length: 64 }, (_, i) => Math.sin(i)) }] });
 const lrPath = '/v2/models/logreg/infer';
+const lrGrpc = encodeInferRequest({ modelName: 'logreg', inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4] }], raw: [new Uint8Array(new Float32Array([0.1, 0.2, 0.3, 0.4]).buffer)] });
 
 console.log(`logistic regression, concurrency ${LR_CONCURRENCY}, ${SECONDS}s per run`);
 const a = await inProcess(models.logreg.path, () => ({ features: new ort.Tensor('float32', new Float32Array([0.1, 0.2, 0.3, 0.4]), [1, 4]) }));
@@ -222,9 +257,11 @@ const oursUnmonitored = await ourRuntime('logreg', ['--prediction-log=none', '--
 const bareRuns: Result[] = [];
 const ourRuns: Result[] = [];
 const unmonitoredRuns: Result[] = [];
+const grpcRuns: Result[] = [];
 for (let round = 1; round <= ROUNDS; round++) {
   bareRuns.push(await load(`(b) bare node:http + onnxruntime #${round}`, bare.port, lrPath, lrBody, LR_CONCURRENCY));
   ourRuns.push(await load(`(c) onnx-runtime #${round}`, ours.port, lrPath, lrBody, LR_CONCURRENCY));
+  grpcRuns.push(await loadGrpc(`(c-grpc) onnx-runtime, gRPC #${round}`, ours.grpcPort, lrGrpc, LR_CONCURRENCY));
   unmonitoredRuns.push(await load(`(c0) onnx-runtime, monitoring off #${round}`, oursUnmonitored.port, lrPath, lrBody, LR_CONCURRENCY));
 }
 await stop(bare.child);
@@ -243,10 +280,12 @@ const medianRun = (runs: Result[]): Result => {
 const b: Result = { ...medianRun(bareRuns), name: '(b) bare node:http + onnxruntime', throughput: median(bareRuns.map((r) => r.throughput)) };
 const c: Result = { ...medianRun(ourRuns), name: '(c) onnx-runtime', throughput: median(ourRuns.map((r) => r.throughput)) };
 const c0: Result = { ...medianRun(unmonitoredRuns), name: '(c0) onnx-runtime, monitoring off', throughput: median(unmonitoredRuns.map((r) => r.throughput)) };
+const cg: Result = { ...medianRun(grpcRuns), name: '(c-grpc) onnx-runtime, gRPC', throughput: median(grpcRuns.map((r) => r.throughput)) };
 const pairRatios = bareRuns.map((r, i) => (ourRuns[i] as Result).throughput / r.throughput);
 c.note = `execution mode: ${ours.mode()}; ${ROUNDS} rounds, median throughput`;
 console.log(`  median of ${ROUNDS}: (b) ${b.throughput.toFixed(0)} req/s, (c) ${c.throughput.toFixed(0)} req/s; per-round ratios ${pairRatios.map((r) => r.toFixed(2)).join(', ')}; ${c.note}`);
 console.log(`  (c0) monitoring off: median ${c0.throughput.toFixed(0)} req/s, ${(c0.throughput / b.throughput).toFixed(2)} of (b)`);
+console.log(`  (c-grpc) gRPC: median ${cg.throughput.toFixed(0)} req/s, ${(cg.throughput / c.throughput).toFixed(2)} of (c) REST, ${(cg.throughput / b.throughput).toFixed(2)} of (b)`);
 
 let d: Result | { error: string };
 const peer = pythonPeer();
@@ -294,6 +333,9 @@ const ratios = {
   ours_vs_bare_floor: c.throughput / b.throughput,
   // For the record: our runtime with its monitoring off, over the floor.
   ours_monitoring_off_vs_bare_floor: c0.throughput / b.throughput,
+  // The same runtime over gRPC, against REST and the (REST) floor.
+  ours_grpc_vs_rest: cg.throughput / c.throughput,
+  ours_grpc_vs_bare_floor: cg.throughput / b.throughput,
   ours_vs_python_peer: 'error' in d ? null : c.throughput / d.throughput,
   ours_vs_in_process_limit: c.throughput / a.throughput,
   // The issue's MLP (4 MB, cache-resident).
@@ -309,7 +351,7 @@ const targets = {
   batching_at_least_2x_mlp: ratios.batching_speedup_mlp >= 2,
   batching_at_least_2x_mlp_large: ratios.batching_speedup_mlp_large >= 2,
 };
-Object.assign(results, { logistic_regression: { in_process: a, bare_node_http: b, onnx_runtime: c, kserve_python: d, onnx_runtime_monitoring_off: c0, rounds: { bare_node_http: bareRuns, onnx_runtime: ourRuns, onnx_runtime_monitoring_off: unmonitoredRuns, ratios: pairRatios } }, mlp_large: { model_bytes: models.mlp_large.bytes, request_body_bytes: Buffer.byteLength(mlpBody), unbatched: large.unbatched, batched: large.batched }, mlp: { model_bytes: models.mlp.bytes, request_body_bytes: Buffer.byteLength(mlpBody), cache_resident: true, unbatched, batched, unbatched_adaptive: unbatchedAdaptive }, ratios, targets });
+Object.assign(results, { logistic_regression: { in_process: a, bare_node_http: b, onnx_runtime: c, kserve_python: d, onnx_runtime_monitoring_off: c0, onnx_runtime_grpc: cg, rounds: { bare_node_http: bareRuns, onnx_runtime: ourRuns, onnx_runtime_monitoring_off: unmonitoredRuns, onnx_runtime_grpc: grpcRuns, ratios: pairRatios } }, mlp_large: { model_bytes: models.mlp_large.bytes, request_body_bytes: Buffer.byteLength(mlpBody), unbatched: large.unbatched, batched: large.batched }, mlp: { model_bytes: models.mlp.bytes, request_body_bytes: Buffer.byteLength(mlpBody), cache_resident: true, unbatched, batched, unbatched_adaptive: unbatchedAdaptive }, ratios, targets });
 console.log('\nratios', JSON.stringify(ratios, null, 2), '\ntargets', JSON.stringify(targets, null, 2));
 mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
 writeFileSync(join(ROOT, 'bench', 'out', 'runtime.json'), JSON.stringify(results, null, 2) + '\n');

@@ -336,7 +336,10 @@ describe('reconcile: children details', () => {
     expect(tpl.spec['nodeSelector']).toBeUndefined();
     const c = (tpl.spec['containers'] as Record<string, unknown>[])[0] ?? {};
     expect(c['securityContext']).toEqual({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
-    expect(c['ports']).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+    expect(c['ports']).toEqual([
+      { name: 'http', containerPort: 8080, protocol: 'TCP' },
+      { name: 'grpc', containerPort: 8081, protocol: 'TCP' },
+    ]);
     expect((c['readinessProbe'] as { httpGet: { path: string } }).httpGet.path).toBe('/v2/health/ready');
     expect((c['livenessProbe'] as { httpGet: { path: string } }).httpGet.path).toBe('/v2/health/live');
     expect(c['startupProbe']).toBeDefined();

@@ -6,6 +6,13 @@ import type { OwnerReference } from '../types.ts';
 
 /** The Service port clients and routes use; the container port is spec.runtime.port. */
 export const SERVICE_PORT = 80;
+/**
+ * The runtime's gRPC port (the Open Inference Protocol's GRPCInferenceService; runtime default
+ * --grpc-port=8081), on the pod and on the Services, whose gRPC port is the same number. When the
+ * REST port is 8081 itself the runtime is told to use 8082.
+ */
+export const GRPC_PORT = 8081;
+export const grpcPortFor = (restPort: number): number => (restPort === GRPC_PORT ? GRPC_PORT + 1 : GRPC_PORT);
 
 export function ownerReference(model: OnnxModel): OwnerReference {
   return { apiVersion: API_VERSION, kind: KIND, name: model.metadata.name, uid: model.metadata.uid, controller: true, blockOwnerDeletion: true };

@@ -74,3 +74,12 @@ describe('deployment: baseline profile for drift', () => {
     expect(p.volumes.map((v) => v['name'])).not.toContain('baseline-profile');
   });
 });
+
+describe('deployment: the runtime\'s gRPC port', () => {
+  type Container = { args: string[]; ports: { name: string; containerPort: number }[] };
+  const container = (spec: Record<string, unknown>) => (deploymentFor(makeModel(spec), 'r1', config).spec as { template: { spec: { containers: Container[] } } }).template.spec.containers[0]!;
+  it('exposes the runtime default 8081 beside the REST port, or 8082 (told with --grpc-port) when the REST port is 8081', () => {
+    expect(container({})).toMatchObject({ args: ['serve'], ports: [{ name: 'http', containerPort: 8080 }, { name: 'grpc', containerPort: 8081 }] });
+    expect(container({ runtime: { port: 8081 } })).toMatchObject({ args: ['serve', '--grpc-port=8082'], ports: [{ name: 'http', containerPort: 8081 }, { name: 'grpc', containerPort: 8082 }] });
+  });
+});

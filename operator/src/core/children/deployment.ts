@@ -6,7 +6,7 @@ import { parseDuration } from '../../api/parse.ts';
 import type { OnnxModel, Toleration } from '../../api/types.ts';
 import { revisionChildName } from '../names.ts';
 import type { CoreConfig, KubeObject } from '../types.ts';
-import { childMeta, revisionLabels, revisionSelector } from './common.ts';
+import { GRPC_PORT, childMeta, grpcPortFor, revisionLabels, revisionSelector } from './common.ts';
 
 export const CONTAINER_NAME = 'runtime';
 export const PVC_MOUNT_PATH = '/mnt/models';
@@ -145,8 +145,12 @@ export function deploymentFor(model: OnnxModel, revision: string, config: CoreCo
     name: CONTAINER_NAME,
     image: r.image ?? config.defaultRuntimeImage,
     imagePullPolicy: 'IfNotPresent',
-    args: ['serve'],
-    ports: [{ name: 'http', containerPort: r.port, protocol: 'TCP' }],
+    // The gRPC port is the runtime's default unless the REST port took it.
+    args: grpcPortFor(r.port) === GRPC_PORT ? ['serve'] : ['serve', `--grpc-port=${grpcPortFor(r.port)}`],
+    ports: [
+      { name: 'http', containerPort: r.port, protocol: 'TCP' },
+      { name: 'grpc', containerPort: grpcPortFor(r.port), protocol: 'TCP' },
+    ],
     env: env(model, revision),
     ...(res ? { resources: res } : {}),
     // Loading (fetch + digest check + session + warm-up) can take minutes; the startup probe covers

@@ -4,9 +4,14 @@ import { LABEL_MODEL, LABEL_ROLE } from '../../api/constants.ts';
 import type { OnnxModel } from '../../api/types.ts';
 import { revisionChildName, stableServiceName } from '../names.ts';
 import type { KubeObject } from '../types.ts';
-import { SERVICE_PORT, childMeta, modelLabels, revisionLabels, revisionSelector } from './common.ts';
+import { GRPC_PORT, SERVICE_PORT, childMeta, modelLabels, revisionLabels, revisionSelector } from './common.ts';
 
-const ports = [{ name: 'http', port: SERVICE_PORT, targetPort: 'http', protocol: 'TCP' }];
+const ports = [
+  { name: 'http', port: SERVICE_PORT, targetPort: 'http', protocol: 'TCP' },
+  // gRPC clients (tritonclient.grpc) reach the runtime's GRPCInferenceService here; HTTP routes
+  // carry REST only.
+  { name: 'grpc', port: GRPC_PORT, targetPort: 'grpc', protocol: 'TCP' },
+];
 
 export function revisionServiceFor(model: OnnxModel, revision: string): KubeObject {
   return {

@@ -18,7 +18,8 @@ import { labPorts } from '../e2e/lab/lab-config.ts';
 import { startLoad, type LoadResult } from '../e2e/lab/loadgen/run-load.ts';
 import { prometheusConfigFile } from '../e2e/lab/prometheus.ts';
 import { seededRandom } from '../lib/test-support/seeded-random.ts';
-import { CLASSIFIER_MIXED_ROWS, ensureTestModels } from '../runtime/test-models/build.ts';
+import { CLASSIFIER_MIXED_CLASSES, CLASSIFIER_MIXED_ROWS, ensureTestModels } from '../runtime/test-models/build.ts';
+import { labRequest } from '../e2e/lab/loadgen/lab-request.ts';
 import { applyCrd, createTestNamespace, deleteNamespace, kubectl, kubectlJson, repoRoot, waitUntil } from './lab-helpers.ts';
 import { freePort, OperatorProcess } from './operator-process.ts';
 
@@ -32,7 +33,7 @@ interface ModelStatus {
   currentWeight?: number;
   currentStep?: number;
   rollout?: { state: string; step: number; weight: number; pauseReason?: string };
-  lastAnalysis?: { verdict: string; reason?: string; message?: string };
+  lastAnalysis?: { verdict: string; reason?: string; message?: string; gates?: { name: string; verdict: string; samples: number; message: string }[] };
   lastRollback?: { reason: string; slo?: string; requests?: number; badEvents?: number; lowerBound?: number; message?: string };
   lastAction?: { value: string; outcome: string; message: string };
   conditions?: { type: string; status: string; reason: string }[];
@@ -311,6 +312,46 @@ describe('progressive delivery in the lab', () => {
     const gates = (await kubectlJson<{ status?: { lastAnalysis?: { gates?: { name: string; verdict: string; value: number }[] } } }>(['-n', ns, 'get', 'onnxmodel', 'reexport'])).status?.lastAnalysis?.gates;
     expect(gates?.[0]).toMatchObject({ name: 'predictions', verdict: 'pass' });
     expect(gates?.[0]?.value).toBeLessThan(0.05);
+  });
+
+  test('ground truth: a less accurate canary is held while labels are few, then rolled back once they are significant', async () => {
+    // Only the ground-truth gate (the predictions gate would catch this canary on its own).
+    const quality = { groundTruth: { maxAccuracyDrop: 5, minLabels: 40 } };
+    const spec = { rollout: rollout([{ weight: 50, pause: '5m' }], { quality, maxInconclusive: 0 }) };
+    await apply('labels', models.classifier, spec);
+    await waitFor('labels', 'stable', (s) => s.phase === 'Stable');
+    const generation = await apply('labels', models.classifier_swapped, spec);
+    await waitFor('labels', 'the new spec observed', (s) => (s.observedGeneration ?? 0) >= generation);
+    // No label posted yet: the gate holds the canary at its weight.
+    const held = await waitFor('labels', 'a measurement waiting for labels', (s) => s.rollout?.state === 'Holding' && s.lastAnalysis?.gates?.[0]?.verdict === 'inconclusive');
+    expect(held.currentWeight).toBe(50);
+    expect(held.lastAnalysis?.gates?.[0]).toMatchObject({ name: 'groundTruth', samples: 0 });
+    expect(held.lastAnalysis?.gates?.[0]?.message).toMatch(/no labelled predictions/);
+    const headers = { 'content-type': 'application/json', host: `labels.${ns}.lab` };
+    const body = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [MIXED_ROWS.length, 4], data: MIXED_ROWS.flat() }] });
+    const feedback = JSON.stringify({ label: CLASSIFIER_MIXED_CLASSES });
+    let posted = 0;
+    // Predictions labelled with the stable model's classes: the canary is right on 11 rows of 16.
+    for (let i = 0; i < 400 && !ended(await statusOf('labels')); i++) {
+      const res = await labRequest(`${gatewayUrl}/v2/models/m/infer`, { method: 'POST', headers, body });
+      expect(res.status).toBe(200);
+      const id = String(res.headers['x-onnxop-prediction-id']);
+      // The gateway sends feedback to either revision; the one that made the prediction accepts it.
+      for (let t = 0; t < 30; t++) {
+        const fb = await labRequest(`${gatewayUrl}/v2/models/m/feedback`, { method: 'POST', headers, body: JSON.stringify({ id, ...JSON.parse(feedback) as object }) });
+        if (fb.status === 200) {
+          posted++;
+          break;
+        }
+        expect(fb.status).toBe(404);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const s = await waitFor('labels', 'the rollback', ended);
+    expect(posted).toBeGreaterThan(0);
+    expect(s.phase).toBe('RolledBack');
+    expect(s.lastRollback).toMatchObject({ reason: 'AnalysisFailed', slo: 'groundTruth', judgement: 'AccuracyDropped' });
+    expect(s.lastRollback?.lowerBound).toBeGreaterThan(5);
   });
 
   test('the operator SIGKILLed at random moments resumes the rollout where it was: no step skipped or repeated', async () => {

@@ -559,6 +559,9 @@ export const classifierSwapped: ModelDef = (() => {
  * Sixteen rows on which `classifier` predicts classes 0/1/2 as 7/4/5 and `classifier_swapped` as
  * 3/7/6: a request carrying all of them moves the prediction distribution only if the model does.
  */
+/** What `classifier` predicts for each of CLASSIFIER_MIXED_ROWS (its "ground truth" in the lab). */
+export const CLASSIFIER_MIXED_CLASSES: readonly number[] = [0, 1, 0, 0, 2, 2, 2, 1, 1, 2, 0, 0, 0, 0, 1, 2];
+
 export const CLASSIFIER_MIXED_ROWS: readonly (readonly number[])[] = [
   [-2.1, 3.3, 0.9, 3.4], [-3.6, 2.8, -1.1, -3.6], [-3.4, 3.9, 3.8, 0.3], [-0.4, 0.4, 0.8, 2.2], [2.2, -0.7, -0.2, 2.8], [-1.1, -0.1, -3.3, 2], [2.7, -1.1, -2.6, 3.9], [-3, -0.4, -0.3, -3.1],
   [-3.1, 1, 2.2, -3.3], [0.8, 3.4, -1.9, 0.7], [-1.2, -1.5, 0.1, 1.7], [-1.5, -2.7, 3, 1], [-1, 4, -0.1, -2.6], [-2, 3.4, 0.7, -0.1], [-2.6, -0.5, -2.6, -4], [1.5, 2.1, -2.8, 0.3],

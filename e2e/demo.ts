@@ -9,7 +9,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { labPaths, labPorts, repoRoot } from './lab/lab-config.ts';
-import { up } from './lab/lab.ts';
+import { labImageDigests, up } from './lab/lab.ts';
 import { labRequest } from './lab/loadgen/lab-request.ts';
 import { startLoad } from './lab/loadgen/run-load.ts';
 import { runningPid, startDaemon } from './lab/processes.ts';
@@ -120,9 +120,14 @@ async function waitForStableDigest(digest: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  say('1/8 lab: a real control plane, process kubelet, Prometheus and gateway on this machine');
+  say('1/8 lab: a real control plane, a kubelet running pods from images, Prometheus and gateway on this machine');
+  const labStarted = Date.now();
   await up((msg) => process.stdout.write(`[lab] ${msg}\n`));
+  process.stdout.write(`lab ready in ${((Date.now() - labStarted) / 1000).toFixed(0)} s\n`);
   show('get', 'nodes', '-o', 'wide');
+  // Model pods run the runtime image the lab built from the Dockerfile, pinned by digest.
+  const runtimeImage = labImageDigests()?.refs['runtime'];
+  if (runtimeImage) process.stdout.write(`runtime image: ${runtimeImage}\n`);
 
   say('2/8 the OnnxModel CRD and the operator');
   kubectl('apply', '--server-side', '--force-conflicts', '-f', path.join(repoRoot, 'crds/onnxmodel.yaml'));
@@ -136,6 +141,7 @@ async function main(): Promise<void> {
       '--http-host', '127.0.0.1', '--http-port', String(labPorts.operator),
       '--leader-election-namespace', 'default', '--default-gateway', 'lab-system/lab',
       '--prometheus-url', `http://127.0.0.1:${labPorts.prometheus}`, '--prometheus-scrape-interval', '2s',
+      ...(runtimeImage ? ['--runtime-image', runtimeImage] : []),
     ],
     cwd: repoRoot,
   });

@@ -1,6 +1,8 @@
-// The lab itself, end to end: real API server, controller-manager and scheduler, the process
-// kubelet, Prometheus and the gateway. Every check goes through the real components.
+// The lab itself, end to end: real API server, controller-manager and scheduler, the lab kubelet
+// (pods from images, run by runc), Prometheus and the gateway. Every check goes through the real components.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { stringify } from 'yaml';
 import {
   createTestNamespace,
@@ -14,7 +16,7 @@ import {
 } from './lab-helpers.ts';
 import { runLoad } from '../e2e/lab/loadgen/run-load.ts';
 import { labRequest } from '../e2e/lab/loadgen/lab-request.ts';
-import { labPorts } from '../e2e/lab/lab-config.ts';
+import { labPaths, labPorts } from '../e2e/lab/lab-config.ts';
 
 const prometheusUrl = `http://127.0.0.1:${labPorts.prometheus}`;
 const gatewayUrl = `http://127.0.0.1:${labPorts.gateway}`;
@@ -65,9 +67,12 @@ async function readyPods(ns: string, app: string, count: number): Promise<PodJso
   }, 90_000);
 }
 
+/** The pid of the pod's first container: runc's state for runc://<id>, the process itself for lab://<pid>. */
 function pidOf(pod: PodJson): number {
   const id = pod.status.containerStatuses?.[0]?.containerID ?? '';
-  const pid = Number(id.replace(/^lab:\/\//, ''));
+  const pid = id.startsWith('runc://')
+    ? (JSON.parse(execFileSync('runc', ['--root', path.join(labPaths.kubelet, 'runc'), 'state', id.slice('runc://'.length)], { encoding: 'utf8' })) as { pid: number }).pid
+    : Number(id.replace(/^lab:\/\//, ''));
   if (!Number.isInteger(pid) || pid <= 0) throw new Error(`pod ${pod.metadata.name} has no lab containerID (${id})`);
   return pid;
 }

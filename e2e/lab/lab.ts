@@ -43,7 +43,7 @@ const runtimeFile = path.join(labPaths.run, 'runtime');
  * `up`; a running lab keeps the runtime it was started with (.lab/run/runtime).
  */
 export function requestedRuntime(): LabRuntime {
-  const v = process.env.ONNXOP_LAB_RUNTIME ?? 'process';
+  const v = process.env.ONNXOP_LAB_RUNTIME ?? 'runc';
   if (v !== 'runc' && v !== 'process') throw new Error(`lab: ONNXOP_LAB_RUNTIME must be runc or process, got "${v}"`);
   return v;
 }

@@ -36,7 +36,7 @@ export const usage = `usage: node e2e/lab/kubelet/main.ts [flags]
   --state-dir <dir>            kubelet state, e.g. IP allocations (default <lab-dir>/kubelet)
   --log-dir <dir>              container logs (default <lab-dir>/logs/pods)
   --runtime runc|process       runc: pull each pod's image from the lab registry and run it with runc;
-                               process: run the command e2e/lab/images.json maps it to (default process)
+                               process: run the command e2e/lab/images.json maps it to (default runc)
   --registry <host:port>       lab registry runc mode pulls from (default ${labRegistry})
   --image-dir <dir>            pulled and unpacked images (default ${labImageDir})
   --images <file>              image map of process mode (default ${imagesFile})
@@ -80,7 +80,7 @@ export function parseFlags(argv: readonly string[]): KubeletFlags {
     stateDir: values.get('state-dir') ?? path.join(labDir, 'kubelet'),
     logDir: values.get('log-dir') ?? path.join(labDir, 'logs', 'pods'),
     images: values.get('images') ?? imagesFile,
-    runtime: (values.get('runtime') ?? 'process') as EngineMode,
+    runtime: (values.get('runtime') ?? 'runc') as EngineMode,
     registry: values.get('registry') ?? labRegistry,
     imageDir: values.get('image-dir') ?? labImageDir,
     healthPort: num('health-port', labPorts.kubeletHealth),

@@ -1,5 +1,5 @@
 // Kubelet-specific checks against the running lab: node registration and leases, pod networking,
-// readiness, GPU placement, crash-loop restarts and clean deletion (processes and netns gone).
+// readiness, GPU placement, crash-loop restarts and clean deletion (containers and netns gone).
 import { execFileSync } from 'node:child_process';
 import { createTestNamespace, deleteNamespace, kubectl, kubectlJson, waitUntil } from '../../../test/lab-helpers.ts';
 import { gpuNode, labNodes } from '../lab-config.ts';
@@ -95,7 +95,7 @@ test('a crashing container is restarted with back-off (restartCount rises, Crash
   await kubectl(['-n', ns, 'delete', 'pod', 'crash', '--wait=true']);
 });
 
-test('an image missing from the image map fails like a pull', async () => {
+test('an image the lab registry does not have fails like a pull', async () => {
   await kubectl(['apply', '-n', ns, '-f', '-'], JSON.stringify({
     apiVersion: 'v1', kind: 'Pod', metadata: { name: 'nopull' },
     spec: { containers: [{ name: 'x', image: 'example.invalid/nope:v1' }] },

@@ -200,13 +200,15 @@ export class RuncEngine implements ContainerEngine {
       [`KUBERNETES_PORT_${api.port}_TCP_PORT`]: String(api.port),
       [`KUBERNETES_PORT_${api.port}_TCP_ADDR`]: api.host,
     };
-    const env = await req.resolveEnv(base);
-    const lookup = (n: string): string | undefined => env[n];
-    const argv = imageArgv(pulled.config, container.command?.map((s) => expand(s, lookup)), container.args?.map((s) => expand(s, lookup)));
     const sc = effectiveSecurity(pod, container);
     const passwd = readOr(path.join(pulled.rootfs, 'etc', 'passwd'));
     const group = readOr(path.join(pulled.rootfs, 'etc', 'group'));
     const owner = { uid: sc.runAsUser ?? imageUser(pulled.config.User, passwd, group).uid, fsGroup: sc.fsGroup };
+    // HOME as containerd sets it: the user's passwd entry, else /.
+    base['HOME'] ??= passwd.split('\n').map((l) => l.split(':')).find((f) => f[2] === String(owner.uid))?.[5] || '/';
+    const env = await req.resolveEnv(base);
+    const lookup = (n: string): string | undefined => env[n];
+    const argv = imageArgv(pulled.config, container.command?.map((s) => expand(s, lookup)), container.args?.map((s) => expand(s, lookup)));
     const volumeMounts = await this.volumes.mountsFor(pod, container, await this.volumeSources(pod, volumeReferences(pod, container)), owner);
     const podDir = this.volumes.podDir(pod.metadata.uid);
     const etc = podEtcFiles(pod, req.podIP);

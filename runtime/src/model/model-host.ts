@@ -64,7 +64,7 @@ export function mapLoadError(message: string, stage: 'load' | 'provider', header
   if (stage === 'provider') {
     return new RuntimeError(
       'EXECUTION_PROVIDER_UNAVAILABLE',
-      `the CUDA execution provider could not be started (${message.split('\n')[0]}); schedule the pod on a GPU node with the CUDA 12 and cuDNN 9 libraries, or set --cpu-fallback=true to serve on CPU`,
+      `the CUDA execution provider could not be started (${message.split('\n')[0]}); schedule the pod on a GPU node (driver for CUDA 13) with the runtime-gpu image, or set --cpu-fallback=true to serve on CPU`,
     );
   }
   if (/Protobuf parsing failed|ModelProto does not have a graph|Failed to load model because protobuf/i.test(message)) {

@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const PROBER = fileURLToPath(new URL('./prober.ts', import.meta.url));
+const CONTROL = fileURLToPath(new URL('./control-server.ts', import.meta.url));
 
 export interface RawResult {
   /** Everything the server sent before the connection ended. */
@@ -65,25 +66,43 @@ export interface ProbeReport {
   worstMs: number;
   /** Probes that did not answer 200 {"live": true}. */
   failures: number;
+  /** Slowest probe of the control process (test-support/control-server.ts) at the same times: what the machine alone added. */
+  controlWorstMs: number;
 }
 
 /**
  * GETs /v2/health/live one after another (`pauseMs` between), as a kubelet would but constantly,
  * from a process of its own (test-support/prober.ts) so that the test's own work does not delay
- * the probes it times; stop() ends it and returns what it saw.
+ * the probes it times; after each, the same probe of a control process that does nothing else
+ * (test-support/control-server.ts). stop() ends both and returns what the prober saw.
  */
 export function startProber(url: string, pauseMs = 10): { stop(): Promise<ProbeReport> } {
-  const child = spawn(process.execPath, [PROBER, url, String(pauseMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const control = spawn(process.execPath, [CONTROL], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const controlUrl = new Promise<string>((resolve, reject) => {
+    let out = '';
+    control.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const port = /\{"port":(\d+)\}/.exec(out)?.[1];
+      if (port) resolve(`http://127.0.0.1:${port}`);
+    });
+    control.once('exit', (code) => reject(new Error(`the control server exited (${code})`)));
+  });
+  const prober = controlUrl.then((c) => {
+    const child = spawn(process.execPath, [PROBER, url, String(pauseMs), c], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    return { child, exited, out: () => out };
+  });
   let report: Promise<ProbeReport> | undefined;
   return {
     stop: () =>
       (report ??= (async () => {
-        child.stdin.end();
-        await exited;
-        return JSON.parse(out) as ProbeReport;
+        const p = await prober;
+        p.child.stdin.end();
+        await p.exited;
+        control.stdin.end();
+        return JSON.parse(p.out()) as ProbeReport;
       })()),
   };
 }

@@ -60,6 +60,50 @@ export interface BodyOptions {
 
 type Decoder = Gunzip | Inflate | InflateRaw;
 
+interface Deadline {
+  /** performance.now() past which `expire` is called. */
+  at: number;
+  expire: () => void;
+}
+
+/** How often body deadlines are checked: a body is answered 408 within this after its deadline. */
+export const DEADLINE_CHECK_MS = 100;
+
+/**
+ * The deadlines of the bodies being read, checked by one interval timer (running only while there
+ * are any) instead of a timer per request: nearly every body has arrived before it is read, and a
+ * timer set and cleared per request cost more than the rest of the read.
+ */
+class Deadlines {
+  private readonly set = new Set<Deadline>();
+  private timer: NodeJS.Timeout | undefined;
+
+  add(d: Deadline): void {
+    this.set.add(d);
+    if (!this.timer) {
+      this.timer = setInterval(() => this.check(), DEADLINE_CHECK_MS);
+      this.timer.unref();
+    }
+  }
+
+  delete(d: Deadline): void {
+    this.set.delete(d);
+  }
+
+  private check(): void {
+    if (this.set.size === 0) {
+      // Stopped only after a whole period without bodies: not set up and torn down per request.
+      clearInterval(this.timer);
+      this.timer = undefined;
+      return;
+    }
+    const now = performance.now();
+    for (const d of this.set) if (d.at <= now) d.expire(); // expire() deletes it
+  }
+}
+
+const deadlines = new Deadlines();
+
 /**
  * The body's Content-Encoding as a decompressor: none for identity, gzip or deflate (zlib-wrapped
  * as RFC 9110 says, or raw deflate as some clients send it, told apart by the first bytes); 415
@@ -112,7 +156,7 @@ export function readBody(req: IncomingMessage, o: BodyOptions): Promise<Buffer> 
     const finish = (err: RuntimeError | undefined, body?: Buffer) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      deadlines.delete(watch);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
@@ -175,10 +219,11 @@ export function readBody(req: IncomingMessage, o: BodyOptions): Promise<Buffer> 
       if (!req.complete) finish(badRequest('the client closed the connection before the body arrived'));
     };
 
-    const timer = setTimeout(
-      () => finish(new RuntimeError('REQUEST_TIMEOUT', `the request body did not arrive within ${o.deadlineName}; ${wire} bytes came`, { status: 408 })),
-      Math.max(0, Math.ceil(o.deadline - performance.now())),
-    );
+    const watch: Deadline = {
+      at: o.deadline,
+      expire: () => finish(new RuntimeError('REQUEST_TIMEOUT', `the request body did not arrive within ${o.deadlineName}; ${wire} bytes came`, { status: 408 })),
+    };
+    deadlines.add(watch);
     o.onStart?.((err) => finish(err));
     req.on('data', onData);
     req.on('end', onEnd);

@@ -123,10 +123,11 @@ describe('four concurrent near-limit bodies against a budget of two', () => {
     expect(metricValue(metrics, 'onnxop_requests_total', { outcome: 'success' })).toBe(2);
     expect(metricValue(metrics, 'onnxop_requests_total', { outcome: 'server_error' })).toBe(0);
     expect(metricValue(metrics, 'onnxop_request_body_bytes_buffered')).toBe(0);
-    // Liveness: every probe answered, the slowest far under the kubelet's 2 s timeout. Measured
+    // Liveness: every probe answered, the slowest far under the kubelet's 2 s timeout: at most half
+    // of it more than an idle process probed at the same moments (fuzz.test.ts says why). Measured
     // here: see the log line below; a machine half as fast doubles it.
     expect(report.failures).toBe(0);
-    expect(report.worstMs).toBeLessThan(PROBE_TIMEOUT_MS / 2);
+    expect(report.worstMs).toBeLessThan(PROBE_TIMEOUT_MS / 2 + report.controlWorstMs);
     // The budget held: both admitted bodies were buffered at once, never more than the budget.
     expect(bufferedMax).toBeGreaterThanOrEqual(2 * body.length);
     expect(bufferedMax).toBeLessThanOrEqual(BUDGET);
@@ -136,7 +137,7 @@ describe('four concurrent near-limit bodies against a budget of two', () => {
     // Measured: 56–60 MiB for the 16 MiB admitted (docs/runtime.md, "Under load").
     expect(after.peak - before.peak).toBeLessThan(4 * BUDGET);
     console.log(
-      `budget test: live worst ${report.worstMs.toFixed(1)} ms over ${report.probes} probes; runtime RSS ${(before.rss / 2 ** 20).toFixed(0)} → peak ${(after.peak / 2 ** 20).toFixed(0)} → ${(after.rss / 2 ** 20).toFixed(0)} MiB`,
+      `budget test: live worst ${report.worstMs.toFixed(1)} ms over ${report.probes} probes (an idle process's worst ${report.controlWorstMs.toFixed(1)} ms); runtime RSS ${(before.rss / 2 ** 20).toFixed(0)} → peak ${(after.peak / 2 ** 20).toFixed(0)} → ${(after.rss / 2 ** 20).toFixed(0)} MiB`,
     );
   });
 });

@@ -11,7 +11,12 @@ import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { stringify } from 'yaml';
 import { labPaths, labPorts, repoRoot } from '../e2e/lab/lab-config.ts';
-import { runLoad, type GroupStats, type LoadResult } from '../e2e/lab/loadgen/run-load.ts';
+import {
+  runLoad,
+  type GroupStats,
+  type LoadResult,
+  type RunLoadOptions,
+} from '../e2e/lab/loadgen/run-load.ts';
 import { prometheusConfigFile } from '../e2e/lab/prometheus.ts';
 import { HEADER_REVISION } from '../lib/contract/index.ts';
 import { planMeasurements } from '../operator/src/analysis/index.ts';
@@ -33,6 +38,24 @@ import {
 } from './rollout-report.ts';
 
 export const gatewayUrl = `http://127.0.0.1:${labPorts.gateway}`;
+
+/**
+ * Load options for one model through the lab gateway: a v2 inference of one feature row at the
+ * model's host, 5 s per request at most, grouped by the revision that answered.
+ */
+export function inferThroughGateway(
+  host: string,
+  features: readonly number[],
+): Pick<RunLoadOptions, 'url' | 'method' | 'headers' | 'body' | 'timeoutMs' | 'groupByHeader'> {
+  return {
+    url: `${gatewayUrl}/v2/models/m/infer`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', host },
+    body: JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: features }] }),
+    timeoutMs: 5000,
+    groupByHeader: HEADER_REVISION,
+  };
+}
 
 /**
  * logreg about twice as slow at the runtime: three 256×256 MatMuls per row (~0.9 ms on the 2-core
@@ -356,6 +379,21 @@ export function foreignOperators(mine: number | undefined, namespace: string): s
   return out;
 }
 
+/** fn over items, at most n at once; the results in the items' order. */
+export async function pool<T, R>(items: readonly T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i] as T);
+      }
+    }),
+  );
+  return out;
+}
+
 /** CPU seconds (user + system) of a process, from /proc/<pid>/stat (clock ticks of 1/100 s). */
 export function processCpuSeconds(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -496,19 +534,11 @@ export async function runScenario(
         )
       ).stable?.revision ?? '';
     if (run.cls.rate > 0) {
-      const body = JSON.stringify({
-        inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: run.features }],
-      });
       load = runLoad({
-        url: `${gatewayUrl}/v2/models/m/infer`,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', host: `${name}.${ctx.namespace}.lab` },
-        body,
+        ...inferThroughGateway(`${name}.${ctx.namespace}.lab`, run.features),
         rate: run.cls.rate,
         maxRequests: Math.ceil(run.cls.rate * (ctx.capMs / 1000 + 60)),
         durationMs: ctx.capMs + 60_000,
-        timeoutMs: 5000,
-        groupByHeader: HEADER_REVISION,
         ...(run.cls.poison > 0 ? { poisonRatio: run.cls.poison } : {}),
         signal: ac.signal,
       });

@@ -26,6 +26,7 @@ import {
   characterize,
   ensureSlow2x,
   INSTANCE_ID,
+  pool,
   processCpuSeconds,
   runScenario,
   Watch,
@@ -75,20 +76,6 @@ const log = (m: string) =>
 const RUN_CAP_MS = 9 * 60_000;
 /** The operator's --concurrency: models reconciled (and so measured) at once. */
 const OPERATOR_CONCURRENCY = 4;
-
-async function pool<T, R>(items: readonly T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i] as T);
-      }
-    }),
-  );
-  return out;
-}
 
 /**
  * `n` models held in a step (pause 1h, never pausing for data) with the analysis running, no load.

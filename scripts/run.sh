@@ -87,6 +87,7 @@ ensure_test_tools() {
   bash e2e/lab/helm-build/build.sh >/dev/null
   bash e2e/lab/prometheus-build/build.sh promtool >/dev/null
   bash argocd/lua-engine/build.sh >/dev/null
+  bash bench/peers/build.sh flagger >/dev/null
 }
 
 cmd="${1:-}"; shift || true

@@ -15,7 +15,8 @@ import { OperatorProcess } from './operator-process.ts';
 
 const gatewayUrl = `http://127.0.0.1:${labPorts.gateway}`;
 const digests = JSON.parse(fs.readFileSync(labImageDigestsFile, 'utf8')) as { registry: string; refs: Record<string, string> };
-const runtimeRef = digests.refs['runtime']!;
+// What the global set-up gave this run's operators (another run on the shared lab may have pushed a newer one since).
+const runtimeRef = process.env['RUNTIME_IMAGE'] ?? digests.refs['runtime']!;
 const operatorRef = digests.refs['operator']!;
 
 interface PodStatusJson {

@@ -1,7 +1,7 @@
 // One lab per integration run. A lab that is already up (a developer's) is reused and left running;
-// one this run started is taken down by the global tear-down. With the runc runtime the images pods
-// run are rebuilt where the tree changed (and pushed) first, and the operators the tests start get
-// the runtime image by digest (RUNTIME_IMAGE, which the operator reads for --runtime-image).
+// one this run started is taken down by the global tear-down. The images pods run are rebuilt where
+// the tree changed (and pushed) first, and the operators the tests start get the runtime image by
+// digest (RUNTIME_IMAGE, which the operator reads for --runtime-image).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,17 +21,8 @@ function labState(): 'up' | 'partial' | 'down' {
 
 const labDir = path.join(root, '.lab');
 
-function runtimeOfLab(): string | undefined {
-  try {
-    return fs.readFileSync(path.join(labDir, 'run', 'runtime'), 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** Images current with the tree (runc labs): rebuilt and pushed where inputs changed, else reused. */
+/** Images current with the tree: rebuilt and pushed where inputs changed, else reused. */
 function useCurrentImages(rebuild: boolean): void {
-  if (runtimeOfLab() !== 'runc') return;
   if (rebuild) execFileSync(process.execPath, [path.join(root, 'e2e/lab/cli.ts'), 'images'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const digests = JSON.parse(fs.readFileSync(path.join(labDir, 'image-digests.json'), 'utf8')) as { refs: Record<string, string> };
   // Test workers start after the global set-up and inherit this environment.

@@ -67,14 +67,12 @@ async function readyPods(ns: string, app: string, count: number): Promise<PodJso
   }, 90_000);
 }
 
-/** The pid of the pod's first container: runc's state for runc://<id>, the process itself for lab://<pid>. */
+/** The pid of the pod's first container (runc://<id>), from runc's state. */
 function pidOf(pod: PodJson): number {
   const id = pod.status.containerStatuses?.[0]?.containerID ?? '';
-  const pid = id.startsWith('runc://')
-    ? (JSON.parse(execFileSync('runc', ['--root', path.join(labPaths.kubelet, 'runc'), 'state', id.slice('runc://'.length)], { encoding: 'utf8' })) as { pid: number }).pid
-    : Number(id.replace(/^lab:\/\//, ''));
-  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`pod ${pod.metadata.name} has no lab containerID (${id})`);
-  return pid;
+  if (!id.startsWith('runc://')) throw new Error(`pod ${pod.metadata.name} has no runc containerID (${id})`);
+  const state = JSON.parse(execFileSync('runc', ['--root', path.join(labPaths.kubelet, 'runc'), 'state', id.slice('runc://'.length)], { encoding: 'utf8' })) as { pid: number };
+  return state.pid;
 }
 
 function processExists(pid: number): boolean {

@@ -1,5 +1,5 @@
 // `npm run lab -- up | down | status | images`
-import { down, images, runningRuntime, status, up } from './lab.ts';
+import { down, images, status, up } from './lab.ts';
 import { labPaths } from './lab-config.ts';
 
 const log = (msg: string): void => {
@@ -17,10 +17,6 @@ async function main(): Promise<number> {
       return 0;
     case 'images': {
       // Rebuild what changed and push it; the running kubelet pulls the new digests for new pods.
-      if (runningRuntime() !== 'runc') {
-        process.stderr.write('lab images: the running lab does not use the runc runtime (ONNXOP_LAB_RUNTIME=runc npm run lab -- up)\n');
-        return 1;
-      }
       const d = await images(log);
       for (const [name, ref] of Object.entries(d.refs)) process.stdout.write(`${name.padEnd(10)} ${ref}\n`);
       return 0;
@@ -32,9 +28,7 @@ async function main(): Promise<number> {
         const idle = c.name === 'operator' ? 'not running (npm run demo starts it)' : 'stopped';
         process.stdout.write(`${c.name.padEnd(24)} ${c.pid === undefined ? idle : `running (pid ${c.pid})`}\n`);
       }
-      process.stdout.write(`api server ready: ${s.apiserverReady}\n`);
-      if (s.runtime) process.stdout.write(`pod runtime: ${s.runtime}\n`);
-      process.stdout.write(s.nodes);
+      process.stdout.write(`api server ready: ${s.apiserverReady}\n${s.nodes}`);
       if (s.apiserverReady) process.stdout.write(`\nenvironment: source ${labPaths.env}\n`);
       return 0;
     }

@@ -77,7 +77,6 @@ export const gpuNode = {
 } as const;
 
 export const k8sVersionFile = path.join(repoRoot, 'e2e', 'lab', 'k8s', 'VERSION');
-export const imagesFile = path.join(repoRoot, 'e2e', 'lab', 'images.json');
 
 /** host:port of the lab registry, as image references name it. */
 export const labRegistry = `127.0.0.1:${labPorts.registry}`;

@@ -23,7 +23,6 @@ export const components = [
   'kube-apiserver',
   'kube-controller-manager',
   'kube-scheduler',
-  // Only with the runc runtime (process mode pulls nothing).
   'registry',
   'kubelet',
   'prometheus',
@@ -34,42 +33,13 @@ export const components = [
 
 export type Log = (msg: string) => void;
 
-export type LabRuntime = 'runc' | 'process';
-const runtimeFile = path.join(labPaths.run, 'runtime');
-
-/**
- * How the lab kubelet runs pods: `runc` (each pod's image pulled from the lab registry and run by
- * runc) or `process` (images.json maps an image to a local command). ONNXOP_LAB_RUNTIME chooses at
- * `up`; a running lab keeps the runtime it was started with (.lab/run/runtime).
- */
-export function requestedRuntime(): LabRuntime {
-  const v = process.env.ONNXOP_LAB_RUNTIME ?? 'runc';
-  if (v !== 'runc' && v !== 'process') throw new Error(`lab: ONNXOP_LAB_RUNTIME must be runc or process, got "${v}"`);
-  return v;
-}
-
-/** The runtime of the running lab (undefined when none is recorded). */
-export function runningRuntime(): LabRuntime | undefined {
-  try {
-    const v = fs.readFileSync(runtimeFile, 'utf8').trim();
-    return v === 'runc' || v === 'process' ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Components a lab with this runtime runs. */
-export function componentsFor(runtime: LabRuntime): (typeof components)[number][] {
-  return components.filter((c) => c !== 'registry' || runtime === 'runc');
-}
-
 export interface LabImageDigests {
   registry: string;
   /** Image name (operator, runtime, echo, …) → its public name pinned by digest. */
   refs: Record<string, string>;
 }
 
-/** The digest references `images` wrote last, or undefined (a process-mode lab pushes none). */
+/** The digest references `images` wrote last, or undefined (no lab came up yet). */
 export function labImageDigests(): LabImageDigests | undefined {
   try {
     return JSON.parse(fs.readFileSync(labImageDigestsFile, 'utf8')) as LabImageDigests;
@@ -99,8 +69,8 @@ function buildOutput(script: string): string {
   return out.trim().split('\n').pop() ?? '';
 }
 
-function checkTools(runtime: LabRuntime): void {
-  const tools = ['etcd', 'ip', 'openssl', 'go', ...(runtime === 'runc' ? ['runc', 'umoci', 'buildah', 'mmdebstrap', 'docker-registry'] : [])];
+function checkTools(): void {
+  const tools = ['etcd', 'ip', 'openssl', 'go', 'runc', 'umoci', 'buildah', 'mmdebstrap', 'docker-registry'];
   const missing = tools.filter(
     (tool) => execFileSync('bash', ['-c', `command -v ${tool} || true`], { encoding: 'utf8' }).trim() === '',
   );
@@ -147,11 +117,7 @@ async function httpOk(url: string): Promise<boolean> {
 
 export async function up(log: Log): Promise<void> {
   const started = Date.now();
-  const runtime = runningPid('kube-apiserver') !== undefined ? (runningRuntime() ?? 'process') : requestedRuntime();
-  if (runningPid('kube-apiserver') !== undefined && runtime !== requestedRuntime() && process.env.ONNXOP_LAB_RUNTIME !== undefined) {
-    throw new Error(`lab: the running lab uses the ${runtime} runtime, not ${requestedRuntime()}; 'npm run lab -- down' first to change it`);
-  }
-  checkTools(runtime);
+  checkTools();
   await checkNamespacesWork();
   for (const dir of [labPaths.dir, labPaths.logs, labPaths.podLogs, labPaths.run, labPaths.kubelet]) fs.mkdirSync(dir, { recursive: true });
   log('building/locating Kubernetes binaries');
@@ -159,18 +125,12 @@ export async function up(log: Log): Promise<void> {
   const prometheusBin = buildOutput('e2e/lab/prometheus-build/build.sh');
   await ensureBridge();
   const pki = await ensurePki();
-  fs.writeFileSync(runtimeFile, `${runtime}\n`);
-  let digests: LabImageDigests | undefined;
-  if (runtime === 'runc') {
-    log('starting the lab registry');
-    startDaemon(registrySpec());
-    await waitFor('registry', () => httpOk(`${registryUrl}/v2/`), 30_000);
-    log('building (or reusing) and pushing the images pods run');
-    digests = await images(log);
-  } else {
-    fs.rmSync(labImageDigestsFile, { force: true });
-  }
-  writeClientFiles(binDir, digests?.refs['runtime']);
+  log('starting the lab registry');
+  startDaemon(registrySpec());
+  await waitFor('registry', () => httpOk(`${registryUrl}/v2/`), 30_000);
+  log('building (or reusing) and pushing the images pods run');
+  const digests = await images(log);
+  writeClientFiles(binDir, digests.refs['runtime']);
   log('starting control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler)');
   await startControlPlane(binDir, pki);
 
@@ -178,8 +138,8 @@ export async function up(log: Log): Promise<void> {
   const gatewayApi = await import('./gateway-api-crds.ts');
   await gatewayApi.installGatewayApi(labPaths.kubeconfig);
 
-  log(`starting the lab kubelet (${runtime} runtime)`);
-  startDaemon({ name: 'kubelet', command: process.execPath, args: [path.join(repoRoot, 'e2e/lab/kubelet/main.ts'), '--kubeconfig', labPaths.kubeconfig, '--runtime', runtime], cwd: repoRoot });
+  log('starting the lab kubelet');
+  startDaemon({ name: 'kubelet', command: process.execPath, args: [path.join(repoRoot, 'e2e/lab/kubelet/main.ts'), '--kubeconfig', labPaths.kubeconfig], cwd: repoRoot });
   await waitFor('kubelet', () => nodesReady(3), 60_000);
 
   log('starting Prometheus');
@@ -205,13 +165,15 @@ export async function down(log: Log): Promise<void> {
     // The kubelet drains its pods on SIGTERM, so give it time.
     if (await stopDaemon(name, name === 'kubelet' ? 45_000 : 15_000)) log(`stopped ${name}`);
   }
+  // A kubelet that was killed leaves its containers and their mounts: they go before its state.
+  const { removeStaleContainers } = await import('./kubelet/runc-engine.ts');
+  await removeStaleContainers(labPaths.kubelet, (msg, extra) => log(`${msg} ${JSON.stringify(extra)}`));
   for (const ns of await labNamespaces()) await deleteNamespace(ns);
   for (const veth of await labVeths()) await tryRun('ip', ['link', 'del', veth]);
   await removeBridge();
   fs.rmSync(labPaths.etcdData, { recursive: true, force: true });
   fs.rmSync(labPaths.prometheusData, { recursive: true, force: true });
   fs.rmSync(labPaths.kubelet, { recursive: true, force: true });
-  fs.rmSync(runtimeFile, { force: true });
   fs.rmSync(labImageDigestsFile, { force: true });
   const left = await leftovers();
   if (left.length > 0) throw new Error(`lab: down left these behind: ${left.join('; ')}`);
@@ -234,7 +196,7 @@ function portListening(port: number): Promise<boolean> {
   });
 }
 
-/** What a `down` must not leave: lab processes, listening lab ports, lab namespaces, the bridge. */
+/** What a `down` must not leave: lab processes, listening lab ports, lab namespaces, the bridge, container mounts. */
 export async function leftovers(): Promise<string[]> {
   const left: string[] = [];
   for (const name of components) {
@@ -246,6 +208,8 @@ export async function leftovers(): Promise<string[]> {
   }
   for (const ns of await labNamespaces()) left.push(`network namespace ${ns}`);
   if ((await tryRun('ip', ['link', 'show', 'olab0'])) !== undefined) left.push('bridge olab0');
+  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((p) => p.startsWith(`${labPaths.kubelet}/`));
+  for (const m of mounts) left.push(`mount ${m}`);
   return left;
 }
 
@@ -254,9 +218,8 @@ export interface ComponentStatus {
   pid: number | undefined;
 }
 
-export async function status(): Promise<{ components: ComponentStatus[]; apiserverReady: boolean; nodes: string; runtime: LabRuntime | undefined }> {
-  const runtime = runningRuntime();
-  const comps = componentsFor(runtime ?? requestedRuntime()).map((name) => ({ name, pid: runningPid(name) }));
+export async function status(): Promise<{ components: ComponentStatus[]; apiserverReady: boolean; nodes: string }> {
+  const comps = components.map((name) => ({ name, pid: runningPid(name) }));
   let apiserverReady = false;
   let nodes = '';
   if (fs.existsSync(labPaths.kubeconfig) && runningPid('kube-apiserver') !== undefined) {
@@ -267,5 +230,5 @@ export async function status(): Promise<{ components: ComponentStatus[]; apiserv
       apiserverReady = false;
     }
   }
-  return { components: comps, apiserverReady, nodes, runtime };
+  return { components: comps, apiserverReady, nodes };
 }

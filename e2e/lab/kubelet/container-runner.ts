@@ -10,7 +10,7 @@ import { errorMessage } from './errors.ts';
 import type { ObservedContainer, ObservedState, TerminatedState } from './pod-status.ts';
 import { runHandler, type ProbeTarget } from './probe-runners.ts';
 import { initialProbeState, nextProbeDelayMs, observeProbe, probeSettings, probeVerdict, type ProbeKind, type ProbeSettings, type ProbeState } from './probes.ts';
-import { containerLogPath, writeLogLine } from './process-runner.ts';
+import { containerLogPath, writeLogLine } from './container-log.ts';
 import type { Pod } from './types.ts';
 import { rfc3339 } from './types.ts';
 

@@ -1,5 +1,5 @@
 import type { V1Container } from '@kubernetes/client-node';
-import { envReferences, expand, resolveCommand, resolveEnv, type EnvContext, type EnvSources } from './container-spec.ts';
+import { envReferences, expand, resolveEnv, type EnvContext, type EnvSources } from './container-spec.ts';
 import { KubeletError } from './errors.ts';
 import type { Pod } from './types.ts';
 
@@ -93,19 +93,5 @@ describe('resolveEnv', () => {
   test('envReferences lists what to fetch', () => {
     const c: V1Container = { name: 'm', envFrom: [{ configMapRef: { name: 'a' } }, { secretRef: { name: 's' } }], env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'b', key: 'k' } } }] };
     expect(envReferences(c)).toEqual({ configMaps: ['a', 'b'], secrets: ['s'] });
-  });
-});
-
-describe('resolveCommand', () => {
-  const entry = { entrypoint: ['node', 'srv.ts'], args: ['--port', '80'] };
-  const env = { PORT: '9090', NAME: 'n' };
-  const cases: [string, Partial<V1Container>, string[]][] = [
-    ['image defaults', {}, ['/usr/bin/node', 'srv.ts', '--port', '80']],
-    ['args replace args', { args: ['--port', '$(PORT)'] }, ['/usr/bin/node', 'srv.ts', '--port', '9090']],
-    ['command replaces entrypoint and drops image args', { command: ['sh', '-c', 'echo $(NAME)'] }, ['sh', '-c', 'echo n']],
-    ['command and args', { command: ['node', 'x.ts'], args: ['$$(PORT)'] }, ['/usr/bin/node', 'x.ts', '$(PORT)']],
-  ];
-  test.each(cases)('%s', (_n, over, want) => {
-    expect(resolveCommand(entry, { name: 'c', ...over }, env, '/usr/bin/node')).toEqual(want);
   });
 });

@@ -1,10 +1,8 @@
-// What a container runs with: its command line (image map + the pod's command/args) and its
-// environment (env, envFrom, the downward API), with Kubernetes' $(VAR) expansion. Pure: the
+// What a container runs with: its environment (env, envFrom, the downward API), with Kubernetes'
+// $(VAR) expansion (the command line is oci-spec.ts's containerArgv). Pure: the
 // ConfigMaps and Secrets it needs are fetched by the caller (see envReferences).
-import path from 'node:path';
 import type { V1Container } from '@kubernetes/client-node';
 import { KubeletError } from './errors.ts';
-import type { ImageEntry } from './images.ts';
 import { parseQuantity } from './quantity.ts';
 import type { Pod } from './types.ts';
 
@@ -180,28 +178,4 @@ export function resolveEnv(container: V1Container, ctx: EnvContext, sources: Env
     }
   }
   return env;
-}
-
-/**
- * argv for the container: the pod's `command` replaces the image's entrypoint and its `args`
- * replace the image's args (a `command` alone drops the image's args, as with Docker). "node"
- * means the Node the kubelet runs with.
- */
-export function resolveCommand(entry: ImageEntry, container: V1Container, env: Record<string, string>, execPath: string): string[] {
-  const lookup = (name: string): string | undefined => env[name];
-  const command = container.command && container.command.length > 0 ? container.command.map((s) => expand(s, lookup)) : entry.entrypoint;
-  const args = container.args !== undefined && container.args.length > 0
-    ? container.args.map((s) => expand(s, lookup))
-    : container.command && container.command.length > 0 ? [] : entry.args;
-  const argv = [...command, ...args];
-  if (argv[0] === 'node') argv[0] = execPath;
-  return argv;
-}
-
-export function defaultBase(podName: string, execPath: string): Record<string, string> {
-  return {
-    PATH: `${path.dirname(execPath)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
-    HOME: '/root',
-    HOSTNAME: podName,
-  };
 }

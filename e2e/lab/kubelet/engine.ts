@@ -1,13 +1,11 @@
 // How the kubelet runs a container, whatever runs it: a container engine prepares one container
 // instance (image, environment, command line), starts it with its output appended to the container's
 // log, signals it, runs probe commands inside it, and releases what the instance held after it
-// exited. Two engines: `runc` (the image pulled from the lab registry and run by runc; the default)
-// and `process` (an image name mapped to a local command by e2e/lab/images.json).
+// exited. The lab's engine is runc-engine.ts (the image pulled from the lab registry, run by runc);
+// the interface keeps the pod and container logic apart from it.
 import type { V1Container } from '@kubernetes/client-node';
 import { KubeletError } from './errors.ts';
 import type { Pod } from './types.ts';
-
-export type EngineMode = 'runc' | 'process';
 
 export interface ExitStatus {
   exitCode: number;
@@ -18,7 +16,7 @@ export interface ExitStatus {
 }
 
 export interface StartedContainer {
-  /** As reported in containerStatuses[].containerID, e.g. runc://olab-…, lab://1234. */
+  /** As reported in containerStatuses[].containerID, e.g. runc://olab-…. */
   containerID: string;
   pid: number;
   startedAtMs: number;
@@ -49,7 +47,7 @@ export interface PrepareRequest {
 }
 
 export interface ContainerEngine {
-  readonly mode: EngineMode;
+  readonly mode: string;
   prepare(req: PrepareRequest): Promise<PreparedContainer>;
   /** The pod is gone: its volumes and per-pod files. */
   releasePod(podUid: string): Promise<void>;
@@ -61,7 +59,7 @@ export interface ContainerEngine {
 export function waitingReason(err: unknown): 'ErrImagePull' | 'InvalidImageName' | 'CreateContainerConfigError' {
   if (err instanceof KubeletError) {
     if (err.code === 'IMAGE_REF_INVALID') return 'InvalidImageName';
-    if (err.code === 'IMAGE_NOT_FOUND' || err.code === 'IMAGE_PULL_FAILED' || err.code === 'IMAGE_UNPACK_FAILED') return 'ErrImagePull';
+    if (err.code === 'IMAGE_PULL_FAILED' || err.code === 'IMAGE_UNPACK_FAILED') return 'ErrImagePull';
   }
   return 'CreateContainerConfigError';
 }

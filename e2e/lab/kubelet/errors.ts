@@ -2,8 +2,6 @@
 // field or object and the fix, and the underlying `cause`.
 export type KubeletErrorCode =
   | 'FLAG_INVALID'
-  | 'IMAGE_NOT_FOUND'
-  | 'IMAGE_MAP_INVALID'
   | 'IMAGE_REF_INVALID'
   | 'IMAGE_PULL_FAILED'
   | 'IMAGE_UNPACK_FAILED'

@@ -1,7 +1,6 @@
-// Command-line flags of the process kubelet (pure parsing; defaults from lab-config.ts).
+// Command-line flags of the lab kubelet (pure parsing; defaults from lab-config.ts).
 import path from 'node:path';
-import { imagesFile, labImageDir, labPaths, labPorts, labRegistry } from '../lab-config.ts';
-import type { EngineMode } from './engine.ts';
+import { labImageDir, labPaths, labPorts, labRegistry } from '../lab-config.ts';
 import { KubeletError } from './errors.ts';
 
 export interface KubeletFlags {
@@ -10,10 +9,7 @@ export interface KubeletFlags {
   stateDir: string;
   /** Container logs: <logDir>/<namespace>_<pod>_<container>.log */
   logDir: string;
-  images: string;
-  /** runc: images from the lab registry run by runc; process: images.json maps images to commands. */
-  runtime: EngineMode;
-  /** host:port of the lab registry (plain HTTP, loopback) that runc mode pulls from. */
+  /** host:port of the lab registry (plain HTTP, loopback) images are pulled from. */
   registry: string;
   /** Pulled image blobs and unpacked root filesystems (kept across lab restarts). */
   imageDir: string;
@@ -35,11 +31,8 @@ export const usage = `usage: node e2e/lab/kubelet/main.ts [flags]
   --lab-dir <dir>              lab directory (default ${labPaths.dir}); sets the defaults below
   --state-dir <dir>            kubelet state, e.g. IP allocations (default <lab-dir>/kubelet)
   --log-dir <dir>              container logs (default <lab-dir>/logs/pods)
-  --runtime runc|process       runc: pull each pod's image from the lab registry and run it with runc;
-                               process: run the command e2e/lab/images.json maps it to (default runc)
-  --registry <host:port>       lab registry runc mode pulls from (default ${labRegistry})
+  --registry <host:port>       lab registry pods' images are pulled from (default ${labRegistry})
   --image-dir <dir>            pulled and unpacked images (default ${labImageDir})
-  --images <file>              image map of process mode (default ${imagesFile})
   --health-port <port>         GET /healthz on 127.0.0.1 (default ${labPorts.kubeletHealth})
   --backoff-base-ms <ms>       crash-loop back-off base (default 1000; real kubelet: 10000)
   --backoff-max-ms <ms>        crash-loop back-off cap (default 30000; real kubelet: 300000)
@@ -51,7 +44,7 @@ export const usage = `usage: node e2e/lab/kubelet/main.ts [flags]
   --log-level <level>          pino level (default info)`;
 
 const numeric = ['health-port', 'backoff-base-ms', 'backoff-max-ms', 'lease-interval-ms', 'status-interval-ms', 'watchdog-ms', 'shutdown-grace-ms'] as const;
-const strings = ['kubeconfig', 'lab-dir', 'state-dir', 'log-dir', 'images', 'runtime', 'registry', 'image-dir', 'kubelet-version', 'log-level'] as const;
+const strings = ['kubeconfig', 'lab-dir', 'state-dir', 'log-dir', 'registry', 'image-dir', 'kubelet-version', 'log-level'] as const;
 
 export function parseFlags(argv: readonly string[]): KubeletFlags {
   const values = new Map<string, string>();
@@ -79,8 +72,6 @@ export function parseFlags(argv: readonly string[]): KubeletFlags {
     kubeconfig: values.get('kubeconfig') ?? path.join(labDir, 'kubeconfig'),
     stateDir: values.get('state-dir') ?? path.join(labDir, 'kubelet'),
     logDir: values.get('log-dir') ?? path.join(labDir, 'logs', 'pods'),
-    images: values.get('images') ?? imagesFile,
-    runtime: (values.get('runtime') ?? 'runc') as EngineMode,
     registry: values.get('registry') ?? labRegistry,
     imageDir: values.get('image-dir') ?? labImageDir,
     healthPort: num('health-port', labPorts.kubeletHealth),
@@ -94,7 +85,6 @@ export function parseFlags(argv: readonly string[]): KubeletFlags {
   };
   const version = values.get('kubelet-version');
   if (version !== undefined) flags.kubeletVersion = version;
-  if (flags.runtime !== 'runc' && flags.runtime !== 'process') throw new KubeletError('FLAG_INVALID', `--runtime must be runc or process, got "${flags.runtime}"`);
   if (flags.backoffMaxMs < flags.backoffBaseMs) throw new KubeletError('FLAG_INVALID', `--backoff-max-ms (${flags.backoffMaxMs}) must be at least --backoff-base-ms (${flags.backoffBaseMs})`);
   return flags;
 }

@@ -1,5 +1,6 @@
-// The process kubelet for all lab nodes: node agents, the pod watch and one worker per pod.
+// The lab kubelet for all lab nodes: node agents, the pod watch and one worker per pod.
 import fs from 'node:fs';
+import os from 'node:os';
 import type { Logger } from 'pino';
 import { labNetwork, labNodes, labPorts, repoRoot, k8sVersionFile, type LabNode } from '../lab-config.ts';
 import { ApiForwarder } from './api-forwarder.ts';
@@ -14,7 +15,6 @@ import { NodeAgent } from './node-agent.ts';
 import { nodeCapacity, nodeInternalIP } from './node-status.ts';
 import { PodWatcher } from './pod-watch.ts';
 import { PodWorker } from './pod-worker.ts';
-import { ProcessEngine } from './process-engine.ts';
 import { RuncEngine } from './runc-engine.ts';
 import type { Pod } from './types.ts';
 
@@ -28,7 +28,7 @@ export class Kubelet {
   private readonly workers = new Map<string, PodWorker>();
   private readonly watcher: PodWatcher;
   readonly engine: ContainerEngine;
-  private readonly forwarder: ApiForwarder | undefined;
+  private readonly forwarder: ApiForwarder;
   private firstSync = true;
   private stopping = false;
 
@@ -41,12 +41,8 @@ export class Kubelet {
     this.agents = nodes.map((node) => new NodeAgent({ node, nodes, api, log, kubeletVersion, healthPort: flags.healthPort }));
     for (const n of nodes) this.ipam.set(n.name, new IpamStore(flags.stateDir, n.name, n.podCIDR));
     const apiServer = { host: labNetwork.bridgeAddress, port: labPorts.apiserver };
-    if (flags.runtime === 'runc') {
-      this.engine = new RuncEngine({ stateDir: flags.stateDir, images: new ImageStore(flags.imageDir, flags.registry), apiServer, api });
-      this.forwarder = new ApiForwarder(apiServer, { host: '127.0.0.1', port: labPorts.apiserver }, log);
-    } else {
-      this.engine = new ProcessEngine({ imagesFile: flags.images, cwd: repoRoot, execPath: process.execPath });
-    }
+    this.engine = new RuncEngine({ stateDir: flags.stateDir, images: new ImageStore(flags.imageDir, flags.registry), apiServer, api, hostRoots: [repoRoot, os.tmpdir()] });
+    this.forwarder = new ApiForwarder(apiServer, { host: '127.0.0.1', port: labPorts.apiserver }, log);
     this.watcher = new PodWatcher({
       api, log, nodes: new Set(nodes.map((n) => n.name)), watchdogMs: flags.watchdogMs,
       handlers: { onSync: (pods) => this.onSync(pods), onUpsert: (pod) => this.onUpsert(pod), onDelete: (pod) => this.onDelete(pod) },
@@ -60,7 +56,7 @@ export class Kubelet {
     const removed = await removeStaleSandboxes((msg, extra) => this.log.info(extra, msg));
     if (removed > 0) this.log.info({ removed }, 'removed leftovers of a previous kubelet run');
     await this.engine.removeStale((msg, extra) => this.log.info(extra, msg));
-    this.forwarder?.start();
+    this.forwarder.start();
     this.log.info({ runtime: this.engine.mode }, 'container engine ready');
     for (const agent of this.agents) await agent.register();
     for (const agent of this.agents) agent.start(this.flags.leaseIntervalMs, this.flags.statusIntervalMs);
@@ -133,6 +129,6 @@ export class Kubelet {
     await Promise.all([...this.workers.values()].map((w) => w.terminate({ reason: 'shutdown', deletePod: false, graceMs: this.flags.shutdownGraceMs })));
     await removeStaleSandboxes((msg, extra) => this.log.info(extra, msg)).catch((err) => this.log.warn({ err: errorMessage(err) }, 'final sandbox sweep failed'));
     await this.engine.removeStale((msg, extra) => this.log.info(extra, msg)).catch((err) => this.log.warn({ err: errorMessage(err) }, 'final container sweep failed'));
-    await this.forwarder?.stop();
+    await this.forwarder.stop();
   }
 }

@@ -1,6 +1,6 @@
 import type { V1Container } from '@kubernetes/client-node';
 import { KubeletError } from './errors.ts';
-import { capabilities, cgroupResources, defaultCapabilities, effectiveSecurity, imageArgv, imageEnv, imageUser, processUser, runtimeSpec, type SpecInput } from './oci-spec.ts';
+import { capabilities, cgroupResources, containerArgv, defaultCapabilities, effectiveSecurity, imageArgv, imageEnv, imageUser, processUser, runtimeSpec, type SpecInput } from './oci-spec.ts';
 import type { Pod } from './types.ts';
 
 const passwd = 'root:x:0:0:root:/root:/bin/bash\nnode:x:1000:1000::/home/node:/bin/bash\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n';
@@ -78,6 +78,14 @@ describe('imageArgv and imageEnv', () => {
     [['sh'], ['-c', 'y'], ['sh', '-c', 'y']],
   ] as const)('command %j args %j', (command, args, want) => {
     expect(imageArgv(image, command ? [...command] : undefined, args ? [...args] : undefined)).toEqual(want);
+  });
+  test.each([
+    ['image defaults', {}, ['node', 'srv.ts', '--port', '80']],
+    ['args replace CMD, $(VAR) expanded', { args: ['--port', '$(PORT)'] }, ['node', 'srv.ts', '--port', '9090']],
+    ['command replaces ENTRYPOINT and drops CMD', { command: ['sh', '-c', 'echo $(NAME)'] }, ['sh', '-c', 'echo n']],
+    ['command and args, $$ escapes', { command: ['node', 'x.ts'], args: ['$$(PORT)'] }, ['node', 'x.ts', '$(PORT)']],
+  ] as [string, Partial<V1Container>, string[]][])('containerArgv: %s', (_n, over, want) => {
+    expect(containerArgv({ Entrypoint: ['node', 'srv.ts'], Cmd: ['--port', '80'] }, over, { PORT: '9090', NAME: 'n' })).toEqual(want);
   });
   test('ENV lines, later ones winning', () => {
     expect(imageEnv(image)).toEqual({ PATH: '/usr/local/bin:/bin', A: '2' });

@@ -6,6 +6,7 @@
 // RuntimeDefault seccomp profile, a read-only root when asked, the pod's network namespace, the
 // volumes bound where the pod mounts them, and limits as cgroup settings.
 import type { V1Container, V1SecurityContext } from '@kubernetes/client-node';
+import { expand } from './container-spec.ts';
 import { KubeletError } from './errors.ts';
 import type { ImageConfig } from './image-store.ts';
 import { parseQuantity } from './quantity.ts';
@@ -194,6 +195,12 @@ export function imageArgv(image: ImageConfig, command: string[] | undefined, arg
   const entrypoint = command && command.length > 0 ? command : (image.Entrypoint ?? []);
   const rest = args && args.length > 0 ? args : command && command.length > 0 ? [] : (image.Cmd ?? []);
   return [...entrypoint, ...rest];
+}
+
+/** imageArgv after Kubernetes' $(VAR) expansion of the pod's command and args against the container's env. */
+export function containerArgv(image: ImageConfig, container: Pick<V1Container, 'command' | 'args'>, env: Record<string, string>): string[] {
+  const lookup = (n: string): string | undefined => env[n];
+  return imageArgv(image, container.command?.map((s) => expand(s, lookup)), container.args?.map((s) => expand(s, lookup)));
 }
 
 /** The image's ENV lines as a map (later lines win). */

@@ -26,6 +26,12 @@ describe('runc engine, pure parts', () => {
     ]);
   });
 
+  test('plain absolute paths are bound only below the given roots', () => {
+    const present = new Set(['/tmp/it/baseline.json', '/work/repo/x.json', '/opt/other.json']);
+    const mounts = fileUriMounts({ A: '/tmp/it/baseline.json', B: '/opt/other.json', C: '/work/repo/x.json', PATH: '/usr/bin:/bin', D: '/tmp/it/missing' }, (p) => present.has(p), ['/tmp', '/work/repo']);
+    expect(mounts.map((m) => m.destination)).toEqual(['/tmp/it/baseline.json', '/work/repo/x.json']);
+  });
+
   test('/etc files: the pod IP under its hostname, the cluster search path', () => {
     const pod: Pod = { metadata: { name: 'web-0', namespace: 'shop', uid: 'u' }, spec: { containers: [] } };
     const files = podEtcFiles(pod, '10.244.1.9');

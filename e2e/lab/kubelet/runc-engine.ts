@@ -1,4 +1,4 @@
-// The runc engine (`--runtime runc`, the default): each container runs from its image, pulled from
+// The runc engine: each container runs from its image, pulled from
 // the lab registry and unpacked once per digest, with runc inside the pod's network namespace. Its
 // root is an overlay (the image's unpacked layers read-only below, a fresh writable layer per
 // container instance above, mounted read-only when readOnlyRootFilesystem asks); its config.json
@@ -9,12 +9,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { expand } from './container-spec.ts';
 import type { ContainerEngine, ExitStatus, PreparedContainer, PrepareRequest, StartedContainer } from './engine.ts';
 import { errorMessage, KubeletError } from './errors.ts';
 import { parseImageRef, repoDigest } from './image-ref.ts';
 import type { ImageStore } from './image-store.ts';
-import { effectiveSecurity, imageArgv, imageEnv, imageUser, runtimeSpec, type OciMount, type OciSpec } from './oci-spec.ts';
+import { containerArgv, effectiveSecurity, imageEnv, imageUser, runtimeSpec, type OciMount, type OciSpec } from './oci-spec.ts';
 import { loadDefaultProfile, toOciSeccomp } from './seccomp.ts';
 import type { Pod } from './types.ts';
 import { PodVolumes, tokenKey, unmountUnder, volumeReferences, type VolumeSources } from './volumes.ts';
@@ -28,6 +27,8 @@ export interface RuncEngineOptions {
   images: ImageStore;
   /** Where containers reach the API server (the `kubernetes` Service's stand-in): host and port. */
   apiServer: { host: string; port: number };
+  /** Plain absolute paths in a container's env below these are bound too (see fileUriMounts). */
+  hostRoots?: readonly string[];
   /** Reads ConfigMaps/Secrets (undefined when absent) and issues service-account tokens. */
   api: {
     get<T>(p: string): Promise<T | undefined>;
@@ -41,21 +42,26 @@ export function containerId(podUid: string, container: string): string {
 }
 
 /**
- * The lab's file:/// convention: a `file:///` URI in a container's environment names a file (or,
- * ending in `/`, a directory) on the lab machine — where a real cluster's image would have it baked
- * in. Each that exists is bound read-only at the same path, after the pod's volumes (pure).
+ * The lab's file convention: a `file:///` URI in a container's environment names a file (or, ending
+ * in `/`, a directory) on the lab machine — where a real cluster's image would have it baked in — and
+ * so does a plain absolute path below one of `roots` (this checkout, the system temp directory: where
+ * tests write models and profiles). Each that exists is bound read-only at the same path, after the
+ * pod's volumes (pure).
  */
-export function fileUriMounts(env: Record<string, string>, exists: (p: string) => boolean): OciMount[] {
+export function fileUriMounts(env: Record<string, string>, exists: (p: string) => boolean, roots: readonly string[] = []): OciMount[] {
   const seen = new Set<string>();
   const out: OciMount[] = [];
   for (const value of Object.values(env)) {
-    if (!value.startsWith('file:///')) continue;
     let p: string;
-    try {
-      p = decodeURIComponent(new URL(value).pathname);
-    } catch {
-      continue;
-    }
+    if (value.startsWith('file:///')) {
+      try {
+        p = decodeURIComponent(new URL(value).pathname);
+      } catch {
+        continue;
+      }
+    } else if (value.startsWith('/') && !value.includes(':') && roots.some((r) => value.startsWith(`${r.replace(/\/$/, '')}/`))) {
+      p = value;
+    } else continue;
     p = path.posix.normalize(p).replace(/\/$/, '') || '/';
     if (p === '/' || /^\/(proc|sys|dev|run|etc)(\/|$)/.test(p) || seen.has(p) || !exists(p)) continue;
     seen.add(p);
@@ -207,8 +213,7 @@ export class RuncEngine implements ContainerEngine {
     // HOME as containerd sets it: the user's passwd entry, else /.
     base['HOME'] ??= passwd.split('\n').map((l) => l.split(':')).find((f) => f[2] === String(owner.uid))?.[5] || '/';
     const env = await req.resolveEnv(base);
-    const lookup = (n: string): string | undefined => env[n];
-    const argv = imageArgv(pulled.config, container.command?.map((s) => expand(s, lookup)), container.args?.map((s) => expand(s, lookup)));
+    const argv = containerArgv(pulled.config, container, env);
     const volumeMounts = await this.volumes.mountsFor(pod, container, await this.volumeSources(pod, volumeReferences(pod, container)), owner);
     const podDir = this.volumes.podDir(pod.metadata.uid);
     const etc = podEtcFiles(pod, req.podIP);
@@ -227,7 +232,7 @@ export class RuncEngine implements ContainerEngine {
       rootfs: path.join(bundle, 'rootfs'),
       netnsPath: `/run/netns/${req.netns}`,
       cgroupsPath: `/onnxop-lab/${id}`,
-      mounts: [...etcMounts, ...volumeMounts, ...fileUriMounts(env, (p) => fs.existsSync(p))],
+      mounts: [...etcMounts, ...volumeMounts, ...fileUriMounts(env, (p) => fs.existsSync(p), this.opts.hostRoots ?? [])],
       seccomp: (caps) => toOciSeccomp(loadDefaultProfile(), caps),
     });
     return this.prepared(id, bundle, pulled.rootfs, spec, repoDigest(ref, pulled.digest));
@@ -311,22 +316,33 @@ export class RuncEngine implements ContainerEngine {
     return this.volumes.release(podUid);
   }
 
-  async removeStale(log: (msg: string, extra: Record<string, unknown>) => void): Promise<void> {
-    let ids: string[] = [];
+  removeStale(log: (msg: string, extra: Record<string, unknown>) => void): Promise<void> {
+    return removeStaleContainers(this.opts.stateDir, log);
+  }
+}
+
+/**
+ * Everything a kubelet (state dir `stateDir`) left behind: runc containers, overlay and tmpfs
+ * mounts, bundles and pod volumes. Used at its start, its shutdown, and by `lab down`.
+ */
+export async function removeStaleContainers(stateDir: string, log: (msg: string, extra: Record<string, unknown>) => void): Promise<void> {
+  const root = path.join(stateDir, 'runc');
+  let ids: string[] = [];
+  if (fs.existsSync(root)) {
     try {
-      ids = (await runc(this.runcRoot, ['list', '-q'])).split('\n').filter((s) => s !== '');
+      ids = (await runc(root, ['list', '-q'])).split('\n').filter((s) => s !== '');
     } catch (err) {
       log('runc list failed', { err: errorMessage(err) });
     }
-    for (const id of ids) {
-      await runc(this.runcRoot, ['delete', '--force', id]).catch(() => undefined);
-      log('removed stale container', { id });
-    }
-    const unmounted = await unmountUnder(this.opts.stateDir);
-    if (unmounted > 0) log('unmounted stale container mounts', { count: unmounted });
-    for (const d of [this.containersDir, this.volumes.dir]) {
-      fs.rmSync(d, { recursive: true, force: true });
-      fs.mkdirSync(d, { recursive: true });
-    }
+  }
+  for (const id of ids) {
+    await runc(root, ['delete', '--force', id]).catch(() => undefined);
+    log('removed stale container', { id });
+  }
+  const unmounted = fs.existsSync(stateDir) ? await unmountUnder(stateDir) : 0;
+  if (unmounted > 0) log('unmounted stale container mounts', { count: unmounted });
+  for (const d of ['containers', 'pods']) {
+    fs.rmSync(path.join(stateDir, d), { recursive: true, force: true });
+    fs.mkdirSync(path.join(stateDir, d), { recursive: true });
   }
 }

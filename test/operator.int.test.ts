@@ -7,6 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments, stringify } from 'yaml';
 import { labPorts } from '../e2e/lab/lab-config.ts';
+import { prometheusUrl } from '../e2e/lab/prometheus.ts';
 import { labRequest } from '../e2e/lab/loadgen/lab-request.ts';
 import { ensureTestModels } from '../runtime/test-models/build.ts';
 import { OperatorProcess, operatorWritesSince } from './operator-process.ts';
@@ -270,6 +271,27 @@ describe('operator', () => {
     const pods = (await kubectlJson<{ items: PodJson[] }>(['-n', ns, 'get', 'pods', '-l', 'serving.onnxop.io/model=iris-gpu'])).items;
     expect(pods.length).toBe(1);
     expect(pods.map((p) => p.spec.nodeName)).toEqual(['lab-gpu-1']);
+  });
+
+  test("spec.runtime.baselineProfile reaches the pods: the runtime exports drift against the ConfigMap's profile", async () => {
+    // A profile of the first feature around 5 (logreg's input): the requests below sit far from it.
+    const profile = { version: 1, features: [{ input: 'features', feature: 0, sample: Array.from({ length: 50 }, (_, i) => 4.5 + i / 50) }] };
+    await kubectl(['-n', ns, 'create', 'configmap', 'drift-baseline', `--from-literal=train.json=${JSON.stringify(profile)}`]);
+    await kubectl(['-n', ns, 'apply', '--server-side', '-f', '-'], JSON.stringify(model('drift', `file://${models.logreg.path}`, models.logreg.digest, { runtime: { replicas: 1, baselineProfile: { configMapRef: { name: 'drift-baseline', key: 'train.json' } } }, traffic: { gatewayAPI: { hostnames: [`drift.${ns}.lab`] } } })));
+    await readyModel('drift');
+    const headers: Record<string, string> = { 'content-type': 'application/json', host: `drift.${ns}.lab` };
+    for (let i = 0; i < 20; i++) {
+      const body = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [9 + i / 10, 3.5, 1.4, 0.2] }] });
+      expect((await labRequest(`${gatewayUrl}/v2/models/drift/infer`, { method: 'POST', headers, body })).status).toBe(200);
+    }
+    // Prometheus (the lab's) scrapes the pod: PSI of feature 0 against the profile is large.
+    const psi = await waitUntil('a drift PSI for the model in Prometheus', async () => {
+      const q = encodeURIComponent(`max(onnxop_feature_drift_psi{namespace="${ns}",onnx_model="drift",feature="0"})`);
+      const body = (await (await fetch(`${prometheusUrl}/api/v1/query?query=${q}`)).json()) as { data?: { result?: { value: [number, string] }[] } };
+      const v = body.data?.result?.[0]?.value[1];
+      return v !== undefined && Number(v) > 0 ? Number(v) : undefined;
+    }, 90_000);
+    expect(psi).toBeGreaterThan(0.25);
   });
 
   test('a new digest gets its own revision and the stable revision keeps serving until it is promoted', async () => {

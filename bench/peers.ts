@@ -52,6 +52,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '6' },
     only: { type: 'string' },
     report: { type: 'string' },
+    resume: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
@@ -189,6 +190,7 @@ async function main(): Promise<void> {
     ...(onlyClasses?.length ? { classes: onlyClasses } : {}),
   });
   if (corpus.length === 0) throw new Error('nothing to run');
+  const command = `npm run bench:peers --${values.quick ? ' --quick' : ''} --seed ${seed} --concurrency ${concurrency}${runs !== undefined ? ` --runs ${runs}` : ''}${only ? ` --only ${only.join(',')}` : ''}`;
   const git = (args: string[]) => execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
   const tree = {
     commit: git(['rev-parse', 'HEAD']),
@@ -223,7 +225,59 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg();
   log(`${corpus.length} runs over ${selected.join(', ')}; Prometheus at ${prometheus.url}`);
   const results: PeerRunResult[] = [];
-  const phases: { tool: ToolId; seconds: number }[] = [];
+  const phases: { tool: ToolId; seconds: number; finished?: string; commit?: string }[] = [];
+  // --resume: the tools whose phase a saved, unfinished run completed are kept, not run again.
+  const resumed =
+    values.resume && fs.existsSync(OUT) ? (JSON.parse(fs.readFileSync(OUT, 'utf8')) as PeersFile) : undefined;
+  if (resumed) {
+    if (resumed['command'] !== command)
+      throw new Error(`--resume: ${OUT} is from '${String(resumed['command'])}', not '${command}'`);
+    const done = (resumed['phases'] as typeof phases | undefined) ?? [];
+    phases.push(...done);
+    results.push(...resumed.results.filter((r) => done.some((p) => p.tool === r.tool)));
+    log(`resuming: ${done.map((p) => p.tool).join(', ') || 'nothing'} done`);
+  }
+  /** Everything so far, written after each tool's phase (`complete` once all ran). */
+  const save = (complete: boolean): PeersFile => {
+    const out: PeersFile = {
+      started: resumed?.started ?? started.toISOString(),
+      ...(resumed
+        ? { resumed: [...((resumed['resumed'] as string[] | undefined) ?? []), started.toISOString()] }
+        : {}),
+      finished: new Date().toISOString(),
+      complete,
+      command,
+      tree,
+      machine: {
+        cpus: os.cpus().length,
+        loadAverageBefore:
+          (resumed?.['machine'] as { loadAverageBefore?: number[] } | undefined)?.loadAverageBefore ??
+          loadBefore.map((x) => Math.round(x * 10) / 10),
+        loadAverageAfter: os.loadavg().map((x) => Math.round(x * 10) / 10),
+      },
+      versions,
+      lab: {
+        runtime: fs.existsSync(path.join(labPaths.run, 'runtime'))
+          ? fs.readFileSync(path.join(labPaths.run, 'runtime'), 'utf8').trim()
+          : undefined,
+        runtimeImage: process.env['RUNTIME_IMAGE'],
+      },
+      traffic: {
+        rate: TRAFFIC.rate,
+        leadSeconds: LEAD_S,
+        bucketSeconds: BUCKET_S,
+        outageAfterSeconds: OUTAGE_AFTER_S,
+        scrapeIntervalSeconds: 2,
+      },
+      phases,
+      configurations: configurations(),
+      results,
+    };
+    fs.mkdirSync(path.dirname(OUT), { recursive: true });
+    fs.writeFileSync(OUT, `${JSON.stringify(out, null, 1)}\n`);
+    return out;
+  };
+
   let current: { t: PeerTool; ns: string } | undefined;
   const interrupted = (signal: string) => {
     log(`${signal}: cleaning up`);
@@ -236,6 +290,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     for (const id of selected) {
+      if (phases.some((p) => p.tool === id)) continue;
       const def = toolDef(id);
       const t0 = Date.now();
       const ns = await createTestNamespace(
@@ -272,41 +327,18 @@ async function main(): Promise<void> {
         await deleteNamespace(ns);
         current = undefined;
       }
-      phases.push({ tool: id, seconds: Math.round((Date.now() - t0) / 1000) });
+      phases.push({
+        tool: id,
+        seconds: Math.round((Date.now() - t0) / 1000),
+        finished: new Date().toISOString(),
+        commit: tree.commit,
+      });
+      save(false);
     }
   } finally {
     await prometheus.close();
   }
-  const out: PeersFile = {
-    started: started.toISOString(),
-    finished: new Date().toISOString(),
-    command: `npm run bench:peers --${values.quick ? ' --quick' : ''} --seed ${seed} --concurrency ${concurrency}${runs !== undefined ? ` --runs ${runs}` : ''}${only ? ` --only ${only.join(',')}` : ''}`,
-    tree,
-    machine: {
-      cpus: os.cpus().length,
-      loadAverageBefore: loadBefore.map((x) => Math.round(x * 10) / 10),
-      loadAverageAfter: os.loadavg().map((x) => Math.round(x * 10) / 10),
-    },
-    versions,
-    lab: {
-      runtime: fs.existsSync(path.join(labPaths.run, 'runtime'))
-        ? fs.readFileSync(path.join(labPaths.run, 'runtime'), 'utf8').trim()
-        : undefined,
-      runtimeImage: process.env['RUNTIME_IMAGE'],
-    },
-    traffic: {
-      rate: TRAFFIC.rate,
-      leadSeconds: LEAD_S,
-      bucketSeconds: BUCKET_S,
-      outageAfterSeconds: OUTAGE_AFTER_S,
-      scrapeIntervalSeconds: 2,
-    },
-    phases,
-    configurations: configurations(),
-    results,
-  };
-  fs.mkdirSync(path.dirname(OUT), { recursive: true });
-  fs.writeFileSync(OUT, `${JSON.stringify(out, null, 1)}\n`);
+  const out = save(true);
   writeReport(out, OUT_DIR);
   process.stdout.write(`wrote ${path.relative(repoRoot, OUT)}\n`);
 }

@@ -138,6 +138,7 @@ function writeReport(saved: PeersFile, dir: string): ReturnType<typeof summarize
       badLabel:
         cls.bad === 'error' ? '5xx, timeout, no answer' : 'error, or answered by the 10× slower new version',
       leadSeconds: LEAD_S,
+      bucketSeconds: BUCKET_S,
       series: runs.map((r) => {
         const def = toolDef(r.tool);
         return {
@@ -147,7 +148,7 @@ function writeReport(saved: PeersFile, dir: string): ReturnType<typeof summarize
           buckets: r.buckets,
           end: r.seconds,
           ...(r.outageAt !== undefined ? { outageAt: r.outageAt } : {}),
-          note: `${r.outcome === 'rolledBack' ? 'rolled back' : r.outcome}${r.times.faultToStable !== undefined ? ` ${r.times.faultToStable} s after the fault` : ''}${r.times.faultToPromoted !== undefined ? ` ${r.times.faultToPromoted} s after its first traffic` : ''}`,
+          note: `${r.outcome === 'rolledBack' ? 'rolled back' : r.outcome}${r.times.faultToStable !== undefined ? ` ${r.times.faultToStable} s after the fault` : ''}${r.times.faultToPromoted !== undefined ? ` ${r.times.faultToPromoted} s after its first traffic` : ''}${r.times.faultToPaused !== undefined ? ` ${r.times.faultToPaused} s after its first traffic` : ''}${r.outcome === 'stuck' ? ` at the ${Math.round(r.seconds / 60)}-minute cap` : ''}`,
         };
       }),
     });

@@ -378,7 +378,7 @@ export async function runPeerScenario(
     name,
     outcome,
     ...(reason ? { reason } : {}),
-    times: timesOf(weights, outcome),
+    times: timesOf(weights, outcome, end),
     seconds: round(end),
     ...(outageAt !== undefined ? { outageAt: round(outageAt) } : {}),
     weights: weights.map(([t, w]) => [round(t), Math.round(w * 10) / 10]),

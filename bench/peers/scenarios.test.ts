@@ -102,6 +102,7 @@ describe('timesOf and newVersionRequests', () => {
       faultToPromoted: 68,
     });
     expect(timesOf([], 'stuck')).toEqual({});
+    expect(timesOf(weights.slice(0, 2), 'paused', 312)).toEqual({ faultStart: 12, faultToPaused: 300 });
     // A rollback the tool reported without taking the traffic back has no time.
     expect(timesOf(weights.slice(0, 2), 'rolledBack')).toEqual({ faultStart: 12 });
   });

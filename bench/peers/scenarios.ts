@@ -279,10 +279,12 @@ export interface Times {
   faultToStable?: number;
   /** Promotions: fault start → the first weight 100. */
   faultToPromoted?: number;
+  /** Pauses: fault start → the pause (the run's end). */
+  faultToPaused?: number;
 }
 
-/** Times from the weight history and the outcome. */
-export function timesOf(weights: readonly WeightPoint[], outcome: Outcome): Times {
+/** Times from the weight history, the outcome and (for a pause) the run's end, seconds since the apply. */
+export function timesOf(weights: readonly WeightPoint[], outcome: Outcome, end?: number): Times {
   const start = weights.find(([, w]) => w > 0)?.[0];
   if (start === undefined) return {};
   const after = weights.filter(([t]) => t >= start);
@@ -293,6 +295,7 @@ export function timesOf(weights: readonly WeightPoint[], outcome: Outcome): Time
     faultStart: Math.round(start * 10) / 10,
     ...(outcome === 'rolledBack' && back !== undefined ? { faultToStable: r(back) } : {}),
     ...(outcome === 'promoted' && all !== undefined ? { faultToPromoted: r(all) } : {}),
+    ...(outcome === 'paused' && end !== undefined ? { faultToPaused: r(end) } : {}),
   };
 }
 

@@ -14,6 +14,7 @@ describe('timelineSvg', () => {
     title: 'errors 2% <&>',
     badLabel: '5xx',
     leadSeconds: 5,
+    bucketSeconds: 5,
     series: [
       series({
         label: 'A',
@@ -25,6 +26,8 @@ describe('timelineSvg', () => {
         buckets: [
           [-5, 100, 0, 0],
           [10, 100, 2, 20],
+          // Cut short by the run's end at 41 s: left out.
+          [40, 20, 20, 0],
         ],
         end: 41,
         note: 'rolled back',
@@ -43,6 +46,8 @@ describe('timelineSvg', () => {
     expect(svg.match(/<polyline[^>]*stroke="#00ff00"/g)).toHaveLength(1);
     expect(svg.match(/stroke="#00ff00" stroke-dasharray="6,4"/g)).toHaveLength(2);
     expect(svg).toContain('dashed: Prometheus stopped');
+    const badLineA = [...svg.matchAll(/<polyline[^>]*stroke="#ff0000" stroke-width="1.5" points="([^"]*)"/g)];
+    expect(badLineA[0]?.[1]?.split(' ')).toHaveLength(2);
     // Every number in the points is finite.
     for (const m of svg.matchAll(/points="([^"]*)"/g))
       for (const n of (m[1] ?? '').split(/[ ,]/)) expect(Number.isFinite(Number(n))).toBe(true);

@@ -23,6 +23,8 @@ export interface TimelineInput {
   badLabel: string;
   /** Seconds of load before the apply (the x axis starts at -leadSeconds). */
   leadSeconds: number;
+  /** Width of the request buckets; a bucket the run's end cuts short is left out. */
+  bucketSeconds: number;
   series: readonly TimelineSeries[];
 }
 
@@ -120,7 +122,14 @@ export function timelineSvg(o: TimelineInput): string {
   const badStep = niceStep(badMax, 4);
   const badTicks: number[] = [];
   for (let v = 0; v <= badMax + 1e-9; v += badStep) badTicks.push(Math.round(v * 1000) / 1000);
-  panel(badTop, BAD_H, badTicks, (v) => `${v}%`, yB, `bad client requests (${o.badLabel}), per 5 s`);
+  panel(
+    badTop,
+    BAD_H,
+    badTicks,
+    (v) => `${v}%`,
+    yB,
+    `bad client requests (${o.badLabel}), per ${o.bucketSeconds} s`,
+  );
   for (let t = Math.ceil(xMin / xStep) * xStep; t <= xMax; t += xStep)
     out.push(
       `<text x="${n1(x(t))}" y="${badTop + BAD_H + 16}" text-anchor="middle" fill="#555555">${t}</text>`,
@@ -144,8 +153,8 @@ export function timelineSvg(o: TimelineInput): string {
     out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.join(' ')}"/>`);
     out.push(`<circle cx="${n1(x(s.end))}" cy="${n1(yW(last) + offset)}" r="3" fill="${s.color}"/>`);
     const bad = s.buckets
-      .filter(([t, n]) => n > 0 && t <= s.end)
-      .map(([t, n, b]) => `${n1(x(t + 2.5))},${n1(yB((b / n) * 100) + offset)}`);
+      .filter(([t, n]) => n > 0 && t + o.bucketSeconds <= s.end + 0.5)
+      .map(([t, n, b]) => `${n1(x(t + o.bucketSeconds / 2))},${n1(yB((b / n) * 100) + offset)}`);
     if (bad.length > 0)
       out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${bad.join(' ')}"/>`);
     if (s.outageAt !== undefined)

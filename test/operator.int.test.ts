@@ -292,6 +292,8 @@ describe('operator', () => {
       return v !== undefined && Number(v) > 0 ? Number(v) : undefined;
     }, 90_000);
     expect(psi).toBeGreaterThan(0.25);
+    // Its children must not outlive the test: the garbage-collection test below counts every child left.
+    await kubectl(['-n', ns, 'delete', 'onnxmodel', 'drift', '--wait=true', '--timeout=60s']);
   });
 
   test('a new digest gets its own revision and the stable revision keeps serving until it is promoted', async () => {

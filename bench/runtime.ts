@@ -19,10 +19,11 @@
 // And, for the record, the unbatched small MLP with the default adaptive execution (its 1-row runs
 // are cheap enough to run inline). Prints ratios, writes bench/out/runtime.json.
 //   npm run bench:runtime            (BENCH_SECONDS=5 per run by default)
+//   BENCH_BASELINE_REF=<commit> npm run bench:runtime   (also that commit's runtime, in the same rounds)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
@@ -161,9 +162,9 @@ async function inProcess(path: string, feeds: () => Record<string, ort.Tensor>):
   return r;
 }
 
-function startChild(cmd: string, args: string[], ready: (out: string) => number | undefined, env: Record<string, string> = {}, stdout: 'pipe' | 'ignore' = 'pipe'): Promise<{ child: ChildProcess; port: number }> {
+function startChild(cmd: string, args: string[], ready: (out: string) => number | undefined, env: Record<string, string> = {}, stdout: 'pipe' | 'ignore' = 'pipe', cwd = ROOT): Promise<{ child: ChildProcess; port: number }> {
   // Our runtime's stdout (the prediction log) goes to /dev/null, as a container log would not be read by the loader.
-  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', stdout, 'pipe'] });
+  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', stdout, 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
@@ -194,10 +195,24 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
+/** A detached worktree of `ref` sharing this checkout's node_modules; `remove()` deletes it. */
+function checkoutAt(ref: string): { dir: string; commit: string; remove: () => void } {
+  const git = (...args: string[]) => {
+    const r = spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr.trim()}`);
+    return r.stdout.trim();
+  };
+  const commit = git('rev-parse', '--verify', `${ref}^{commit}`);
+  const dir = mkdtempSync(join(tmpdir(), 'bench-runtime-baseline-'));
+  git('worktree', 'add', '--detach', '--force', dir, commit);
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return { dir, commit, remove: () => void git('worktree', 'remove', '--force', dir) };
+}
+
 const freePort = () => 20000 + Math.floor(Math.random() * 20000);
 
 /** Our runtime; `mode()` says where its runs executed: the start-up decision, and whether the inline watch moved them to the workers later. */
-async function ourRuntime(model: 'logreg' | 'mlp' | 'mlp_large', extra: string[]): Promise<{ child: ChildProcess; port: number; grpcPort: number; mode: () => string }> {
+async function ourRuntime(model: 'logreg' | 'mlp' | 'mlp_large', extra: string[], checkout = ROOT): Promise<{ child: ChildProcess; port: number; grpcPort: number; mode: () => string }> {
   const m = models[model];
   let mode = 'unknown';
   let grpcPort = NaN;
@@ -207,7 +222,7 @@ async function ourRuntime(model: 'logreg' | 'mlp' | 'mlp_large', extra: string[]
     mode = /"executionMode":"([^"]+)"/.exec(out)?.[1] ?? 'unknown';
     grpcPort = Number(/"grpcPort":(\d+)[^\n]*"msg":"gRPC listening"/.exec(out)?.[1]);
     return Number(listen[1]);
-  }, { ONNXOP_MODEL_NAME: model, ONNXOP_MODEL_URI: m.path, ONNXOP_MODEL_DIGEST: m.digest, ONNXOP_REVISION: 'bench' }, 'ignore');
+  }, { ONNXOP_MODEL_NAME: model, ONNXOP_MODEL_URI: m.path, ONNXOP_MODEL_DIGEST: m.digest, ONNXOP_REVISION: 'bench' }, 'ignore', checkout);
   rt.child.stderr?.on('data', (d: Buffer) => {
     if (d.toString().includes('"msg":"inline runs got slow')) mode += ' → worker (inline watch)';
   });
@@ -254,6 +269,13 @@ const bare = await startChild(process.execPath, ['bench/runtime-bare-server.ts',
 // Default settings: 2 session workers, opportunistic batching (max 32 rows, no added delay).
 const ours = await ourRuntime('logreg', []);
 const oursUnmonitored = await ourRuntime('logreg', ['--prediction-log=none', '--pending-predictions-max=0', '--feature-stats-max-features=0', '--task=none']);
+// BENCH_BASELINE_REF=<commit>: the runtime of that commit too, in the same rounds — whether a change
+// made the runtime slower, answered on one machine at one time (ratios against the floor or KServe
+// taken on different days also move with the machine).
+const baselineRef = process.env.BENCH_BASELINE_REF;
+const baselineCheckout = baselineRef ? checkoutAt(baselineRef) : undefined;
+const baseline = baselineCheckout ? await ourRuntime('logreg', [], baselineCheckout.dir) : undefined;
+const baselineRuns: Result[] = [];
 const bareRuns: Result[] = [];
 const ourRuns: Result[] = [];
 const unmonitoredRuns: Result[] = [];
@@ -263,7 +285,10 @@ for (let round = 1; round <= ROUNDS; round++) {
   ourRuns.push(await load(`(c) onnx-runtime #${round}`, ours.port, lrPath, lrBody, LR_CONCURRENCY));
   grpcRuns.push(await loadGrpc(`(c-grpc) onnx-runtime, gRPC #${round}`, ours.grpcPort, lrGrpc, LR_CONCURRENCY));
   unmonitoredRuns.push(await load(`(c0) onnx-runtime, monitoring off #${round}`, oursUnmonitored.port, lrPath, lrBody, LR_CONCURRENCY));
+  if (baseline) baselineRuns.push(await load(`(c-${baselineCheckout?.commit.slice(0, 7)}) onnx-runtime at ${baselineRef} #${round}`, baseline.port, lrPath, lrBody, LR_CONCURRENCY));
 }
+if (baseline) await stop(baseline.child);
+baselineCheckout?.remove();
 await stop(bare.child);
 await stop(ours.child);
 await stop(oursUnmonitored.child);
@@ -284,6 +309,9 @@ const cg: Result = { ...medianRun(grpcRuns), name: '(c-grpc) onnx-runtime, gRPC'
 const pairRatios = bareRuns.map((r, i) => (ourRuns[i] as Result).throughput / r.throughput);
 c.note = `execution mode: ${ours.mode()}; ${ROUNDS} rounds, median throughput`;
 console.log(`  median of ${ROUNDS}: (b) ${b.throughput.toFixed(0)} req/s, (c) ${c.throughput.toFixed(0)} req/s; per-round ratios ${pairRatios.map((r) => r.toFixed(2)).join(', ')}; ${c.note}`);
+const baselineResult: Result | undefined = baseline ? { ...medianRun(baselineRuns), name: `(c) onnx-runtime at ${baselineRef} (${baselineCheckout?.commit})`, throughput: median(baselineRuns.map((r) => r.throughput)) } : undefined;
+const baselineRatios = baselineRuns.map((r, i) => (ourRuns[i] as Result).throughput / r.throughput);
+if (baselineResult) console.log(`  (c) / (c at ${baselineRef}): ${(c.throughput / baselineResult.throughput).toFixed(2)} (rounds ${baselineRatios.map((r) => r.toFixed(2)).join(', ')})`);
 console.log(`  (c0) monitoring off: median ${c0.throughput.toFixed(0)} req/s, ${(c0.throughput / b.throughput).toFixed(2)} of (b)`);
 console.log(`  (c-grpc) gRPC: median ${cg.throughput.toFixed(0)} req/s, ${(cg.throughput / c.throughput).toFixed(2)} of (c) REST, ${(cg.throughput / b.throughput).toFixed(2)} of (b)`);
 
@@ -337,6 +365,7 @@ const ratios = {
   ours_grpc_vs_rest: cg.throughput / c.throughput,
   ours_grpc_vs_bare_floor: cg.throughput / b.throughput,
   ours_vs_python_peer: 'error' in d ? null : c.throughput / d.throughput,
+  ...(baselineResult ? { ours_vs_baseline_ref: c.throughput / baselineResult.throughput, baseline_ref_vs_python_peer: 'error' in d ? null : baselineResult.throughput / d.throughput } : {}),
   ours_vs_in_process_limit: c.throughput / a.throughput,
   // The issue's MLP (4 MB, cache-resident).
   batching_speedup_mlp: batched.throughput / unbatched.throughput,
@@ -351,7 +380,7 @@ const targets = {
   batching_at_least_2x_mlp: ratios.batching_speedup_mlp >= 2,
   batching_at_least_2x_mlp_large: ratios.batching_speedup_mlp_large >= 2,
 };
-Object.assign(results, { logistic_regression: { in_process: a, bare_node_http: b, onnx_runtime: c, kserve_python: d, onnx_runtime_monitoring_off: c0, onnx_runtime_grpc: cg, rounds: { bare_node_http: bareRuns, onnx_runtime: ourRuns, onnx_runtime_monitoring_off: unmonitoredRuns, onnx_runtime_grpc: grpcRuns, ratios: pairRatios } }, mlp_large: { model_bytes: models.mlp_large.bytes, request_body_bytes: Buffer.byteLength(mlpBody), unbatched: large.unbatched, batched: large.batched }, mlp: { model_bytes: models.mlp.bytes, request_body_bytes: Buffer.byteLength(mlpBody), cache_resident: true, unbatched, batched, unbatched_adaptive: unbatchedAdaptive }, ratios, targets });
+Object.assign(results, { logistic_regression: { in_process: a, bare_node_http: b, onnx_runtime: c, kserve_python: d, onnx_runtime_monitoring_off: c0, onnx_runtime_grpc: cg, rounds: { bare_node_http: bareRuns, onnx_runtime: ourRuns, onnx_runtime_monitoring_off: unmonitoredRuns, onnx_runtime_grpc: grpcRuns, ratios: pairRatios, ...(baselineResult ? { baseline_ref: baselineRuns, baseline_ratios: baselineRatios } : {}) }, ...(baselineResult ? { onnx_runtime_baseline_ref: baselineResult } : {}) }, mlp_large: { model_bytes: models.mlp_large.bytes, request_body_bytes: Buffer.byteLength(mlpBody), unbatched: large.unbatched, batched: large.batched }, mlp: { model_bytes: models.mlp.bytes, request_body_bytes: Buffer.byteLength(mlpBody), cache_resident: true, unbatched, batched, unbatched_adaptive: unbatchedAdaptive }, ratios, targets });
 console.log('\nratios', JSON.stringify(ratios, null, 2), '\ntargets', JSON.stringify(targets, null, 2));
 mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
 writeFileSync(join(ROOT, 'bench', 'out', 'runtime.json'), JSON.stringify(results, null, 2) + '\n');

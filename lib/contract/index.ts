@@ -25,6 +25,37 @@ export const METRIC_PREDICTION_VALUE = 'onnxop_prediction_value';
 export const METRIC_GROUND_TRUTH = 'onnxop_ground_truth_total';
 export const METRIC_GROUND_TRUTH_ABSOLUTE_ERROR = 'onnxop_ground_truth_absolute_error';
 
+/**
+ * Shadow traffic (docs/rollout.md, "Shadow steps"): the gateway mirrors a share of requests to the
+ * canary's shadow port, a listener apart from the client port, so mirrored requests never count in
+ * onnxop_requests_total (the SLOs) nor in the model-health series; they count here by `role`
+ * (mirror: a copy the gateway sent; compare: the canary asking the stable revision for the same
+ * input). Each mirrored row compared with stable's answer counts in the comparisons counter by
+ * `outcome` with the stable revision in `stable_revision`; regressor rows' absolute difference goes
+ * to the difference histogram.
+ */
+export const METRIC_SHADOW_REQUESTS = 'onnxop_shadow_requests_total';
+export const METRIC_SHADOW_COMPARISONS = 'onnxop_shadow_comparisons_total';
+export const METRIC_SHADOW_DIFFERENCE = 'onnxop_shadow_difference';
+export const METRIC_LABEL_STABLE_REVISION = 'stable_revision';
+export const SHADOW_OUTCOMES = ['agree', 'disagree', 'canary_error', 'stable_error', 'skipped'] as const;
+export type ShadowOutcome = (typeof SHADOW_OUTCOMES)[number];
+/** Outcomes the agreement gate counts against the canary (the rest are not the canary's doing). */
+export const SHADOW_BAD_OUTCOMES: readonly ShadowOutcome[] = ['disagree', 'canary_error'];
+/** Bucket bounds of the difference histogram; analysis.quality.agreement.tolerance is one of them. */
+export const SHADOW_DIFFERENCE_BUCKETS: readonly number[] = [1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 100];
+/**
+ * Float noise: a regressor row agrees when every value differs from stable's by at most
+ * absolute + relative × |stable| (a re-export or another thread count moves the last bits only).
+ */
+export const SHADOW_FLOAT_NOISE = { absolute: 1e-5, relative: 1e-4 } as const;
+/** The header that marks the canary's request to the stable revision (never compared again, never mirrored). */
+export const HEADER_SHADOW = 'x-onnxop-shadow';
+export const SHADOW_COMPARE = 'compare';
+/** The runtime's shadow listener: the container port name and the Services' port number. */
+export const SHADOW_PORT_NAME = 'shadow';
+export const SHADOW_PORT = 8082;
+
 export const OUTCOMES = ['success', 'client_error', 'server_error', 'timeout', 'rejected'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
@@ -59,6 +90,8 @@ export const RUNTIME_ENV = {
   maxQueueDelayMs: 'ONNXOP_MAX_QUEUE_DELAY_MS',
   shutdownDelayMs: 'ONNXOP_SHUTDOWN_DELAY_MS',
   baselineProfile: 'ONNXOP_BASELINE_PROFILE',
+  shadowPort: 'ONNXOP_SHADOW_PORT',
+  shadowCompareUrl: 'ONNXOP_SHADOW_COMPARE_URL',
 } as const;
 export type RuntimeEnvName = (typeof RUNTIME_ENV)[keyof typeof RUNTIME_ENV];
 

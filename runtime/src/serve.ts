@@ -22,11 +22,14 @@ import { App } from './server/app.ts';
 import { startHttpServer, type HttpServer } from './server/http-server.ts';
 import { ByteBudget } from './server/body.ts';
 import { startGrpcServer, type GrpcServer } from './grpc/grpc-server.ts';
+import { startShadow, type ShadowServer } from './shadow/start.ts';
 
 export interface RunningRuntime {
   port: number;
   /** The gRPC service's port; undefined with --grpc=false. */
   grpcPort: number | undefined;
+  /** The shadow listener's port (mirrored requests: shadow/shadow-server.ts). */
+  shadowPort: number;
   app: App;
   metrics: RuntimeMetrics;
   /** Large requests' decoding and encoding (tests read its counters). */
@@ -97,6 +100,15 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
       throw err;
     }
     log.info({ grpcPort: grpc.port, host: config.host }, 'gRPC listening');
+  }
+  let shadow: ShadowServer;
+  try {
+    shadow = await startShadow(app, config, { budget, codec, registry: metrics.registry, log });
+  } catch (err) {
+    http.closeAll();
+    await new Promise<void>((resolve) => http.server.close(() => resolve()));
+    await grpc?.stop(0);
+    throw err;
   }
 
   let model: LoadedModel | undefined;
@@ -265,6 +277,7 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
       const drained = (await http.drained(Math.max(0, config.drainTimeoutMs - (performance.now() - t0)))) && grpcDrained;
       await scheduler?.idle();
       http.closeAll();
+      await shadow.close();
       await sink.close();
       await codec.close();
       await model?.close();
@@ -272,7 +285,7 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
       return { drained };
     })());
 
-  return { port: http.port, grpcPort: grpc?.port, app, metrics, codec, loaded, shutdown };
+  return { port: http.port, grpcPort: grpc?.port, shadowPort: shadow.port, app, metrics, codec, loaded, shutdown };
 }
 
 async function totalRequests(metrics: RuntimeMetrics): Promise<Record<string, number>> {

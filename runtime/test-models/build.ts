@@ -330,6 +330,13 @@ export const MODEL_FILES = [
   'logreg_slow',
   'classifier_swapped',
   'classifier_constant',
+  'classifier_reexport',
+  'classifier_flip_1',
+  'classifier_flip_5',
+  'classifier_flip_20',
+  'classifier_flip_100',
+  'regressor',
+  'regressor_biased',
 ] as const;
 export type TestModelName = (typeof MODEL_FILES)[number];
 
@@ -373,6 +380,13 @@ function buildAll(): Record<TestModelName, Uint8Array> {
     logreg_slow: encodeModel(logregSlow),
     classifier_swapped: encodeModel(classifierSwapped),
     classifier_constant: encodeModel(classifierConstant),
+    classifier_reexport: encodeModel(classifierReexport),
+    classifier_flip_1: encodeModel(classifierFlipped(1)),
+    classifier_flip_5: encodeModel(classifierFlipped(5)),
+    classifier_flip_20: encodeModel(classifierFlipped(20)),
+    classifier_flip_100: encodeModel(classifierFlipped(100)),
+    regressor: encodeModel(regressor(0)),
+    regressor_biased: encodeModel(regressor(REGRESSOR_BIAS)),
   };
 }
 
@@ -573,6 +587,82 @@ export const classifierConstant: ModelDef = {
   name: 'classifier_constant',
   initializers: [{ name: 'W', dims: [4, 3], elemType: ElemType.FLOAT, data: new Float32Array(12) }, { name: 'b', dims: [3], elemType: ElemType.FLOAT, data: Float32Array.from([0, 0, 5]) }],
 };
+
+// Same-input comparison (shadow steps): a canary that is the classifier again, exported another way,
+// and canaries that change a known share of its predictions, plus a regressor pair.
+
+/** The classifier re-exported: one Gemm instead of MatMul + Add, an Identity on the way; the same function. */
+export const classifierReexport: ModelDef = {
+  ...classifier,
+  name: 'classifier_reexport',
+  nodes: [
+    { op: 'Identity', inputs: ['features'], outputs: ['x'] },
+    { op: 'Gemm', inputs: ['x', 'W', 'b'], outputs: ['logits'] },
+    { op: 'Softmax', inputs: ['logits'], outputs: ['probabilities'], attrs: { axis: { kind: 'int', value: -1 } } },
+    { op: 'ArgMax', inputs: ['probabilities'], outputs: ['label'], attrs: { axis: { kind: 'int', value: 1 }, keepdims: { kind: 'int', value: 0 } } },
+  ],
+};
+
+/** Feature 0 of SHADOW_ROWS is uniform on [-SHADOW_SPREAD, SHADOW_SPREAD]. */
+export const SHADOW_SPREAD = 4;
+
+/**
+ * The classifier, except that on `percent`% of inputs (those whose feature 0 lies in the top
+ * `percent`% of [-4, 4]) its label is the next class ((label + 1) mod 3): a canary that changes
+ * that share of predictions, every answer still a 200.
+ */
+export function classifierFlipped(percent: number): ModelDef {
+  const threshold = percent >= 100 ? -2 * SHADOW_SPREAD : SHADOW_SPREAD - (2 * SHADOW_SPREAD * percent) / 100;
+  return {
+    ...classifier,
+    name: `classifier_flip_${percent}`,
+    initializers: [
+      ...(classifier.initializers ?? []),
+      int64s('col0', [0]),
+      int64s('axis1', [1]),
+      { name: 'threshold', dims: [1], elemType: ElemType.FLOAT, data: Float32Array.from([threshold]) },
+      int64s('three', [3]),
+    ],
+    nodes: [
+      { op: 'MatMul', inputs: ['features', 'W'], outputs: ['z0'] },
+      { op: 'Add', inputs: ['z0', 'b'], outputs: ['logits'] },
+      { op: 'Softmax', inputs: ['logits'], outputs: ['probabilities'], attrs: { axis: { kind: 'int', value: -1 } } },
+      { op: 'ArgMax', inputs: ['probabilities'], outputs: ['label0'], attrs: { axis: { kind: 'int', value: 1 }, keepdims: { kind: 'int', value: 0 } } },
+      { op: 'Gather', inputs: ['features', 'col0'], outputs: ['x0col'], attrs: { axis: { kind: 'int', value: 1 } } },
+      { op: 'Squeeze', inputs: ['x0col', 'axis1'], outputs: ['x0'] },
+      { op: 'Greater', inputs: ['x0', 'threshold'], outputs: ['flip'] },
+      { op: 'Cast', inputs: ['flip'], outputs: ['flip64'], attrs: { to: { kind: 'int', value: ElemType.INT64 } } },
+      { op: 'Add', inputs: ['label0', 'flip64'], outputs: ['shifted'] },
+      { op: 'Mod', inputs: ['shifted', 'three'], outputs: ['label'] },
+    ],
+  };
+}
+
+/** Rows for shadow traffic: feature 0 uniform on [-4, 4] (so classifier_flip_P changes P% of them), the rest as the classifier's lab rows. */
+export function shadowRows(n: number, seed: number): number[][] {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => [(r() * 2 - 1) * SHADOW_SPREAD, (r() * 2 - 1) * 4, (r() * 2 - 1) * 4, (r() * 2 - 1) * 4]);
+}
+
+/** The regressor canary's shift: small against its outputs (|value| ~ 1–5), far above float noise. */
+export const REGRESSOR_BIAS = 0.05;
+
+/** A linear regressor (output `value`, [batch, 1]); `bias` is added to its intercept. */
+export function regressor(bias: number): ModelDef {
+  const b = weights('b', [1], 12);
+  (b.data as Float32Array)[0] = ((b.data as Float32Array)[0] ?? 0) + bias;
+  return {
+    name: bias === 0 ? 'regressor' : 'regressor_biased',
+    opset: 17,
+    inputs: [{ name: 'features', elemType: F, shape: ['batch', 4] }],
+    outputs: [{ name: 'value', elemType: F, shape: ['batch', 1] }],
+    initializers: [weights('W', [4, 1], 11), b],
+    nodes: [
+      { op: 'MatMul', inputs: ['features', 'W'], outputs: ['z0'] },
+      { op: 'Add', inputs: ['z0', 'b'], outputs: ['value'] },
+    ],
+  };
+}
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const models = ensureTestModels();

@@ -20,6 +20,8 @@ export interface RuntimeConfig {
   port: number;
   grpc: boolean;
   grpcPort: number;
+  shadowPort: number;
+  shadowCompareUrl: string;
   host: string;
   threads: number; // 0 = from the container CPU limit
   graphOptimization: GraphOptimizationLevel;
@@ -84,6 +86,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: 'port', env: RUNTIME_ENV.port, kind: 'int', min: 0, max: 65535, default: '8080', help: 'TCP port for the v2 API and /metrics (0 = any free port).' },
   { key: 'grpc', flag: 'grpc', env: env('grpc'), kind: 'bool', default: 'true', help: 'Serve the Open Inference Protocol gRPC service (inference.GRPCInferenceService) on --grpc-port.' },
   { key: 'grpcPort', flag: 'grpc-port', env: env('grpc-port'), kind: 'int', min: 0, max: 65535, default: '8081', help: 'TCP port for the gRPC service, on --host (0 = any free port; also the default when --port=0).' },
+  { key: 'shadowPort', flag: 'shadow-port', env: RUNTIME_ENV.shadowPort, kind: 'int', min: 0, max: 65535, default: '8082', help: 'TCP port of the shadow listener, on --host: copies of live requests a gateway mirrors here during a shadow step, counted apart from client traffic (onnxop_shadow_*; never in onnxop_requests_total). 0 = any free port (also the default when --port=0).' },
+  { key: 'shadowCompareUrl', flag: 'shadow-compare-url', env: RUNTIME_ENV.shadowCompareUrl, kind: 'string', default: '', help: 'The stable revision\'s shadow listener (http://host:port): every mirrored request is also sent there and both answers are compared (onnxop_shadow_comparisons_total). HTTP_PROXY and NO_PROXY apply. Empty = mirrored requests are run, not compared.' },
   { key: 'host', flag: 'host', env: env('host'), kind: 'string', default: '0.0.0.0', help: 'Address to listen on.' },
   { key: 'threads', flag: 'threads', env: RUNTIME_ENV.threads, kind: 'int', min: 0, max: 1024, default: '0', help: 'onnxruntime intra-op threads; 0 = the container CPU limit (cgroup v2 cpu.max), else the CPU count.' },
   { key: 'graphOptimization', flag: 'graph-optimization', env: RUNTIME_ENV.graphOptimization, kind: 'enum', values: ['disabled', 'basic', 'extended', 'all'], default: 'all', help: 'onnxruntime graph optimization level.' },
@@ -216,6 +220,8 @@ export function parseArgs(argv: readonly string[], environment: Record<string, s
   // that way on one host (tests, benchmarks) must not both take 8081.
   const grpcPort = spec('grpcPort');
   if (out.port === 0 && !fromFlags.has(grpcPort.flag) && !environment[grpcPort.env]) out.grpcPort = 0;
+  const shadowPort = spec('shadowPort');
+  if (out.port === 0 && !fromFlags.has(shadowPort.flag) && !environment[shadowPort.env]) out.shadowPort = 0;
   const config = out as unknown as RuntimeConfig;
   validate(config);
   return { command: 'serve', config: Object.freeze(config) };
@@ -244,6 +250,8 @@ function validate(c: RuntimeConfig): void {
     throw invalid(spec('predictionLog'), c.predictionLog, 'must be stdout, none or file:<path>');
   }
   if (c.grpc && c.grpcPort !== 0 && c.grpcPort === c.port) throw invalid(spec('grpcPort'), String(c.grpcPort), 'must differ from --port (the REST port)');
+  if (c.shadowPort !== 0 && (c.shadowPort === c.port || (c.grpc && c.shadowPort === c.grpcPort))) throw invalid(spec('shadowPort'), String(c.shadowPort), 'must differ from --port and --grpc-port');
+  if (c.shadowCompareUrl !== '' && !/^http:\/\/[^/\s]+\/?$/.test(c.shadowCompareUrl)) throw invalid(spec('shadowCompareUrl'), c.shadowCompareUrl, 'must be http://<host>:<port> of the stable revision\'s shadow listener, or empty');
   if (c.maxBufferedBytes < c.maxBodyBytes) {
     throw invalid(spec('maxBufferedBytes'), String(c.maxBufferedBytes), `must be at least --max-body-bytes (${c.maxBodyBytes}), or no body of the largest size could ever be accepted`);
   }

@@ -95,6 +95,24 @@ export const RUNTIME_ENV = {
 } as const;
 export type RuntimeEnvName = (typeof RUNTIME_ENV)[keyof typeof RUNTIME_ENV];
 
+/**
+ * The standard OpenTelemetry variables the runtime reads for tracing (docs/runtime.md, "Tracing")
+ * and the operator sets when a model's spec.runtime.tracing turns it on. Tracing is off unless an
+ * endpoint is set.
+ */
+export const OTEL_ENV = {
+  endpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+  tracesEndpoint: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  serviceName: 'OTEL_SERVICE_NAME',
+  sampler: 'OTEL_TRACES_SAMPLER',
+  samplerArg: 'OTEL_TRACES_SAMPLER_ARG',
+  resourceAttributes: 'OTEL_RESOURCE_ATTRIBUTES',
+} as const;
+
+/** The W3C Trace Context request header a caller's trace continues through (gateway, runtime). */
+export const HEADER_TRACEPARENT = 'traceparent';
+export const HEADER_TRACESTATE = 'tracestate';
+
 /** Response headers the runtime sets: the revision that answered, and the prediction id (for ground truth). */
 export const HEADER_REVISION = 'x-onnxop-revision';
 export const HEADER_PREDICTION_ID = 'x-onnxop-prediction-id';

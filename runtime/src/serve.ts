@@ -22,6 +22,8 @@ import { App } from './server/app.ts';
 import { startHttpServer, type HttpServer } from './server/http-server.ts';
 import { ByteBudget } from './server/body.ts';
 import { startGrpcServer, type GrpcServer } from './grpc/grpc-server.ts';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import type { Tracing } from './tracing/otel-tracer.ts';
 import { startShadow, type ShadowServer } from './shadow/start.ts';
 
 export interface RunningRuntime {
@@ -38,6 +40,13 @@ export interface RunningRuntime {
   loaded: Promise<void>;
   /** Not ready → stop accepting → drain → release. Idempotent. */
   shutdown(reason: string): Promise<{ drained: boolean }>;
+  /** With tracing on (OTEL_* variables: config.tracing). */
+  tracing: Tracing | undefined;
+}
+
+export interface RuntimeHooks {
+  /** Replaces the OTLP exporter when tracing is on (tests pass the SDK's in-memory exporter). */
+  spanExporter?: SpanExporter;
 }
 
 export { warmupFeeds };
@@ -53,8 +62,12 @@ function writeTerminationMessage(message: string): void {
   }
 }
 
-export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<RunningRuntime> {
+export async function startRuntime(config: RuntimeConfig, log: Logger, hooks: RuntimeHooks = {}): Promise<RunningRuntime> {
   const metrics = createMetrics(config.modelName, config.revision);
+  // The OpenTelemetry SDK is loaded only when tracing is on: off, it costs nothing.
+  const tracing = config.tracing
+    ? (await import('./tracing/otel-tracer.ts')).startTracing(config.tracing, { name: config.modelName, revision: config.revision }, log, hooks.spanExporter)
+    : undefined;
   const sink: PredictionSink = createSink(
     config.predictionLog,
     (n) => metrics.predictionsLogged.inc(n),
@@ -88,12 +101,13 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
     revision: config.revision,
     metrics,
     beforeScrape: () => health?.refresh(),
+    tracer: tracing?.tracer,
   });
   log.info({ port: http.port, host: config.host }, 'listening');
   let grpc: GrpcServer | undefined;
   if (config.grpc) {
     try {
-      grpc = await startGrpcServer(app, { host: config.host, port: config.grpcPort, maxMessageBytes: config.maxBodyBytes, budget, metrics });
+      grpc = await startGrpcServer(app, { host: config.host, port: config.grpcPort, maxMessageBytes: config.maxBodyBytes, budget, metrics, tracer: tracing?.tracer });
     } catch (err) {
       http.closeAll();
       await new Promise<void>((resolve) => http.server.close(() => resolve()));
@@ -179,7 +193,7 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
     if (config.maxBatchSize > 1 && !batchable) log.warn('dynamic batching is off: not every input and output has a dynamic first dimension');
     const loaded = model;
     scheduler = new Scheduler(
-      { maxBatchSize: config.maxBatchSize, maxQueueDelayMs: config.maxQueueDelayMs, queueLimit: config.queueLimit, maxConcurrentRuns: workers, batchable },
+      { maxBatchSize: config.maxBatchSize, maxQueueDelayMs: config.maxQueueDelayMs, queueLimit: config.queueLimit, maxConcurrentRuns: workers, batchable, tracer: tracing?.tracer },
       (feeds) => loaded.run(feeds),
       {
         queueWait: (s) => metrics.queueDuration.observe(s),
@@ -281,11 +295,13 @@ export async function startRuntime(config: RuntimeConfig, log: Logger): Promise<
       await sink.close();
       await codec.close();
       await model?.close();
+      // Spans still buffered go out now, bounded: an unreachable collector does not hold up the exit.
+      await tracing?.shutdown(2000);
       log.info({ drained, requests: await totalRequests(metrics) }, 'shut down');
       return { drained };
     })());
 
-  return { port: http.port, grpcPort: grpc?.port, shadowPort: shadow.port, app, metrics, codec, loaded, shutdown };
+  return { port: http.port, grpcPort: grpc?.port, shadowPort: shadow.port, app, metrics, codec, loaded, shutdown, tracing };
 }
 
 async function totalRequests(metrics: RuntimeMetrics): Promise<Record<string, number>> {

@@ -3,6 +3,7 @@
 // reference table in docs/runtime.md.
 import { HEADER_REVISION, RUNTIME_ENV } from '../../../lib/contract/index.ts';
 import { RuntimeError } from '../errors.ts';
+import { parseTracingEnv, type TracingConfig } from '../tracing/tracing-config.ts';
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 export type ExecutionProviderName = 'cpu' | 'cuda';
@@ -55,6 +56,8 @@ export interface RuntimeConfig {
   baselineProfile: string;
   shutdownDelayMs: number;
   drainTimeoutMs: number;
+  /** Tracing, from the standard OTEL_* variables (tracing/tracing-config.ts); undefined = off. */
+  tracing?: TracingConfig;
 }
 
 type Kind = 'string' | 'int' | 'number' | 'bool' | 'enum';
@@ -136,6 +139,7 @@ export function helpText(): string {
     lines.push(`  --${o.flag}${value}`, `      ${o.help}`, `      env ${o.env}${dflt}`);
   }
   lines.push('  --help', '      Print this text.');
+  lines.push('', 'Tracing (off by default) is configured by the standard OpenTelemetry variables: set', 'OTEL_EXPORTER_OTLP_ENDPOINT (OTLP over HTTP, e.g. http://jaeger:4318) to turn it on; see', 'OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER(_ARG), OTEL_RESOURCE_ATTRIBUTES in docs/runtime.md.');
   return lines.join('\n');
 }
 
@@ -224,6 +228,7 @@ export function parseArgs(argv: readonly string[], environment: Record<string, s
   if (out.port === 0 && !fromFlags.has(shadowPort.flag) && !environment[shadowPort.env]) out.shadowPort = 0;
   const config = out as unknown as RuntimeConfig;
   validate(config);
+  config.tracing = parseTracingEnv(environment, { serviceName: config.modelName, serviceVersion: config.revision });
   return { command: 'serve', config: Object.freeze(config) };
 }
 

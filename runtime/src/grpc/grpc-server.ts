@@ -14,6 +14,8 @@ import { Reservation, type ByteBudget } from '../server/body.ts';
 import { decodeGrpcInfer } from './decode-grpc.ts';
 import { decodeInferRequest, decodeNameVersion, encodeFlag, encodeInferResponse, encodeModelMetadata, encodeServerMetadata, type InferRequestMessage } from './messages.ts';
 import { tensorBytes } from '../protocol/codec-frames.ts';
+import { HEADER_TRACEPARENT, HEADER_TRACESTATE } from '../../../lib/contract/index.ts';
+import { inStage, type RequestTracer } from '../tracing/request-trace.ts';
 
 export interface GrpcOptions {
   host: string;
@@ -22,6 +24,8 @@ export interface GrpcOptions {
   maxMessageBytes: number;
   budget: ByteBudget;
   metrics: RuntimeMetrics;
+  /** With tracing on: a server span per ModelInfer call. */
+  tracer?: RequestTracer;
 }
 
 export interface GrpcServer {
@@ -99,6 +103,12 @@ function fail(callback: sendUnaryData<Buffer>, err: unknown): number {
   return e.status;
 }
 
+/** A metadata value as text (binary `-bin` values and absent keys are undefined). */
+function metadataText(call: ServerUnaryCall<unknown, unknown>, key: string): string | undefined {
+  const v = call.metadata.get(key)[0];
+  return typeof v === 'string' ? v : undefined;
+}
+
 export function startGrpcServer(app: App, o: GrpcOptions): Promise<GrpcServer> {
   const m = o.metrics;
   const unary =
@@ -121,7 +131,9 @@ export function startGrpcServer(app: App, o: GrpcOptions): Promise<GrpcServer> {
     const start = performance.now();
     m.inFlight.inc();
     const reservation = new Reservation(o.budget);
+    const span = o.tracer?.request('grpc', metadataText(call, HEADER_TRACEPARENT), metadataText(call, HEADER_TRACESTATE), start);
     const done = (status: number) => {
+      span?.end(status, status === 200 ? Status.OK : grpcCode(status));
       reservation.release();
       m.inFlight.dec();
       const outcome = outcomeOf(status);
@@ -136,15 +148,17 @@ export function startGrpcServer(app: App, o: GrpcOptions): Promise<GrpcServer> {
       const msg = req.value;
       app.checkServed(msg.modelName, msg.modelVersion === '' ? undefined : msg.modelVersion);
       const model = app.servingModel();
-      const request = await decodeGrpcInfer(msg, model.signature);
-      const { id, outputs } = await app.inferDecoded(request, start);
-      return encodeInferResponse({
-        modelName: msg.modelName,
-        modelVersion: app.revision,
-        id,
-        parameters: {},
-        outputs: outputs.map((x) => ({ name: x.name, datatype: x.tensor.datatype, shape: x.tensor.shape, raw: tensorBytes(x.tensor) })),
-      });
+      const request = await inStage(span, 'decode', () => decodeGrpcInfer(msg, model.signature));
+      const { id, outputs } = await app.inferDecoded(request, start, span);
+      return inStage(span, 'encode', async () =>
+        encodeInferResponse({
+          modelName: msg.modelName,
+          modelVersion: app.revision,
+          id,
+          parameters: {},
+          outputs: outputs.map((x) => ({ name: x.name, datatype: x.tensor.datatype, shape: x.tensor.shape, raw: tensorBytes(x.tensor) })),
+        }),
+      );
     })().then(
       (reply) => {
         callback(null, reply);

@@ -4,6 +4,7 @@
 // rejects at once (429), a request past its deadline is answered TIMEOUT whether queued or running.
 import { RuntimeError, errorMessage } from '../errors.ts';
 import { TYPED_ARRAY, type HostTensor, type TensorData } from '../protocol/datatypes.ts';
+import type { QueueSpan, RequestTracer } from '../tracing/request-trace.ts';
 
 export type Feeds = Map<string, HostTensor>;
 export type Runner = (feeds: Feeds) => Promise<Feeds>;
@@ -15,6 +16,8 @@ export interface SchedulerOptions {
   maxConcurrentRuns: number;
   /** Whether inputs/outputs have a dynamic first dimension (else every request runs alone). */
   batchable: boolean;
+  /** With tracing on: a span per run, linked to the requests it served. */
+  tracer?: Pick<RequestTracer, 'run'>;
 }
 
 export interface SchedulerHooks {
@@ -30,6 +33,8 @@ interface Job {
   enqueuedAt: number;
   settled: boolean;
   timer: NodeJS.Timeout | undefined;
+  /** The request's queue span (tracing on, request sampled or not). */
+  trace: QueueSpan | undefined;
   resolve: (out: Feeds) => void;
   reject: (err: RuntimeError) => void;
 }
@@ -63,14 +68,15 @@ export class Scheduler {
     return this.opts.batchable && this.opts.maxBatchSize > 1;
   }
 
-  submit(feeds: Feeds, rows: number, timeoutMs: number): Promise<Feeds> {
+  submit(feeds: Feeds, rows: number, timeoutMs: number, trace?: QueueSpan): Promise<Feeds> {
     if (this.queue.length >= this.opts.queueLimit) {
+      trace?.end('rejected');
       return Promise.reject(
         new RuntimeError('QUEUE_FULL', `the request queue is full (${this.opts.queueLimit} waiting); retry later or add replicas`, { status: 429 }),
       );
     }
     return new Promise<Feeds>((resolve, reject) => {
-      const job: Job = { feeds, rows, key: this.batching ? batchKey(feeds) : '', enqueuedAt: performance.now(), settled: false, timer: undefined, resolve, reject };
+      const job: Job = { feeds, rows, key: this.batching ? batchKey(feeds) : '', enqueuedAt: performance.now(), settled: false, timer: undefined, trace, resolve, reject };
       job.timer = setTimeout(() => this.expire(job, timeoutMs), timeoutMs);
       this.queue.push(job);
       this.hooks.depth(this.queue.length);
@@ -90,6 +96,7 @@ export class Scheduler {
     if (i !== -1) {
       this.queue.splice(i, 1);
       this.hooks.depth(this.queue.length);
+      job.trace?.end('timeout');
     }
     this.settle(job, undefined, new RuntimeError('TIMEOUT', `inference did not finish within the request timeout of ${timeoutMs} ms`, { status: 504 }));
     this.checkIdle();
@@ -170,7 +177,10 @@ export class Scheduler {
     }
     const now = performance.now();
     const live = jobs.filter((j) => !j.settled);
-    for (const j of live) this.hooks.queueWait((now - j.enqueuedAt) / 1000);
+    for (const j of live) {
+      this.hooks.queueWait((now - j.enqueuedAt) / 1000);
+      j.trace?.end('run');
+    }
     if (live.length === 0) return;
     this.running++;
     void this.execute(live).finally(() => {
@@ -183,10 +193,13 @@ export class Scheduler {
   private async execute(jobs: Job[]): Promise<void> {
     const rows = jobs.reduce((n, j) => n + j.rows, 0);
     const feeds = jobs.length === 1 ? (jobs[0] as Job).feeds : concatFeeds(jobs.map((j) => j.feeds));
+    const tracer = this.opts.tracer;
+    const span = tracer === undefined ? undefined : tracer.run(traces(jobs), rows);
     const start = performance.now();
     try {
       const out = await this.runner(feeds);
       this.hooks.run(rows, (performance.now() - start) / 1000, true);
+      span?.end();
       if (jobs.length === 1) {
         this.settle(jobs[0] as Job, out);
         return;
@@ -195,6 +208,7 @@ export class Scheduler {
       jobs.forEach((j, i) => this.settle(j, parts[i]));
     } catch (err) {
       this.hooks.run(rows, (performance.now() - start) / 1000, false);
+      span?.end(err);
       if (jobs.length > 1) {
         // One bad request must not fail the requests it was batched with: rerun them one by one.
         await Promise.all(jobs.map((j) => this.execute([j])));
@@ -204,6 +218,12 @@ export class Scheduler {
       this.settle(jobs[0] as Job, undefined, e);
     }
   }
+}
+
+function traces(jobs: Job[]): QueueSpan[] {
+  const out: QueueSpan[] = [];
+  for (const j of jobs) if (j.trace !== undefined) out.push(j.trace);
+  return out;
 }
 
 function batchKey(feeds: Feeds): string {

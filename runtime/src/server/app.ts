@@ -13,6 +13,7 @@ import { isoNow, type PredictionSink } from '../predictions/prediction-log.ts';
 import type { RuntimeMetrics } from '../metrics/metrics.ts';
 import type { PredictionLogInputs } from '../config/config.ts';
 import { HEADER_PREDICTION_ID } from '../../../lib/contract/index.ts';
+import { inStage, type RequestSpan } from '../tracing/request-trace.ts';
 
 export const SERVER_NAME = 'onnx-operator-runtime';
 export const SERVER_VERSION = '0.1.0';
@@ -33,6 +34,8 @@ export interface IncomingRequest {
   body(): Promise<Buffer>;
   /** performance.now() when the request arrived. */
   start: number;
+  /** The request's server span when tracing is on. */
+  span?: RequestSpan;
 }
 
 /** What exists once the model is loaded; absent while loading. */
@@ -209,16 +212,19 @@ export class App {
     const m = this.servingModel();
     const jsonLength = jsonPartLength(req.header('inference-header-content-length'));
     const body = await req.body();
-    const request = await this.o.codec.decode(body, jsonLength, m.signature);
-    const { id, outputs: selected } = await this.run(m, request, req.start);
+    const span = req.span;
+    const request = await inStage(span, 'decode', () => this.o.codec.decode(body, jsonLength, m.signature));
+    const { id, outputs: selected } = await this.run(m, request, req.start, span);
     const sink = this.o.sink;
-    const encoded = await this.o.codec.encode({
-      model: this.o.modelName,
-      revision: this.o.revision,
-      id,
-      outputs: selected,
-      log: sink.enabled ? { time: isoNow(), inputs: request.inputs, mode: this.o.predictionLogInputs } : undefined,
-    });
+    const encoded = await inStage(span, 'encode', () =>
+      this.o.codec.encode({
+        model: this.o.modelName,
+        revision: this.o.revision,
+        id,
+        outputs: selected,
+        log: sink.enabled ? { time: isoNow(), inputs: request.inputs, mode: this.o.predictionLogInputs } : undefined,
+      }),
+    );
     this.logLine(encoded);
     const headers: Record<string, string | number> = { 'content-type': encoded.contentType, [HEADER_PREDICTION_ID]: id };
     if (encoded.jsonLength !== undefined) headers['inference-header-content-length'] = encoded.jsonLength;
@@ -235,9 +241,9 @@ export class App {
    * A decoded request from any protocol, to its prediction-log line (when the log is on) and its
    * outputs; for gRPC, which encodes its own response.
    */
-  async inferDecoded(request: InferRequest, start: number): Promise<{ id: string; outputs: ResponseOutput[] }> {
+  async inferDecoded(request: InferRequest, start: number, span?: RequestSpan): Promise<{ id: string; outputs: ResponseOutput[] }> {
     const m = this.servingModel();
-    const result = await this.run(m, request, start);
+    const result = await this.run(m, request, start, span);
     if (this.o.sink.enabled) {
       const encoded = await this.o.codec.encode({
         model: this.o.modelName,
@@ -253,12 +259,12 @@ export class App {
   }
 
   /** A validated request through model health, the scheduler and the ground-truth store. */
-  private async run(m: ServingModel, request: InferRequest, start: number): Promise<{ id: string; outputs: ResponseOutput[] }> {
+  private async run(m: ServingModel, request: InferRequest, start: number, span: RequestSpan | undefined): Promise<{ id: string; outputs: ResponseOutput[] }> {
     m.health.observeInputs(request.inputs);
     // Whole milliseconds: node keeps one timer list per distinct duration, so fractional timeouts
     // would build (and tear down) a list and a heap entry per request.
     const remaining = Math.max(1, Math.ceil(this.o.requestTimeoutMs - (performance.now() - start)));
-    const outputs = await m.scheduler.submit(request.inputs, request.rows, remaining);
+    const outputs = await m.scheduler.submit(request.inputs, request.rows, remaining, span?.queued());
     // Large outputs are observed in slices, the event loop free in between (model-health.ts).
     let kept: number;
     let values: Float64Array;
@@ -267,6 +273,7 @@ export class App {
       values = m.health.rowValues;
     } else ({ kept, values } = await m.health.observeOutputsSliced(outputs, request.rows));
     const id = m.groundTruth.remember(request.id, values, kept);
+    span?.predictionId(id);
     const selected = request.outputs.map((o) => {
       const tensor = outputs.get(o.name);
       if (!tensor) throw new RuntimeError('INFERENCE_FAILED', `the model produced no output "${o.name}"`, { status: 500 });

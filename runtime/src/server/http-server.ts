@@ -7,6 +7,8 @@ import { badRequest, type RuntimeError } from '../errors.ts';
 import { outcomeOf, type RuntimeMetrics } from '../metrics/metrics.ts';
 import { REVISION_HEADER, type App, type Reply } from './app.ts';
 import { ByteBudget, Reservation, isLingering, lingerClose, readBody } from './body.ts';
+import { HEADER_TRACEPARENT, HEADER_TRACESTATE } from '../../../lib/contract/index.ts';
+import type { RequestTracer } from '../tracing/request-trace.ts';
 
 export interface HttpOptions {
   host: string;
@@ -25,6 +27,8 @@ export interface HttpOptions {
   metrics: RuntimeMetrics;
   /** Called before /metrics is rendered (refreshes window statistics). */
   beforeScrape: () => void;
+  /** With tracing on: a server span per inference request. */
+  tracer?: RequestTracer;
 }
 
 export interface HttpServer {
@@ -56,6 +60,11 @@ function writeSliced(res: ServerResponse, body: Buffer): void {
     else res.once('drain', next);
   };
   next();
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }
 
 /** A reply written straight to the socket, for errors the HTTP parser found before there was a request. */
@@ -145,15 +154,14 @@ export function startHttpServer(app: App, o: HttpOptions): Promise<HttpServer> {
     }
     const isInfer = method === 'POST' && path.endsWith('/infer');
     if (isInfer) m.inFlight.inc();
+    const span = isInfer && o.tracer ? o.tracer.request('http', headerValue(req, HEADER_TRACEPARENT), headerValue(req, HEADER_TRACESTATE), start) : undefined;
     void app
       .handle({
         method,
         path,
         start,
-        header: (name) => {
-          const v = req.headers[name];
-          return Array.isArray(v) ? v[0] : v;
-        },
+        span,
+        header: (name) => headerValue(req, name),
         body: () => {
           reservation = new Reservation(budget);
           return readBody(req, {
@@ -172,6 +180,7 @@ export function startHttpServer(app: App, o: HttpOptions): Promise<HttpServer> {
           const outcome = outcomeOf(reply.status);
           m.requestsBy[outcome].inc();
           m.requestDurationBy[outcome].observe((performance.now() - start) / 1000);
+          span?.end(reply.status);
         }
       });
   });

@@ -74,10 +74,12 @@ ensure_lab_prereqs() {
     apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
   fi
-  # Kubernetes and Prometheus: built once from the Go module proxy, cached per version (the first
+  # Kubernetes, Prometheus and Jaeger: built once from the Go module proxy, cached per version (the first
   # time takes minutes; the scripts say so and show progress).
   bash e2e/lab/k8s/build.sh >/dev/null
   bash e2e/lab/prometheus-build/build.sh >/dev/null
+  # Jaeger, the lab's trace backend (`lab up` starts it): about 6 minutes the first time.
+  bash e2e/lab/jaeger-build/build.sh >/dev/null
 }
 
 # Tools only the tests use, built once from the Go module proxy and cached: helm (the chart's

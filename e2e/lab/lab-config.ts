@@ -39,6 +39,12 @@ export const labPorts = {
   operator: base + 464,
   /** The lab registry (docker-registry, plain HTTP): images pods run are pulled from it. */
   registry: base + 500,
+  /** Jaeger (the trace backend): its query API and UI (/api/traces), health check, and query gRPC. */
+  jaegerQuery: base + 686,
+  jaegerHealth: base + 133,
+  jaegerQueryGrpc: base + 685,
+  /** Jaeger's OTLP/HTTP receiver: on the bridge address (pods send there), not on loopback. */
+  jaegerOtlp: base + 318,
 } as const;
 
 /**

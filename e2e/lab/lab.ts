@@ -12,6 +12,7 @@ import { checkNamespacesWork, deleteNamespace, ensureBridge, labNamespaces, labV
 import { adminKubeconfig, ensurePki, operatorKubeconfig, pkiFiles } from './pki.ts';
 import { runningPid, startDaemon, stopDaemon } from './processes.ts';
 import { prometheusSpec, prometheusUrl } from './prometheus.ts';
+import { jaegerHealthUrl, jaegerOtlpEndpoint, jaegerQueryUrl, jaegerSpec } from './jaeger.ts';
 import { registrySpec, registryUrl } from './registry.ts';
 import { tryRun } from './run-command.ts';
 
@@ -26,6 +27,7 @@ export const components = [
   'registry',
   'kubelet',
   'prometheus',
+  'jaeger',
   'gateway',
   // Started by the demo, not by `up`; `down` stops it with the rest.
   'operator',
@@ -92,6 +94,7 @@ function writeClientFiles(binDir: string, runtimeImage: string | undefined): voi
       `export KUBECONFIG="${labPaths.kubeconfig}"`,
       `export PROMETHEUS_URL="${prometheusUrl}"`,
       `export GATEWAY_URL="${gatewayUrl}"`,
+      `export JAEGER_URL="${jaegerQueryUrl}" OTLP_ENDPOINT="${jaegerOtlpEndpoint}"`,
       `export LAB_API_SERVER="${apiserverUrl}"`,
       // The operator's --runtime-image (env RUNTIME_IMAGE): the lab's runtime image, by digest.
       ...(runtimeImage ? [`export RUNTIME_IMAGE="${runtimeImage}"`] : []),
@@ -145,6 +148,10 @@ export async function up(log: Log): Promise<void> {
   log('starting Prometheus');
   startDaemon(prometheusSpec(prometheusBin, apiserverUrl, pki));
   await waitFor('prometheus', () => httpOk(`${prometheusUrl}/-/ready`), 60_000);
+
+  log('starting Jaeger (traces: OTLP in on the bridge, query API on loopback)');
+  startDaemon(jaegerSpec(buildOutput('e2e/lab/jaeger-build/build.sh')));
+  await waitFor('jaeger', () => httpOk(jaegerHealthUrl), 60_000);
 
   log('starting gateway');
   startDaemon({

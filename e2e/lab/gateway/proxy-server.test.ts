@@ -185,6 +185,15 @@ describe('proxying', () => {
     expect(seen?.headers['x-forwarded-for']).toBe('127.0.0.1');
   });
 
+  it('passes the W3C trace context (traceparent, tracestate) through unchanged', async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const res = await get('/v2/models/m/infer', 'stable.models.svc', { headers: { traceparent, tracestate: 'lab=1,other=x' } });
+    expect(res.status).toBe(200);
+    const seen = [...a.seen, ...b.seen].at(-1);
+    expect(seen?.headers.traceparent).toBe(traceparent);
+    expect(seen?.headers.tracestate).toBe('lab=1,other=x');
+  });
+
   it('round-robins across the ready endpoints of a Service', async () => {
     const endpoints = [];
     for (let i = 0; i < 6; i += 1)

@@ -26,7 +26,10 @@ export interface ProxyOptions {
   agent?: http.Agent;
 }
 
-// RFC 9110 §7.6.1: connection-specific headers are not forwarded.
+// RFC 9110 §7.6.1: connection-specific headers are not forwarded. Every other header is, unchanged:
+// the W3C trace context (traceparent, tracestate) among them, so a caller's trace continues in the
+// runtime's spans (the gateway takes no part in the trace and starts none: the runtime's sampler
+// decides for requests without one, docs/runtime.md "Tracing").
 const hopByHop = new Set([
   'connection',
   'keep-alive',

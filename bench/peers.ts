@@ -1,4 +1,5 @@
-// `npm run bench:peers [-- --quick] [-- --only flagger-tuned,e2 --runs N --seed N --concurrency N]`:
+// `npm run bench:peers [-- --quick] [-- --only flagger-tuned,e2 --runs N --seed N --concurrency N]`
+// (`--resume [--rerun onnx-operator]`: continue a saved, unfinished run, optionally redoing tools' phases):
 // rollout decisions side by side (docs/comparison.md). The same scenario classes — the same models,
 // faults, load (20 req/s through the lab gateway) and Prometheus (the benchmark's own, scraping every
 // 2 s) — replayed through onnx-operator, Flagger v1.36.1 and Argo Rollouts v1.10.2 (each as its
@@ -53,6 +54,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     report: { type: 'string' },
     resume: { type: 'boolean', default: false },
+    rerun: { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -228,15 +230,19 @@ async function main(): Promise<void> {
   const results: PeerRunResult[] = [];
   const phases: { tool: ToolId; seconds: number; finished?: string; commit?: string }[] = [];
   // --resume: the tools whose phase a saved, unfinished run completed are kept, not run again.
+  if (values.rerun && !values.resume) throw new Error('--rerun drops phases of a saved run: use it with --resume');
   const resumed =
     values.resume && fs.existsSync(OUT) ? (JSON.parse(fs.readFileSync(OUT, 'utf8')) as PeersFile) : undefined;
   if (resumed) {
     if (resumed['command'] !== command)
       throw new Error(`--resume: ${OUT} is from '${String(resumed['command'])}', not '${command}'`);
-    const done = (resumed['phases'] as typeof phases | undefined) ?? [];
+    // --rerun a,b: those tools' saved phases are dropped and run again (e.g. after a fix to one tool).
+    const rerun = new Set((values.rerun ?? '').split(',').filter(Boolean));
+    for (const id of rerun) if (!TOOLS.some((t) => t.id === id)) throw new Error(`--rerun: unknown tool '${id}' (one of ${TOOLS.map((t) => t.id).join(', ')})`);
+    const done = ((resumed['phases'] as typeof phases | undefined) ?? []).filter((p) => !rerun.has(p.tool));
     phases.push(...done);
     results.push(...resumed.results.filter((r) => done.some((p) => p.tool === r.tool)));
-    log(`resuming: ${done.map((p) => p.tool).join(', ') || 'nothing'} done`);
+    log(`resuming: ${done.map((p) => p.tool).join(', ') || 'nothing'} done${rerun.size ? `; running ${[...rerun].join(', ')} again` : ''}`);
   }
   /** Everything so far, written after each tool's phase (`complete` once all ran). */
   const save = (complete: boolean): PeersFile => {

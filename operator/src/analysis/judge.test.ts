@@ -185,6 +185,23 @@ describe('judge: comparison with stable', () => {
     expect([j.verdict, j.reason]).toEqual(['fail', 'WorseThanStable']);
   });
 
+  it('does not blame the canary while the stable revision may be burning as fast (a shared incident its counts do not prove yet)', () => {
+    // Seen in bench:peers ten seconds into a shared incident: stable 6 bad of 156 (3.8%, burn 38×,
+    // lower bound under 14.4×), canary 4 bad of 39: not significantly worse than stable.
+    const j = run(analysis(), 600, fixed({ bad: 4, total: 39 }, { bad: 6, total: 156 }));
+    expect([j.verdict, j.reason]).toEqual(['inconclusive', 'SharedIncident']);
+    expect(j.message).toMatch(/cannot rule out that it burns as fast \(likely a shared incident\)/);
+    expect(j.failure).toBeUndefined();
+  });
+
+  it('holds a burning canary when the stable revision has too few requests to be called clear, unless the canary is significantly worse', () => {
+    // Stable 0 bad of 40: its upper bound is above 14.4 × 0.1%, so stable is not proven clear.
+    const held = run(analysis(), 600, fixed({ bad: 3, total: 40 }, { bad: 0, total: 40 }));
+    expect([held.verdict, held.reason]).toEqual(['inconclusive', 'NotEnoughData']);
+    const failed = run(analysis(), 600, fixed({ bad: 20, total: 40 }, { bad: 0, total: 40 }));
+    expect([failed.verdict, failed.reason]).toEqual(['fail', 'WorseThanStable']);
+  });
+
   it('blames the canary when stable is healthy', () => {
     const j = run(analysis(), 600, fixed({ bad: 30, total: 400 }, { bad: 1, total: 2000 }));
     expect([j.verdict, j.reason]).toEqual(['fail', 'BudgetBurning']);

@@ -25,6 +25,11 @@ export interface JudgeInput {
   alpha?: number;
   /** The model-quality gates' queries and answers (analysis.quality), and how long the canary has counted. */
   gates?: { requests: DistributionRequest[]; answers: DistributionAnswer[]; countedForMs: number };
+  /**
+   * The canary is at a shadow step: it answers no client, so its SLOs are not judged (they would only
+   * count no data) and the agreement gate alone decides.
+   */
+  shadow?: boolean;
 }
 
 /** The per-test levels used at one look. */
@@ -151,11 +156,16 @@ function judgePair(ctx: SloContext, pair: { short: string; long: string; thresho
   const counts = (e: WindowEvidence) => [e.badEvents, e.requests] as const;
 
   // Strong evidence against the canary: both windows' lower bounds above threshold × budget. Order:
-  // budget burning (and stable is not) > worse than stable (also during a shared incident: a canary
+  // budget burning (and stable confidently is not) > worse than stable (also during a shared incident: a canary
   // far worse than an ailing stable is still to blame) > shared incident > pass.
   const burning = canary.every((e) => lowerBoundAbove(...counts(e), bound, ctx.levels.fail));
   // The stable revision would fail the same pair by the same rule: a shared incident.
   const stableBurning = hasStable && stable.every((e) => lowerBoundAbove(...counts(e), bound, ctx.levels.fail));
+  // The stable revision is confidently within threshold × budget (an upper bound at most the line in
+  // a window). Only then is a burning canary blamed on its own burn: when stable's counts cannot rule
+  // out that it burns too (a shared incident that its few requests do not prove yet), the canary is
+  // failed only if it is significantly worse than stable.
+  const stableClear = !hasStable || stable.some((e) => upperBoundAtMost(...counts(e), bound, ctx.levels.pass));
   // Significantly worse than stable (Fisher, one-sided) and burning budget faster than 1×, in both windows.
   const pValues = hasStable ? canary.map((e, i) => fisherGreaterPValue(e.badEvents, e.requests, stable[i]?.badEvents ?? 0, stable[i]?.requests ?? 0)) : [];
   const worse = hasStable && canary.every((e, i) => (pValues[i] ?? 1) <= ctx.levels.fail && lowerBoundAbove(...counts(e), budget, ctx.levels.fail));
@@ -185,7 +195,7 @@ function judgePair(ctx: SloContext, pair: { short: string; long: string; thresho
     threshold,
   });
 
-  if (burning && !stableBurning) {
+  if (burning && stableClear) {
     return {
       ...judged,
       verdict: 'fail',
@@ -217,6 +227,17 @@ function judgePair(ctx: SloContext, pair: { short: string; long: string; thresho
       message: `${name}: the stable revision burns faster than ${pair.threshold}× too, a shared incident (not blamed on the canary): canary ${canaryText}; ${stableText}`,
     };
   }
+  if (burning) {
+    // Stable is neither clear nor proven burning, and the canary is not significantly worse.
+    const stableAbove = (stable ?? []).every((e) => e.burnRate > pair.threshold);
+    return {
+      ...judged,
+      verdict: 'inconclusive',
+      reason: stableAbove ? 'SharedIncident' : 'NotEnoughData',
+      errors: [],
+      message: `${name}: the canary burns faster than ${pair.threshold}×, but the stable revision's counts cannot rule out that it burns ${stableAbove ? 'as fast (likely a shared incident)' : 'too'}, and the canary is not significantly worse than stable (Fisher one-sided p = ${pValues.map(sig).join(', ')}): canary ${canaryText}; ${stableText}`,
+    };
+  }
   if (passing) {
     return { ...judged, verdict: 'pass', reason: 'WithinBudget', errors: [], message: `${name}: within ${pair.threshold}× (an upper bound at most ${pair.threshold}× with ≥ ${ctx.minRequests} requests): ${canaryText}` };
   }
@@ -239,7 +260,7 @@ interface SloResult {
   failure?: Failure;
 }
 
-const FAIL_ORDER: JudgementReason[] = ['BudgetBurning', 'WorseThanStable', 'AccuracyDropped', 'ErrorIncreased', 'PredictionsShifted', 'NoData'];
+const FAIL_ORDER: JudgementReason[] = ['BudgetBurning', 'WorseThanStable', 'Disagrees', 'AccuracyDropped', 'ErrorIncreased', 'PredictionsShifted', 'NoData'];
 const INCONCLUSIVE_ORDER: JudgementReason[] = ['SharedIncident', 'NoData', 'WaitingForData', 'WaitingForLabels', 'NotEnoughData'];
 const rank = (order: JudgementReason[], r: JudgementReason) => (order.includes(r) ? order.indexOf(r) : order.length);
 
@@ -331,8 +352,9 @@ function judgeSlo(input: JudgeInput, slo: SloSpec, index: number, levels: Levels
 export function judge(input: JudgeInput): Judgement {
   const { analysis } = input;
   const lv = levels(analysis, input.look, input.alpha ?? DEFAULT_ALPHA);
-  const results = analysis.slos.map((slo, i) => judgeSlo(input, slo, i, lv));
-  const gates: GateResult[] = judgeQuality({ quality: analysis.quality, requests: input.gates?.requests ?? [], answers: input.gates?.answers ?? [], failLevel: lv.fail, countedForMs: input.gates?.countedForMs ?? 0 });
+  const shadow = input.shadow ?? false;
+  const results = shadow ? [] : analysis.slos.map((slo, i) => judgeSlo(input, slo, i, lv));
+  const gates: GateResult[] = judgeQuality({ quality: analysis.quality, requests: input.gates?.requests ?? [], answers: input.gates?.answers ?? [], failLevel: lv.fail, passLevel: lv.pass, countedForMs: input.gates?.countedForMs ?? 0, shadow });
   const out = (verdict: Verdict, reason: JudgementReason, message: string, failure?: Failure): Judgement => ({
     verdict,
     reason,
@@ -356,7 +378,8 @@ export function judge(input: JudgeInput): Judgement {
     return `${chosen.message}${rest ? ` [others: ${rest}]` : ''}`;
   };
 
-  if (results.length === 0) return out('inconclusive', 'NotEnoughData', 'no SLOs to measure');
+  if (results.length === 0 && !shadow) return out('inconclusive', 'NotEnoughData', 'no SLOs to measure');
+  if (parts.length === 0) return out('inconclusive', 'NotEnoughData', 'a shadow step without an agreement gate: nothing to judge');
   const fail = parts.filter((p) => p.verdict === 'fail').sort((a, b) => rank(FAIL_ORDER, a.reason) - rank(FAIL_ORDER, b.reason))[0];
   if (fail) return out('fail', fail.reason, withOthers(fail), fail.failure);
   const errors = parts.filter((p) => p.verdict === 'error' && p.blocking);

@@ -44,6 +44,15 @@ describe('parseOnnxModel', () => {
     expect(() => parseOnnxModel(obj({ traffic: { provider: 'istio' } }))).toThrow(/istio is not supported yet/);
   });
 
+  it('reads spec.runtime.tracing (sampleRatio defaults to 1) and refuses what the runtime could not use, naming the field', () => {
+    expect(parseOnnxModel(obj({ runtime: { tracing: { endpoint: 'http://otel-collector.observability:4318' } } })).spec.runtime.tracing).toEqual({ endpoint: 'http://otel-collector.observability:4318', sampleRatio: 1 });
+    expect(parseOnnxModel(obj({ runtime: { tracing: { endpoint: 'https://c.example.com/otlp', sampleRatio: 0.05 } } })).spec.runtime.tracing).toEqual({ endpoint: 'https://c.example.com/otlp', sampleRatio: 0.05 });
+    expect(parseOnnxModel(obj({})).spec.runtime.tracing).toBeUndefined();
+    expect(() => parseOnnxModel(obj({ runtime: { tracing: { sampleRatio: 0.5 } } }))).toThrow(/spec\.runtime\.tracing\.endpoint is required: must be the OTLP\/HTTP base URL/);
+    expect(() => parseOnnxModel(obj({ runtime: { tracing: { endpoint: 'otel-collector:4317' } } }))).toThrow(/spec\.runtime\.tracing\.endpoint must be the OTLP\/HTTP base URL .*\(got "otel-collector:4317"\)/);
+    expect(() => parseOnnxModel(obj({ runtime: { tracing: { endpoint: 'http://c:4318', sampleRatio: 2 } } }))).toThrow(/spec\.runtime\.tracing\.sampleRatio/);
+  });
+
   it('turns client-node Date timestamps into RFC 3339 strings', () => {
     const m = parseOnnxModel({ ...obj({}, { creationTimestamp: new Date('2026-01-01T00:00:00Z') }), status: { stable: { revision: 'r', digest: DIGEST, since: new Date('2026-01-02T00:00:00Z') } } });
     expect(m.metadata.creationTimestamp).toBe('2026-01-01T00:00:00.000Z');

@@ -401,6 +401,13 @@ class Parser {
 
     const env = this.list(o['env'], `${f}.env`, (e, ef) => this.envVar(e, ef));
     if (env) out.env = env;
+    const t = this.obj(o['tracing'], `${f}.tracing`);
+    if (t) {
+      const tf = `${f}.tracing`;
+      const endpoint = this.str(t, 'endpoint', tf, { required: true, pattern: /^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, hint: 'must be the OTLP/HTTP base URL of a collector (http:// or https://, no query), e.g. http://otel-collector.observability:4318' });
+      const sampleRatio = this.num(t, 'sampleRatio', tf, { min: 0, max: 1 }) ?? 1;
+      if (endpoint !== undefined) out.tracing = { endpoint, sampleRatio };
+    }
     return out;
   }
 

@@ -151,6 +151,19 @@ export interface RuntimeSpec {
    * PSI and KS drift against it.
    */
   baselineProfile?: { configMapRef: KeySelectorRef };
+  /**
+   * OpenTelemetry traces from the runtime (docs/runtime.md, "Tracing"): spans go over OTLP/HTTP to
+   * `endpoint`; `sampleRatio` of the requests that arrive without a sampled caller's traceparent are
+   * traced (a caller's sampled trace is always continued). Unset = off.
+   */
+  tracing?: TracingSpec;
+}
+
+export interface TracingSpec {
+  /** The collector's OTLP/HTTP base URL (http:// or https://), e.g. http://otel-collector.observability:4318. */
+  endpoint: string;
+  /** 0..1; default 1. */
+  sampleRatio: number;
 }
 
 export interface ParentRef {
@@ -476,6 +489,7 @@ export const SPEC_KEYS = {
     },
     port: true,
     baselineProfile: { configMapRef: selectorRef },
+    tracing: { endpoint: true, sampleRatio: true },
   },
   traffic: {
     provider: true,

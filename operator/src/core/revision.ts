@@ -36,6 +36,8 @@ export function podSettings(model: OnnxModel, config: CoreConfig): Record<string
     manifestBundle: manifestBundleFor(model),
     // Absent (undefined) for models without one, so their revisions are what they were before.
     baselineProfile: runtime.baselineProfile,
+    // The same for tracing (its OTEL_* variables are in the pod template).
+    tracing: runtime.tracing,
   };
 }
 

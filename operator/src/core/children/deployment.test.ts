@@ -5,6 +5,7 @@ import { DIGEST_A, config, makeModel } from '../test-fixtures.ts';
 import { canonicalJson } from '../canonical-json.ts';
 import { computeRevision, podSettings } from '../revision.ts';
 import { deploymentFor, manifestBundleFor } from './deployment.ts';
+import { parseTracingEnv } from '../../../../runtime/src/tracing/tracing-config.ts';
 
 type Pod = { volumes: Record<string, unknown>[]; containers: { env: { name: string; value: string }[]; volumeMounts: Record<string, unknown>[] }[] };
 const pod = (spec: Record<string, unknown>): Pod => (deploymentFor(makeModel(spec), 'r1', config).spec as { template: { spec: Pod } }).template.spec;
@@ -46,6 +47,41 @@ describe('deployment: signed model directories', () => {
       expect(envOf(p)['ONNXOP_MANIFEST_BUNDLE']).toBeUndefined();
       expect(p.volumes.map((v) => v['name'])).not.toContain('signature-bundle');
     }
+  });
+});
+
+describe('deployment: tracing', () => {
+  it('sets the runtime\'s standard OpenTelemetry variables from spec.runtime.tracing', () => {
+    const p = pod({ runtime: { tracing: { endpoint: 'http://otel-collector.observability:4318', sampleRatio: 0.25 } } });
+    expect(envOf(p)).toMatchObject({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.observability:4318',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+      OTEL_SERVICE_NAME: 'iris',
+      OTEL_RESOURCE_ATTRIBUTES: 'k8s.namespace.name=ml,onnxop.model=iris',
+    });
+  });
+
+  it('the runtime reads back what the operator wrote (the same names, valid values)', () => {
+    const vars = envOf(pod({ runtime: { tracing: { endpoint: 'https://c.example.com/otlp', sampleRatio: 0 } } }));
+    const tracing = parseTracingEnv(vars, { serviceName: 'ignored', serviceVersion: 'r1' });
+    expect(tracing).toMatchObject({ endpoint: 'https://c.example.com/otlp/v1/traces', sampler: 'parentbased_traceidratio', ratio: 0, serviceName: 'iris' });
+    expect(tracing?.resourceAttributes).toMatchObject({ 'k8s.namespace.name': 'ml', 'onnxop.model': 'iris', 'service.version': 'r1' });
+  });
+
+  it('lets spec.runtime.env add or override OTEL_* variables (later entries win in Kubernetes)', () => {
+    const p = pod({ runtime: { tracing: { endpoint: 'http://c:4318', sampleRatio: 1 }, env: [{ name: 'OTEL_EXPORTER_OTLP_HEADERS', value: 'x-tenant=ml' }] } });
+    const names = p.containers[0]!.env.map((e) => e.name);
+    expect(names.indexOf('OTEL_EXPORTER_OTLP_HEADERS')).toBeGreaterThan(names.indexOf('OTEL_EXPORTER_OTLP_ENDPOINT'));
+  });
+
+  it('is part of the revision; none sets no OTEL_* variable and leaves the revision as it was', () => {
+    const plain = makeModel({});
+    const traced = makeModel({ runtime: { tracing: { endpoint: 'http://c:4318', sampleRatio: 1 } } });
+    const sampled = makeModel({ runtime: { tracing: { endpoint: 'http://c:4318', sampleRatio: 0.1 } } });
+    expect(new Set([plain, traced, sampled].map((m) => computeRevision(m, config))).size).toBe(3);
+    expect(canonicalJson(podSettings(plain, config))).not.toContain('tracing');
+    expect(Object.keys(envOf(pod({}))).filter((n) => n.startsWith('OTEL_'))).toEqual([]);
   });
 });
 

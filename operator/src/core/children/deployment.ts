@@ -1,9 +1,9 @@
 // The Deployment of one revision: the runtime container, configured only through environment
 // variables the runtime documents, hardened, probed on the v2 health endpoints, placed on CPU or GPU nodes.
-import { PATH_LIVE, PATH_METRICS, PATH_READY, RUNTIME_ENV } from '../../../../lib/contract/index.ts';
+import { OTEL_ENV, PATH_LIVE, PATH_METRICS, PATH_READY, RUNTIME_ENV } from '../../../../lib/contract/index.ts';
 import { DEFAULT_GPU_NODE_SELECTOR } from '../../api/constants.ts';
 import { parseDuration } from '../../api/parse.ts';
-import type { OnnxModel, Toleration } from '../../api/types.ts';
+import type { OnnxModel, Toleration, TracingSpec } from '../../api/types.ts';
 import { revisionChildName } from '../names.ts';
 import type { CoreConfig, KubeObject } from '../types.ts';
 import { GRPC_PORT, childMeta, grpcPortFor, revisionLabels, revisionSelector } from './common.ts';
@@ -85,8 +85,27 @@ function env(model: OnnxModel, revision: string): Record<string, unknown>[] {
   const bundle = manifestBundleFor(model);
   if (bundle) vars.push({ name: RUNTIME_ENV.manifestBundle, value: bundle.uri });
   if (runtime.baselineProfile) vars.push({ name: RUNTIME_ENV.baselineProfile, value: `${BASELINE_MOUNT_PATH}/${BASELINE_FILE}` });
+  if (runtime.tracing) vars.push(...tracingEnv(model, runtime.tracing));
   for (const e of runtime.env ?? []) vars.push({ ...e });
   return vars;
+}
+
+/**
+ * spec.runtime.tracing as the runtime's standard OpenTelemetry variables: the collector, parent-based
+ * ratio sampling (a caller's sampled trace is always continued), the served model as the service,
+ * and where the pod runs as resource attributes.
+ */
+export function tracingEnv(model: OnnxModel, tracing: TracingSpec): { name: string; value: string }[] {
+  // service.version is the revision already (the runtime's default); these say where it runs.
+  const resource = { 'k8s.namespace.name': model.metadata.namespace, 'onnxop.model': model.metadata.name };
+  return [
+    { name: OTEL_ENV.endpoint, value: tracing.endpoint },
+    { name: OTEL_ENV.sampler, value: 'parentbased_traceidratio' },
+    { name: OTEL_ENV.samplerArg, value: String(tracing.sampleRatio) },
+    { name: OTEL_ENV.serviceName, value: servedModelName(model) },
+    // Values percent-encoded as OTEL_RESOURCE_ATTRIBUTES requires (names and revisions need none today).
+    { name: OTEL_ENV.resourceAttributes, value: Object.entries(resource).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join(',') },
+  ];
 }
 
 function placement(model: OnnxModel): { nodeSelector?: Record<string, string>; tolerations?: Toleration[]; gpuLimit?: [string, number] } {

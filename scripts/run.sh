@@ -83,13 +83,16 @@ ensure_lab_prereqs() {
 }
 
 # Tools only the tests use, built once from the Go module proxy and cached: helm (the chart's
-# tests), promtool (the alert rules' tests), Argo CD's Lua engine (the health check's tests). Built
+# tests), promtool (the alert rules' tests), Argo CD's Lua engine (the health check's tests), Kafka
+# (the prediction store's tests; Maven Central and Debian, not the Go proxy). Built
 # here rather than inside a test so that their first-time minutes count as set-up, with progress.
 ensure_test_tools() {
   bash e2e/lab/helm-build/build.sh >/dev/null
   bash e2e/lab/prometheus-build/build.sh promtool >/dev/null
   bash argocd/lua-engine/build.sh >/dev/null
   bash bench/peers/build.sh flagger >/dev/null
+  # Apache Kafka (jars from Maven Central, a JRE from Debian): the prediction store's tests and the lab.
+  bash e2e/lab/kafka-build/build.sh >/dev/null
 }
 
 cmd="${1:-}"; shift || true

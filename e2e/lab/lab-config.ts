@@ -22,6 +22,7 @@ export const labPaths = {
   etcdData: path.join(labDir, 'etcd'),
   prometheusData: path.join(labDir, 'prometheus'),
   kubelet: path.join(labDir, 'kubelet'),
+  kafkaData: path.join(labDir, 'kafka'),
 } as const;
 
 const base = Number(process.env.ONNXOP_LAB_PORT_BASE ?? 17000);
@@ -45,6 +46,10 @@ export const labPorts = {
   jaegerQueryGrpc: base + 685,
   /** Jaeger's OTLP/HTTP receiver: on the bridge address (pods send there), not on loopback. */
   jaegerOtlp: base + 318,
+  /** Apache Kafka (the prediction store): clients on 127.0.0.1 and, for pods, on the bridge address. */
+  kafka: base + 92,
+  /** Kafka's KRaft controller, 127.0.0.1 only. */
+  kafkaController: base + 93,
 } as const;
 
 /**

@@ -3,15 +3,15 @@
 // `up` is idempotent (a running part is kept); `down` ends every lab process by its pid and removes
 // every namespace, veth and the bridge, then checks that nothing is left listening.
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { labImageDigestsFile, labPaths, labPorts, labRegistry, repoRoot } from './lab-config.ts';
 import { adminGet, apiserverUrl, startControlPlane, waitFor } from './control-plane.ts';
 import { checkNamespacesWork, deleteNamespace, ensureBridge, labNamespaces, labVeths, removeBridge } from './network.ts';
 import { adminKubeconfig, ensurePki, operatorKubeconfig, pkiFiles } from './pki.ts';
-import { runningPid, startDaemon, stopDaemon } from './processes.ts';
+import { accepting, runningPid, startDaemon, stopDaemon } from './processes.ts';
 import { prometheusSpec, prometheusUrl } from './prometheus.ts';
+import { kafkaHome, labKafka, labKafkaBootstrap, prepareKafka, waitForKafka } from './kafka.ts';
 import { jaegerHealthUrl, jaegerOtlpEndpoint, jaegerQueryUrl, jaegerSpec } from './jaeger.ts';
 import { registrySpec, registryUrl } from './registry.ts';
 import { tryRun } from './run-command.ts';
@@ -28,6 +28,7 @@ export const components = [
   'kubelet',
   'prometheus',
   'jaeger',
+  'kafka',
   'gateway',
   // Started by the demo, not by `up`; `down` stops it with the rest.
   'operator',
@@ -95,6 +96,8 @@ function writeClientFiles(binDir: string, runtimeImage: string | undefined): voi
       `export PROMETHEUS_URL="${prometheusUrl}"`,
       `export GATEWAY_URL="${gatewayUrl}"`,
       `export JAEGER_URL="${jaegerQueryUrl}" OTLP_ENDPOINT="${jaegerOtlpEndpoint}"`,
+      // Kafka (the prediction store): from this host, and the address pods use (operator --prediction-kafka-brokers).
+      `export KAFKA_BOOTSTRAP="${labKafkaBootstrap.host}" KAFKA_BOOTSTRAP_PODS="${labKafkaBootstrap.pods}"`,
       `export LAB_API_SERVER="${apiserverUrl}"`,
       // The operator's --runtime-image (env RUNTIME_IMAGE): the lab's runtime image, by digest.
       ...(runtimeImage ? [`export RUNTIME_IMAGE="${runtimeImage}"`] : []),
@@ -153,6 +156,13 @@ export async function up(log: Log): Promise<void> {
   startDaemon(jaegerSpec(buildOutput('e2e/lab/jaeger-build/build.sh')));
   await waitFor('jaeger', () => httpOk(jaegerHealthUrl), 60_000);
 
+  log('starting Kafka (KRaft; on loopback and on the bridge for pods)');
+  if (runningPid('kafka') === undefined) {
+    const kafka = prepareKafka(kafkaHome(), labKafka);
+    startDaemon({ name: 'kafka', command: kafka.command, args: kafka.args });
+  }
+  await waitForKafka(labKafka, 120_000, () => runningPid('kafka') !== undefined);
+
   log('starting gateway');
   startDaemon({
     name: 'gateway',
@@ -180,27 +190,12 @@ export async function down(log: Log): Promise<void> {
   await removeBridge();
   fs.rmSync(labPaths.etcdData, { recursive: true, force: true });
   fs.rmSync(labPaths.prometheusData, { recursive: true, force: true });
+  fs.rmSync(labPaths.kafkaData, { recursive: true, force: true });
   fs.rmSync(labPaths.kubelet, { recursive: true, force: true });
   fs.rmSync(labImageDigestsFile, { force: true });
   const left = await leftovers();
   if (left.length > 0) throw new Error(`lab: down left these behind: ${left.join('; ')}`);
   log('lab is down: no lab process, port, namespace or bridge left');
-}
-
-function portListening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.setTimeout(500);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
 }
 
 /** What a `down` must not leave: lab processes, listening lab ports, lab namespaces, the bridge, container mounts. */
@@ -211,7 +206,7 @@ export async function leftovers(): Promise<string[]> {
     if (pid !== undefined) left.push(`process ${name} (pid ${pid})`);
   }
   for (const [name, port] of Object.entries(labPorts)) {
-    if (await portListening(port)) left.push(`port ${port} (${name}) is listening`);
+    if (await accepting('127.0.0.1', port)) left.push(`port ${port} (${name}) is listening`);
   }
   for (const ns of await labNamespaces()) left.push(`network namespace ${ns}`);
   if ((await tryRun('ip', ['link', 'show', 'olab0'])) !== undefined) left.push('bridge olab0');

@@ -2,6 +2,7 @@
 // records each pid in .lab/run/<name>.pid, and ends them by that pid only.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { labPaths } from './lab-config.ts';
@@ -104,4 +105,21 @@ export function logTail(name: string, lines = 15): string {
   } catch {
     return '(no log)';
   }
+}
+
+/** Whether something accepts TCP connections on host:port (within `timeoutMs`). */
+export function accepting(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.setTimeout(timeoutMs);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
 }

@@ -92,6 +92,11 @@ export const RUNTIME_ENV = {
   baselineProfile: 'ONNXOP_BASELINE_PROFILE',
   shadowPort: 'ONNXOP_SHADOW_PORT',
   shadowCompareUrl: 'ONNXOP_SHADOW_COMPARE_URL',
+  // The prediction store the operator points every model at (operator --prediction-kafka-brokers).
+  predictionLog: 'ONNXOP_PREDICTION_LOG',
+  predictionLogKafkaBrokers: 'ONNXOP_PREDICTION_LOG_KAFKA_BROKERS',
+  predictionLogKafkaTopic: 'ONNXOP_PREDICTION_LOG_KAFKA_TOPIC',
+  predictionLogKafkaFeedbackTopic: 'ONNXOP_PREDICTION_LOG_KAFKA_FEEDBACK_TOPIC',
 } as const;
 export type RuntimeEnvName = (typeof RUNTIME_ENV)[keyof typeof RUNTIME_ENV];
 

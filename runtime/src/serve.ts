@@ -15,6 +15,7 @@ import { createMetrics, type RuntimeMetrics } from './metrics/metrics.ts';
 import { ModelHealth, loadBaseline } from './model-health/model-health.ts';
 import { GroundTruth } from './predictions/ground-truth.ts';
 import { createSink, type PredictionSink } from './predictions/prediction-log.ts';
+import { KafkaSink } from './predictions/kafka-sink.ts';
 import { isBatchable } from './protocol/signature.ts';
 import { Codec } from './protocol/codec.ts';
 import { baselineMedians, loadWarmupRequest, repeatRows, warmupFeeds } from './inference/warmup.ts';
@@ -22,9 +23,9 @@ import { App } from './server/app.ts';
 import { startHttpServer, type HttpServer } from './server/http-server.ts';
 import { ByteBudget } from './server/body.ts';
 import { startGrpcServer, type GrpcServer } from './grpc/grpc-server.ts';
+import { startShadow, type ShadowServer } from './shadow/start.ts';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Tracing } from './tracing/otel-tracer.ts';
-import { startShadow, type ShadowServer } from './shadow/start.ts';
 
 export interface RunningRuntime {
   port: number;
@@ -68,11 +69,14 @@ export async function startRuntime(config: RuntimeConfig, log: Logger, hooks: Ru
   const tracing = config.tracing
     ? (await import('./tracing/otel-tracer.ts')).startTracing(config.tracing, { name: config.modelName, revision: config.revision }, log, hooks.spanExporter)
     : undefined;
-  const sink: PredictionSink = createSink(
-    config.predictionLog,
-    (n) => metrics.predictionsLogged.inc(n),
-    (n) => metrics.predictionLogDropped.inc(n),
-  );
+  const sink: PredictionSink =
+    config.predictionLog === 'kafka'
+      ? new KafkaSink(config, metrics, log)
+      : createSink(
+          config.predictionLog,
+          (n) => metrics.predictionsLogged.inc(n),
+          (n) => metrics.predictionLogDropped.inc(n),
+        );
   // Request body bytes held at once, by REST and gRPC requests together.
   const budget = new ByteBudget(config.maxBufferedBytes, (used) => metrics.requestBytesBuffered.set(used));
   // The codec process's heap: JSON.parse of a body takes several times its size (numbers become

@@ -47,8 +47,13 @@ export interface RuntimeConfig {
   warmup: boolean;
   warmupRequest: string;
   logLevel: LogLevel;
-  predictionLog: string; // stdout | none | file:<path>
+  predictionLog: string; // stdout | none | file:<path> | kafka
   predictionLogInputs: PredictionLogInputs;
+  predictionLogKafkaBrokers: string; // host:port[,host:port…]
+  predictionLogKafkaTopic: string;
+  predictionLogKafkaFeedbackTopic: string; // '' = ground truth not sent
+  predictionLogKafkaBufferBytes: number;
+  predictionLogKafkaTimeoutMs: number;
   pendingPredictionsMax: number;
   task: Task;
   featureStatsMaxFeatures: number;
@@ -115,8 +120,13 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'warmup', flag: 'warmup', env: env('warmup'), kind: 'bool', default: 'true', help: 'Run warm-up requests before reporting ready (see --warmup-request).' },
   { key: 'warmupRequest', flag: 'warmup-request', env: env('warmup-request'), kind: 'string', default: '', help: 'A v2 infer request (JSON file, file:///path or a path) to warm up with; a warm-up failure on it stops start-up (WARMUP_FAILED). Without it the warm-up input is synthesized: each feature at the median of --baseline-profile when given, else every value 1, and a failure on it is only logged.' },
   { key: 'logLevel', flag: 'log-level', env: env('log-level'), kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'pino log level (JSON logs on stderr).' },
-  { key: 'predictionLog', flag: 'prediction-log', env: env('prediction-log'), kind: 'string', default: 'stdout', help: 'Prediction log sink: stdout, none, or file:<path> (JSON lines).' },
+  { key: 'predictionLog', flag: 'prediction-log', env: RUNTIME_ENV.predictionLog, kind: 'string', default: 'stdout', help: 'Prediction log sink: stdout, none, file:<path> (JSON lines), or kafka (each record to --prediction-log-kafka-topic, keyed by prediction id; see the --prediction-log-kafka-* options).' },
   { key: 'predictionLogInputs', flag: 'prediction-log-inputs', env: env('prediction-log-inputs'), kind: 'enum', values: ['full', 'summary', 'none'], default: 'summary', help: 'What of the inputs goes to the prediction log: full tensors, a summary (name, type, shape, first values), or nothing.' },
+  { key: 'predictionLogKafkaBrokers', flag: 'prediction-log-kafka-brokers', env: RUNTIME_ENV.predictionLogKafkaBrokers, kind: 'string', default: '', help: 'With --prediction-log=kafka (required there, refused elsewhere): the bootstrap brokers, host:port[,host:port…].' },
+  { key: 'predictionLogKafkaTopic', flag: 'prediction-log-kafka-topic', env: RUNTIME_ENV.predictionLogKafkaTopic, kind: 'string', default: 'onnxop.predictions', help: 'With --prediction-log=kafka: the topic prediction records go to (the same JSON as a log line, keyed by prediction id).' },
+  { key: 'predictionLogKafkaFeedbackTopic', flag: 'prediction-log-kafka-feedback-topic', env: RUNTIME_ENV.predictionLogKafkaFeedbackTopic, kind: 'string', default: 'onnxop.feedback', help: 'With --prediction-log=kafka: the topic ground truth posted to /v2/models/<name>/feedback goes to, keyed by the same prediction id; empty = not sent.' },
+  { key: 'predictionLogKafkaBufferBytes', flag: 'prediction-log-kafka-buffer-bytes', env: env('prediction-log-kafka-buffer-bytes'), kind: 'int', min: 65536, max: 2 ** 31 - 1, default: String(32 * 1024 * 1024), help: 'With --prediction-log=kafka: memory held for records not yet acknowledged, per topic; a record that does not fit is dropped and counted (onnxop_kafka_records_dropped_total), never waited for.' },
+  { key: 'predictionLogKafkaTimeoutMs', flag: 'prediction-log-kafka-timeout-ms', env: env('prediction-log-kafka-timeout-ms'), kind: 'int', min: 100, max: 600_000, default: '5000', help: 'With --prediction-log=kafka: a send (or connection) not answered within this fails, is counted (onnxop_kafka_delivery_failures_total) and retried with exponential back-off.' },
   { key: 'pendingPredictionsMax', flag: 'pending-predictions-max', env: env('pending-predictions-max'), kind: 'int', min: 0, max: 10_000_000, default: '10000', help: 'Predictions kept for ground-truth feedback (oldest evicted first, counted in onnxop_pending_predictions_evicted_total).' },
   { key: 'task', flag: 'task', env: env('task'), kind: 'enum', values: ['auto', 'classification', 'regression', 'none'], default: 'auto', help: 'Model kind for prediction/confidence metrics and feedback; auto = classification when an output is a 2-D float named like "prob*", else regression on the first numeric output.' },
   { key: 'featureStatsMaxFeatures', flag: 'feature-stats-max-features', env: env('feature-stats-max-features'), kind: 'int', min: 0, max: 1024, default: '16', help: 'Per-feature statistics and drift cover the first N features (last dimension) of each numeric input; bounds the feature label.' },
@@ -251,9 +261,10 @@ function validate(c: RuntimeConfig): void {
   if (c.modelFile !== '' && (c.modelFile.startsWith('/') || c.modelFile.split('/').includes('..'))) {
     throw invalid(spec('modelFile'), c.modelFile, 'must be a path inside the model directory, e.g. model.onnx');
   }
-  if (!(c.predictionLog === 'stdout' || c.predictionLog === 'none' || /^file:.+/.test(c.predictionLog))) {
-    throw invalid(spec('predictionLog'), c.predictionLog, 'must be stdout, none or file:<path>');
+  if (!(c.predictionLog === 'stdout' || c.predictionLog === 'none' || c.predictionLog === 'kafka' || /^file:.+/.test(c.predictionLog))) {
+    throw invalid(spec('predictionLog'), c.predictionLog, 'must be stdout, none, file:<path> or kafka');
   }
+  validateKafka(c);
   if (c.grpc && c.grpcPort !== 0 && c.grpcPort === c.port) throw invalid(spec('grpcPort'), String(c.grpcPort), 'must differ from --port (the REST port)');
   if (c.shadowPort !== 0 && (c.shadowPort === c.port || (c.grpc && c.shadowPort === c.grpcPort))) throw invalid(spec('shadowPort'), String(c.shadowPort), 'must differ from --port and --grpc-port');
   if (c.shadowCompareUrl !== '' && !/^http:\/\/[^/\s]+\/?$/.test(c.shadowCompareUrl)) throw invalid(spec('shadowCompareUrl'), c.shadowCompareUrl, 'must be http://<host>:<port> of the stable revision\'s shadow listener, or empty');
@@ -262,5 +273,36 @@ function validate(c: RuntimeConfig): void {
   }
   if (c.cpuFallback && c.executionProvider === 'cpu') {
     throw invalid(spec('cpuFallback'), 'true', 'only applies with --execution-provider=cuda; remove it or set the provider');
+  }
+}
+
+const KAFKA_TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
+
+/** host:port pairs of --prediction-log-kafka-brokers, or the problem with the first bad one. */
+export function parseBrokers(list: string): string[] | { problem: string } {
+  const brokers = list.split(',').map((b) => b.trim());
+  for (const b of brokers) {
+    const m = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(b);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) return { problem: `has ${JSON.stringify(b)}: each broker must be host:port with a port from 1 to 65535, e.g. kafka-0.kafka:9092,kafka-1.kafka:9092` };
+  }
+  return brokers;
+}
+
+function validateKafka(c: RuntimeConfig): void {
+  if (c.predictionLog !== 'kafka') {
+    if (c.predictionLogKafkaBrokers !== '') throw invalid(spec('predictionLogKafkaBrokers'), c.predictionLogKafkaBrokers, `only applies with --prediction-log=kafka (the sink is ${c.predictionLog}); set both or neither`);
+    return;
+  }
+  if (c.predictionLogKafkaBrokers.trim() === '') throw invalid(spec('predictionLogKafkaBrokers'), 'nothing', 'is required with --prediction-log=kafka: the bootstrap brokers, e.g. kafka:9092');
+  const brokers = parseBrokers(c.predictionLogKafkaBrokers);
+  if ('problem' in brokers) throw invalid(spec('predictionLogKafkaBrokers'), c.predictionLogKafkaBrokers, brokers.problem);
+  const topicRule = 'must be a Kafka topic name: 1–249 characters of letters, digits, ".", "_" or "-", not "." or ".."';
+  for (const key of ['predictionLogKafkaTopic', 'predictionLogKafkaFeedbackTopic'] as const) {
+    const topic = c[key];
+    if (key === 'predictionLogKafkaFeedbackTopic' && topic === '') continue;
+    if (!KAFKA_TOPIC.test(topic) || topic === '.' || topic === '..') throw invalid(spec(key), topic, topicRule);
+  }
+  if (c.predictionLogKafkaFeedbackTopic === c.predictionLogKafkaTopic) {
+    throw invalid(spec('predictionLogKafkaFeedbackTopic'), c.predictionLogKafkaFeedbackTopic, 'must differ from --prediction-log-kafka-topic, so consumers can tell ground truth from predictions (or be empty to send none)');
   }
 }

@@ -124,6 +124,17 @@ export function createMetrics(model: string, revision: string) {
       registers: r,
     }),
     predictionLogDropped: new Counter({ name: 'onnxop_prediction_log_dropped_total', help: 'Prediction records dropped because the sink fell behind or failed.', registers: r }),
+    // The Kafka sink (--prediction-log=kafka), by stream: predictions or feedback (ground truth).
+    kafkaDelivered: new Counter({ name: 'onnxop_kafka_records_delivered_total', help: 'Records the Kafka broker acknowledged, by stream (predictions, feedback).', labelNames: ['stream'], registers: r }),
+    kafkaDropped: new Counter({
+      name: 'onnxop_kafka_records_dropped_total',
+      help: 'Records never sent to Kafka, by stream and reason: buffer_full (the buffer bound was reached while the broker was slow or away) or closed (still buffered at shutdown).',
+      labelNames: ['stream', 'reason'],
+      registers: r,
+    }),
+    kafkaFailures: new Counter({ name: 'onnxop_kafka_delivery_failures_total', help: 'Records in send attempts that failed (each is retried), by stream.', labelNames: ['stream'], registers: r }),
+    kafkaBufferedRecords: new Gauge({ name: 'onnxop_kafka_buffered_records', help: 'Records held for Kafka (waiting, in flight or awaiting a retry), by stream.', labelNames: ['stream'], registers: r }),
+    kafkaBufferedBytes: new Gauge({ name: 'onnxop_kafka_buffered_bytes', help: 'Bytes charged for the records held for Kafka, by stream; at most --prediction-log-kafka-buffer-bytes.', labelNames: ['stream'], registers: r }),
     feedback: new Counter({ name: 'onnxop_feedback_total', help: 'Ground-truth posts by outcome (accepted, unknown_id, invalid).', labelNames: ['outcome'], registers: r }),
     groundTruth: new Counter({ name: METRIC_GROUND_TRUTH, help: 'Classifier rows with ground truth, by result (correct, incorrect).', labelNames: ['result'], registers: r }),
     absoluteError: new Histogram({ name: METRIC_GROUND_TRUTH_ABSOLUTE_ERROR, help: 'Regressor rows with ground truth: |prediction − truth|.', buckets: ERROR_BUCKETS, registers: r }),

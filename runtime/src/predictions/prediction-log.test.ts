@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import type { HostTensor } from '../protocol/datatypes.ts';
-import { isoNow, predictionLine, type PredictionRecord } from './prediction-log.ts';
+import { feedbackLine, isoNow, predictionLine, type PredictionRecord } from './prediction-log.ts';
 
 const features: HostTensor = { datatype: 'FP32', shape: [2, 5], data: Float32Array.from([0.5, 1, 2, 3, 4, 5, 6, 7, 8, NaN]) };
 const ids: HostTensor = { datatype: 'INT64', shape: [2], data: new BigInt64Array([1n, 2n ** 60n]) };
@@ -48,5 +48,20 @@ describe('prediction log lines', () => {
     expect(isoNow()).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(t).toBeGreaterThanOrEqual(before);
     expect(t).toBeLessThanOrEqual(Date.now());
+  });
+});
+
+describe('ground-truth records (the Kafka sink\'s feedback topic)', () => {
+  const r = { time: '2026-11-22T08:00:00.000Z', model: 'm"1', revision: 'r1', matched: true };
+  test('the truth as posted (scalar or one per row, numeric strings read as numbers), keyed by the prediction id', () => {
+    expect(feedbackLine({ id: 'p-"1"', label: 2 }, 'classification', r)).toEqual({ id: 'p-"1"', line: '{"id":"p-\\"1\\"","time":"2026-11-22T08:00:00.000Z","model":"m\\"1","revision":"r1","label":2,"matched":true}' });
+    expect(JSON.parse(feedbackLine({ id: 'a', values: ['1.5', 2] }, 'regression', { ...r, matched: false })?.line ?? '')).toEqual({ id: 'a', time: r.time, model: 'm"1', revision: 'r1', value: [1.5, 2], matched: false });
+  });
+  test('no record without an id or a finite truth', () => {
+    expect(feedbackLine({ label: 1 }, 'classification', r)).toBeUndefined();
+    expect(feedbackLine({ id: 'a', value: 1 }, 'classification', r)).toBeUndefined();
+    expect(feedbackLine({ id: 'a', label: [1, 'x'] }, 'classification', r)).toBeUndefined();
+    expect(feedbackLine({ id: 'a', label: [] }, 'classification', r)).toBeUndefined();
+    expect(feedbackLine({ id: 'a', value: Infinity }, 'regression', r)).toBeUndefined();
   });
 });

@@ -21,7 +21,12 @@ export interface PredictionRecord {
 export interface PredictionSink {
   /** False for the `none` sink: callers skip building lines nobody reads. */
   readonly enabled: boolean;
-  write(line: string): void;
+  /** A prediction's line; `id` is its prediction id (the Kafka sink's record key). */
+  write(line: string, id: string): void;
+  /** Whether ground-truth records are kept (the Kafka sink with a feedback topic). */
+  readonly feedback: boolean;
+  /** A ground-truth record's line, keyed by the prediction id it is for. */
+  writeFeedback(line: string, id: string): void;
   close(): Promise<void>;
 }
 
@@ -31,6 +36,7 @@ export const MAX_LINE_BYTES = MAX_BUFFERED_BYTES;
 
 class LineSink implements PredictionSink {
   readonly enabled = true;
+  readonly feedback = false;
   private lines: string[] = [];
   private bytes = 0;
   private scheduled = false;
@@ -60,6 +66,8 @@ class LineSink implements PredictionSink {
     }
   }
 
+  writeFeedback(): void {}
+
   private flush(): void {
     this.scheduled = false;
     if (this.lines.length === 0) return;
@@ -79,10 +87,13 @@ class LineSink implements PredictionSink {
 
 class NullSink implements PredictionSink {
   readonly enabled = false;
+  readonly feedback = false;
   write(): void {}
+  writeFeedback(): void {}
   async close(): Promise<void> {}
 }
 
+/** The stdout, file and none sinks (kafka: kafka-sink.ts). */
 export function createSink(spec: string, onWrite: (n: number) => void, onDrop: (n: number) => void): PredictionSink {
   if (spec === 'none') return new NullSink();
   if (spec === 'stdout') return new LineSink(process.stdout, false, onWrite, onDrop);
@@ -134,4 +145,22 @@ export function isoNow(): string {
     lastIso = new Date(ms).toISOString();
   }
   return lastIso;
+}
+
+/**
+ * A ground-truth record as one JSON line (no newline), or undefined when the body holds no usable
+ * truth: {"id","time","model","revision","label"|"value": a number or one per row, "matched"}.
+ * `matched` says whether this replica still held the prediction (false: another replica made it,
+ * or it was evicted) — the record is kept either way, since the store joins by id.
+ */
+export function feedbackLine(body: Record<string, unknown>, kind: 'classification' | 'regression', r: { time: string; model: string; revision: string; matched: boolean }): { id: string; line: string } | undefined {
+  const id = body.id;
+  const key = kind === 'classification' ? 'label' : 'value';
+  const raw = body[key] ?? body[`${key}s`];
+  if (typeof id !== 'string' || id === '' || raw === undefined) return undefined;
+  const list = Array.isArray(raw) ? (raw as unknown[]) : [raw];
+  const nums = list.map((t) => (typeof t === 'string' && t.trim() !== '' ? Number(t) : t));
+  if (nums.length === 0 || !nums.every((n): n is number => typeof n === 'number' && Number.isFinite(n))) return undefined;
+  const truth = Array.isArray(raw) ? `[${nums.join(',')}]` : String(nums[0]);
+  return { id, line: `{"id":${JSON.stringify(id)},"time":"${r.time}","model":${jsonString(r.model)},"revision":${jsonString(r.revision)},"${key}":${truth},"matched":${r.matched}}` };
 }

@@ -9,7 +9,7 @@ import { v2Shape, type ModelSignature } from '../protocol/signature.ts';
 import type { Scheduler } from '../inference/scheduler.ts';
 import { OBSERVE_SLICE_ROWS, type ModelHealth } from '../model-health/model-health.ts';
 import type { GroundTruth } from '../predictions/ground-truth.ts';
-import { isoNow, type PredictionSink } from '../predictions/prediction-log.ts';
+import { feedbackLine, isoNow, type PredictionSink } from '../predictions/prediction-log.ts';
 import type { RuntimeMetrics } from '../metrics/metrics.ts';
 import type { PredictionLogInputs } from '../config/config.ts';
 import { HEADER_PREDICTION_ID } from '../../../lib/contract/index.ts';
@@ -225,15 +225,15 @@ export class App {
         log: sink.enabled ? { time: isoNow(), inputs: request.inputs, mode: this.o.predictionLogInputs } : undefined,
       }),
     );
-    this.logLine(encoded);
+    this.logLine(encoded, id);
     const headers: Record<string, string | number> = { 'content-type': encoded.contentType, [HEADER_PREDICTION_ID]: id };
     if (encoded.jsonLength !== undefined) headers['inference-header-content-length'] = encoded.jsonLength;
     return { status: 200, headers, body: encoded.body };
   }
 
   /** Writes (or counts as dropped) an encoded prediction-log line. */
-  private logLine(encoded: { line: string | undefined; lineDropped: boolean }): void {
-    if (encoded.line !== undefined) this.o.sink.write(encoded.line);
+  private logLine(encoded: { line: string | undefined; lineDropped: boolean }, id: string): void {
+    if (encoded.line !== undefined) this.o.sink.write(encoded.line, id);
     else if (encoded.lineDropped) this.o.metrics.predictionLogDropped.inc();
   }
 
@@ -253,7 +253,7 @@ export class App {
         log: { time: isoNow(), inputs: request.inputs, mode: this.o.predictionLogInputs },
         responseBody: false,
       });
-      this.logLine(encoded);
+      this.logLine(encoded, result.id);
     }
     return result;
   }
@@ -286,7 +286,24 @@ export class App {
     const m = this.model;
     if (!m) throw this.notReady();
     const body = parseJsonBody(await req.body(), 'feedback body');
-    return json(200, m.groundTruth.apply(body));
+    let result;
+    try {
+      result = m.groundTruth.apply(body);
+    } catch (err) {
+      // Ground truth for a prediction this replica does not hold (another replica made it, or it
+      // was evicted) still goes to the store, which joins by id.
+      if (err instanceof RuntimeError && err.code === 'NOT_FOUND') this.sinkFeedback(m, body, false);
+      throw err;
+    }
+    this.sinkFeedback(m, body, true);
+    return json(200, result);
+  }
+
+  private sinkFeedback(m: ServingModel, body: Record<string, unknown>, matched: boolean): void {
+    const kind = m.health.plan.kind;
+    if (!this.o.sink.feedback || kind === 'none') return;
+    const record = feedbackLine(body, kind, { time: isoNow(), model: this.o.modelName, revision: this.o.revision, matched });
+    if (record) this.o.sink.writeFeedback(record.line, record.id);
   }
 }
 

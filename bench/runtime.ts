@@ -30,6 +30,7 @@ import * as ort from 'onnxruntime-node';
 import { ensureBenchModels, ensureTestModels } from '../runtime/test-models/build.ts';
 import { encodeInferRequest } from '../runtime/src/grpc/messages.ts';
 import { inferenceClient } from '../runtime/test-support/grpc-client.ts';
+import { jaegerCommand } from '../e2e/lab/jaeger.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -212,7 +213,7 @@ function checkoutAt(ref: string): { dir: string; commit: string; remove: () => v
 const freePort = () => 20000 + Math.floor(Math.random() * 20000);
 
 /** Our runtime; `mode()` says where its runs executed: the start-up decision, and whether the inline watch moved them to the workers later. */
-async function ourRuntime(model: 'logreg' | 'mlp' | 'mlp_large', extra: string[], checkout = ROOT): Promise<{ child: ChildProcess; port: number; grpcPort: number; mode: () => string }> {
+async function ourRuntime(model: 'logreg' | 'mlp' | 'mlp_large', extra: string[], checkout = ROOT, env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number; grpcPort: number; mode: () => string }> {
   const m = models[model];
   let mode = 'unknown';
   let grpcPort = NaN;
@@ -222,7 +223,7 @@ async function ourRuntime(model: 'logreg' | 'mlp' | 'mlp_large', extra: string[]
     mode = /"executionMode":"([^"]+)"/.exec(out)?.[1] ?? 'unknown';
     grpcPort = Number(/"grpcPort":(\d+)[^\n]*"msg":"gRPC listening"/.exec(out)?.[1]);
     return Number(listen[1]);
-  }, { ONNXOP_MODEL_NAME: model, ONNXOP_MODEL_URI: m.path, ONNXOP_MODEL_DIGEST: m.digest, ONNXOP_REVISION: 'bench' }, 'ignore', checkout);
+  }, { ONNXOP_MODEL_NAME: model, ONNXOP_MODEL_URI: m.path, ONNXOP_MODEL_DIGEST: m.digest, ONNXOP_REVISION: 'bench', ...env }, 'ignore', checkout);
   rt.child.stderr?.on('data', (d: Buffer) => {
     if (d.toString().includes('"msg":"inline runs got slow')) mode += ' → worker (inline watch)';
   });
@@ -275,6 +276,24 @@ const oursUnmonitored = await ourRuntime('logreg', ['--prediction-log=none', '--
 const baselineRef = process.env.BENCH_BASELINE_REF;
 const baselineCheckout = baselineRef ? checkoutAt(baselineRef) : undefined;
 const baseline = baselineCheckout ? await ourRuntime('logreg', [], baselineCheckout.dir) : undefined;
+// (c-trace): the same runtime with tracing on, every request sampled (always_on), exporting over
+// OTLP/HTTP to a real Jaeger (e2e/lab/jaeger-build) on loopback, in memory. Jaeger shares this
+// machine's cores, so its work on the spans counts against the traced side here.
+const jaegerBin = spawnSync('bash', [join(ROOT, 'e2e/lab/jaeger-build/build.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).stdout.trim().split('\n').pop() ?? '';
+const jaegerPorts = [freePort(), freePort(), freePort(), freePort()];
+const jaegerCmd = jaegerCommand(jaegerBin, join(mkdtempSync(join(tmpdir(), 'bench-jaeger-')), 'jaeger.yaml'), {
+  otlpHttp: `127.0.0.1:${jaegerPorts[0]}`,
+  query: `127.0.0.1:${jaegerPorts[1]}`,
+  queryGrpc: `127.0.0.1:${jaegerPorts[2]}`,
+  health: `127.0.0.1:${jaegerPorts[3]}`,
+});
+const jaeger = { child: spawn(jaegerCmd.command, jaegerCmd.args, { stdio: 'ignore' }) };
+for (let waited = 0; !(await fetch(`http://127.0.0.1:${jaegerPorts[3]}/status`).then((r) => r.ok, () => false)); waited += 100) {
+  if (waited > 60_000 || jaeger.child.exitCode !== null) throw new Error(`Jaeger (${jaegerBin}) did not become healthy in 60 s`);
+  await new Promise((r) => setTimeout(r, 100));
+}
+const traced = await ourRuntime('logreg', [], ROOT, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${jaegerPorts[0]}`, OTEL_TRACES_SAMPLER: 'always_on' });
+const tracedRuns: Result[] = [];
 const baselineRuns: Result[] = [];
 const bareRuns: Result[] = [];
 const ourRuns: Result[] = [];
@@ -285,6 +304,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   ourRuns.push(await load(`(c) onnx-runtime #${round}`, ours.port, lrPath, lrBody, LR_CONCURRENCY));
   grpcRuns.push(await loadGrpc(`(c-grpc) onnx-runtime, gRPC #${round}`, ours.grpcPort, lrGrpc, LR_CONCURRENCY));
   unmonitoredRuns.push(await load(`(c0) onnx-runtime, monitoring off #${round}`, oursUnmonitored.port, lrPath, lrBody, LR_CONCURRENCY));
+  tracedRuns.push(await load(`(c-trace) onnx-runtime, traced 100% #${round}`, traced.port, lrPath, lrBody, LR_CONCURRENCY));
   if (baseline) baselineRuns.push(await load(`(c-${baselineCheckout?.commit.slice(0, 7)}) onnx-runtime at ${baselineRef} #${round}`, baseline.port, lrPath, lrBody, LR_CONCURRENCY));
 }
 if (baseline) await stop(baseline.child);
@@ -292,6 +312,8 @@ baselineCheckout?.remove();
 await stop(bare.child);
 await stop(ours.child);
 await stop(oursUnmonitored.child);
+await stop(traced.child);
+await stop(jaeger.child);
 const median = (xs: number[]) => {
   const s = [...xs].sort((x, y) => x - y);
   const mid = Math.floor(s.length / 2);
@@ -312,6 +334,9 @@ console.log(`  median of ${ROUNDS}: (b) ${b.throughput.toFixed(0)} req/s, (c) ${
 const baselineResult: Result | undefined = baseline ? { ...medianRun(baselineRuns), name: `(c) onnx-runtime at ${baselineRef} (${baselineCheckout?.commit})`, throughput: median(baselineRuns.map((r) => r.throughput)) } : undefined;
 const baselineRatios = baselineRuns.map((r, i) => (ourRuns[i] as Result).throughput / r.throughput);
 if (baselineResult) console.log(`  (c) / (c at ${baselineRef}): ${(c.throughput / baselineResult.throughput).toFixed(2)} (rounds ${baselineRatios.map((r) => r.toFixed(2)).join(', ')})`);
+const ct: Result = { ...medianRun(tracedRuns), name: '(c-trace) onnx-runtime, tracing on (100% sampled, to Jaeger)', throughput: median(tracedRuns.map((r) => r.throughput)) };
+const traceRatios = tracedRuns.map((r, i) => r.throughput / (ourRuns[i] as Result).throughput);
+console.log(`  (c-trace) tracing on, 100% sampled: median ${ct.throughput.toFixed(0)} req/s, ${(ct.throughput / c.throughput).toFixed(2)} of (c) tracing off (rounds ${traceRatios.map((r) => r.toFixed(2)).join(', ')})`);
 console.log(`  (c0) monitoring off: median ${c0.throughput.toFixed(0)} req/s, ${(c0.throughput / b.throughput).toFixed(2)} of (b)`);
 console.log(`  (c-grpc) gRPC: median ${cg.throughput.toFixed(0)} req/s, ${(cg.throughput / c.throughput).toFixed(2)} of (c) REST, ${(cg.throughput / b.throughput).toFixed(2)} of (b)`);
 
@@ -363,6 +388,8 @@ const ratios = {
   ours_monitoring_off_vs_bare_floor: c0.throughput / b.throughput,
   // The same runtime over gRPC, against REST and the (REST) floor.
   ours_grpc_vs_rest: cg.throughput / c.throughput,
+  // Tracing on (every request sampled, exported to Jaeger on this machine) over tracing off (the default).
+  tracing_on_vs_off: ct.throughput / c.throughput,
   ours_grpc_vs_bare_floor: cg.throughput / b.throughput,
   ours_vs_python_peer: 'error' in d ? null : c.throughput / d.throughput,
   ...(baselineResult ? { ours_vs_baseline_ref: c.throughput / baselineResult.throughput, baseline_ref_vs_python_peer: 'error' in d ? null : baselineResult.throughput / d.throughput } : {}),
@@ -380,7 +407,7 @@ const targets = {
   batching_at_least_2x_mlp: ratios.batching_speedup_mlp >= 2,
   batching_at_least_2x_mlp_large: ratios.batching_speedup_mlp_large >= 2,
 };
-Object.assign(results, { logistic_regression: { in_process: a, bare_node_http: b, onnx_runtime: c, kserve_python: d, onnx_runtime_monitoring_off: c0, onnx_runtime_grpc: cg, rounds: { bare_node_http: bareRuns, onnx_runtime: ourRuns, onnx_runtime_monitoring_off: unmonitoredRuns, onnx_runtime_grpc: grpcRuns, ratios: pairRatios, ...(baselineResult ? { baseline_ref: baselineRuns, baseline_ratios: baselineRatios } : {}) }, ...(baselineResult ? { onnx_runtime_baseline_ref: baselineResult } : {}) }, mlp_large: { model_bytes: models.mlp_large.bytes, request_body_bytes: Buffer.byteLength(mlpBody), unbatched: large.unbatched, batched: large.batched }, mlp: { model_bytes: models.mlp.bytes, request_body_bytes: Buffer.byteLength(mlpBody), cache_resident: true, unbatched, batched, unbatched_adaptive: unbatchedAdaptive }, ratios, targets });
+Object.assign(results, { logistic_regression: { in_process: a, bare_node_http: b, onnx_runtime: c, kserve_python: d, onnx_runtime_monitoring_off: c0, onnx_runtime_grpc: cg, onnx_runtime_traced: ct, rounds: { bare_node_http: bareRuns, onnx_runtime: ourRuns, onnx_runtime_monitoring_off: unmonitoredRuns, onnx_runtime_grpc: grpcRuns, onnx_runtime_traced: tracedRuns, ratios: pairRatios, tracing_on_vs_off: traceRatios, ...(baselineResult ? { baseline_ref: baselineRuns, baseline_ratios: baselineRatios } : {}) }, ...(baselineResult ? { onnx_runtime_baseline_ref: baselineResult } : {}) }, mlp_large: { model_bytes: models.mlp_large.bytes, request_body_bytes: Buffer.byteLength(mlpBody), unbatched: large.unbatched, batched: large.batched }, mlp: { model_bytes: models.mlp.bytes, request_body_bytes: Buffer.byteLength(mlpBody), cache_resident: true, unbatched, batched, unbatched_adaptive: unbatchedAdaptive }, ratios, targets });
 console.log('\nratios', JSON.stringify(ratios, null, 2), '\ntargets', JSON.stringify(targets, null, 2));
 mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
 writeFileSync(join(ROOT, 'bench', 'out', 'runtime.json'), JSON.stringify(results, null, 2) + '\n');

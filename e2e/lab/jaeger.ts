@@ -15,7 +15,22 @@ export const jaegerHealthUrl = `http://127.0.0.1:${labPorts.jaegerHealth}/status
 export const jaegerOtlpEndpoint = `http://${labNetwork.bridgeAddress}:${labPorts.jaegerOtlp}`;
 export const jaegerConfigFile = path.join(labPaths.dir, 'jaeger.yaml');
 
-export function jaegerConfig(): object {
+/** Where Jaeger's listeners are (host:port): the lab's, or loopback ports of the caller's (bench:runtime). */
+export interface JaegerListen {
+  otlpHttp: string;
+  query: string;
+  queryGrpc: string;
+  health: string;
+}
+
+export const labJaegerListen: JaegerListen = {
+  otlpHttp: `${labNetwork.bridgeAddress}:${labPorts.jaegerOtlp}`,
+  query: `127.0.0.1:${labPorts.jaegerQuery}`,
+  queryGrpc: `127.0.0.1:${labPorts.jaegerQueryGrpc}`,
+  health: `127.0.0.1:${labPorts.jaegerHealth}`,
+};
+
+export function jaegerConfig(listen: JaegerListen = labJaegerListen): object {
   const storage = 'lab_memory';
   return {
     service: {
@@ -25,23 +40,24 @@ export function jaegerConfig(): object {
       telemetry: { metrics: { level: 'none' }, logs: { level: 'warn' } },
     },
     extensions: {
-      healthcheckv2: { use_v2: true, http: { endpoint: `127.0.0.1:${labPorts.jaegerHealth}` } },
-      jaeger_query: {
-        storage: { traces: storage },
-        http: { endpoint: `127.0.0.1:${labPorts.jaegerQuery}` },
-        grpc: { endpoint: `127.0.0.1:${labPorts.jaegerQueryGrpc}` },
-      },
+      healthcheckv2: { use_v2: true, http: { endpoint: listen.health } },
+      jaeger_query: { storage: { traces: storage }, http: { endpoint: listen.query }, grpc: { endpoint: listen.queryGrpc } },
       jaeger_storage: { backends: { [storage]: { memory: { max_traces: 100_000 } } } },
     },
-    receivers: { otlp: { protocols: { http: { endpoint: `${labNetwork.bridgeAddress}:${labPorts.jaegerOtlp}` } } } },
+    receivers: { otlp: { protocols: { http: { endpoint: listen.otlpHttp } } } },
     processors: { batch: { timeout: '200ms' } },
     exporters: { jaeger_storage_exporter: { trace_storage: storage } },
   };
 }
 
+/** Writes the config and returns the command line that runs Jaeger with it. */
+export function jaegerCommand(binary: string, configFile: string, listen: JaegerListen = labJaegerListen): { command: string; args: string[] } {
+  fs.writeFileSync(configFile, stringify(jaegerConfig(listen)));
+  return { command: binary, args: ['--config', configFile] };
+}
+
 export function jaegerSpec(binary: string): DaemonSpec {
-  fs.writeFileSync(jaegerConfigFile, stringify(jaegerConfig()));
-  return { name: 'jaeger', command: binary, args: ['--config', jaegerConfigFile] };
+  return { name: 'jaeger', ...jaegerCommand(binary, jaegerConfigFile) };
 }
 
 /** A span as Jaeger's HTTP API returns it (the fields tests read). */

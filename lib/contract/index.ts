@@ -100,6 +100,27 @@ export const RUNTIME_ENV = {
 } as const;
 export type RuntimeEnvName = (typeof RUNTIME_ENV)[keyof typeof RUNTIME_ENV];
 
+/** The prediction store's topics when none are given (runtime and operator flags). */
+export const KAFKA_DEFAULT_TOPICS = { predictions: 'onnxop.predictions', feedback: 'onnxop.feedback' } as const;
+
+/**
+ * A Kafka bootstrap list (runtime --prediction-log-kafka-brokers, operator --prediction-kafka-brokers)
+ * as host:port pairs, or the problem with the first bad one.
+ */
+export function parseKafkaBrokers(list: string): string[] | { problem: string } {
+  const brokers = list.split(',').map((b) => b.trim());
+  for (const b of brokers) {
+    const m = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(b);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) return { problem: `has ${JSON.stringify(b)}: each broker must be host:port with a port from 1 to 65535, e.g. kafka-0.kafka:9092,kafka-1.kafka:9092` };
+  }
+  return brokers;
+}
+
+/** Why `name` is not a Kafka topic name, or undefined when it is one. */
+export function kafkaTopicProblem(name: string): string | undefined {
+  return /^[A-Za-z0-9._-]{1,249}$/.test(name) && name !== '.' && name !== '..' ? undefined : 'must be a Kafka topic name: 1–249 characters of letters, digits, ".", "_" or "-", not "." or ".."';
+}
+
 /**
  * The standard OpenTelemetry variables the runtime reads for tracing (docs/runtime.md, "Tracing")
  * and the operator sets when a model's spec.runtime.tracing turns it on. Tracing is off unless an

@@ -13,6 +13,11 @@ describe('parseConfig', () => {
     expect(c.leaderElect).toBe(false);
     expect(c.defaultGateway).toEqual({ namespace: 'gw', name: 'public' });
   });
+  test('the prediction store: none by default; brokers from a flag or the environment, topics defaulted', () => {
+    expect(parseConfig([], {}, 'h').predictionKafka).toBeUndefined();
+    expect(parseConfig([], { ONNXOP_PREDICTION_KAFKA_BROKERS: 'k-0.kafka:9092, k-1.kafka:9092' }, 'h').predictionKafka).toEqual({ brokers: 'k-0.kafka:9092,k-1.kafka:9092', topic: 'onnxop.predictions', feedbackTopic: 'onnxop.feedback' });
+    expect(parseConfig(['--prediction-kafka-brokers', '10.0.0.1:9092', '--prediction-kafka-topic', 'ml.p'], {}, 'h').predictionKafka).toMatchObject({ topic: 'ml.p' });
+  });
   test('watched namespaces and one controller instance', () => {
     expect(parseConfig([], {}, 'h')).toMatchObject({ watchNamespaces: [], instanceId: undefined });
     expect(parseConfig(['--namespace', 'ml', '--instance-id', 'canary-op'], {}, 'h')).toMatchObject({ watchNamespaces: ['ml'], instanceId: 'canary-op' });
@@ -75,6 +80,10 @@ describe('parseConfig', () => {
     [['--prometheus-timeout', '5'], /--prometheus-timeout .*'5': write a duration like 5s \(units ms, s, m, h\)/],
     [['--prometheus-timeout', '10ms'], /--prometheus-timeout .*use a duration from 100ms to 5m/],
     [['--prometheus-scrape-interval', '2h'], /--prometheus-scrape-interval .*use a duration from 1s to 1h/],
+    [['--prediction-kafka-brokers', 'kafka'], /--prediction-kafka-brokers .*'kafka': it has "kafka": each broker must be host:port/],
+    [['--prediction-kafka-topic', 'p'], /--prediction-kafka-topic .*only applies with --prediction-kafka-brokers/],
+    [['--prediction-kafka-brokers', 'k:9092', '--prediction-kafka-topic', 'a b'], /--prediction-kafka-topic .*'a b': it must be a Kafka topic name/],
+    [['--prediction-kafka-brokers', 'k:9092', '--prediction-kafka-feedback-topic', 'onnxop.predictions'], /--prediction-kafka-feedback-topic .*use a topic other than --prediction-kafka-topic/],
   ])('%j is refused naming the flag and the fix', (argv, message) => {
     expect(() => parseConfig(argv, {}, 'h')).toThrow(message);
   });

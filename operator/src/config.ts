@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_RUNTIME_IMAGE } from './api/constants.ts';
 import { parseDuration } from './api/parse.ts';
 import { OperatorError } from './errors.ts';
+import { KAFKA_DEFAULT_TOPICS, kafkaTopicProblem, parseKafkaBrokers } from '../../lib/contract/index.ts';
 
 export interface OperatorConfig {
   kubeconfig: string | undefined;
@@ -34,6 +35,15 @@ export interface OperatorConfig {
   prometheusCaFile: string | undefined;
   /** Prometheus' scrape interval for the runtime pods: analysis windows and intervals are checked against it. */
   prometheusScrapeIntervalMs: number;
+  /** The prediction store every model's runtime writes to (--prediction-kafka-brokers); unset = none. */
+  predictionKafka: PredictionKafka | undefined;
+}
+
+/** Kafka brokers and topics for prediction records and ground truth. */
+export interface PredictionKafka {
+  brokers: string;
+  topic: string;
+  feedbackTopic: string;
 }
 
 export const configFlags = {
@@ -60,6 +70,9 @@ export const configFlags = {
   'prometheus-bearer-token-file': { type: 'string', env: 'ONNXOP_PROMETHEUS_BEARER_TOKEN_FILE', help: 'file with a bearer token sent to Prometheus; re-read when it changes' },
   'prometheus-ca-file': { type: 'string', env: 'ONNXOP_PROMETHEUS_CA_FILE', help: "PEM CA bundle that verifies Prometheus' TLS certificate" },
   'prometheus-scrape-interval': { type: 'string', env: 'ONNXOP_PROMETHEUS_SCRAPE_INTERVAL', help: "Prometheus' scrape interval for the runtime pods, e.g. 30s (default 30s, 1s..1h)" },
+  'prediction-kafka-brokers': { type: 'string', env: 'ONNXOP_PREDICTION_KAFKA_BROKERS', help: 'host:port list of the Kafka brokers every model\'s runtime sends its prediction records and ground truth to, keyed by prediction id, e.g. kafka-0.kafka:9092 (default: none, records go to the pods\' stdout)' },
+  'prediction-kafka-topic': { type: 'string', env: 'ONNXOP_PREDICTION_KAFKA_TOPIC', help: `with --prediction-kafka-brokers: the topic of prediction records (default ${KAFKA_DEFAULT_TOPICS.predictions})` },
+  'prediction-kafka-feedback-topic': { type: 'string', env: 'ONNXOP_PREDICTION_KAFKA_FEEDBACK_TOPIC', help: `with --prediction-kafka-brokers: the topic of ground-truth records (default ${KAFKA_DEFAULT_TOPICS.feedback})` },
 } as const;
 
 type FlagName = keyof typeof configFlags;
@@ -126,7 +139,25 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, hostname: st
     prometheusBearerTokenFile: get('prometheus-bearer-token-file') || undefined,
     prometheusCaFile: get('prometheus-ca-file') || undefined,
     prometheusScrapeIntervalMs: durationIn('prometheus-scrape-interval', get('prometheus-scrape-interval'), 30_000, 1_000, 3_600_000),
+    predictionKafka: predictionKafka(get('prediction-kafka-brokers'), get('prediction-kafka-topic'), get('prediction-kafka-feedback-topic')),
   };
+}
+
+function predictionKafka(brokers: string | undefined, topic: string | undefined, feedbackTopic: string | undefined): PredictionKafka | undefined {
+  if (!brokers) {
+    if (topic) throw invalid('prediction-kafka-topic', topic, 'only applies with --prediction-kafka-brokers; set the brokers too, or leave it out');
+    if (feedbackTopic) throw invalid('prediction-kafka-feedback-topic', feedbackTopic, 'only applies with --prediction-kafka-brokers; set the brokers too, or leave it out');
+    return undefined;
+  }
+  const list = parseKafkaBrokers(brokers);
+  if ('problem' in list) throw invalid('prediction-kafka-brokers', brokers, `it ${list.problem}`);
+  const out = { brokers: list.join(','), topic: topic || KAFKA_DEFAULT_TOPICS.predictions, feedbackTopic: feedbackTopic || KAFKA_DEFAULT_TOPICS.feedback };
+  for (const [flag, name] of [['prediction-kafka-topic', out.topic], ['prediction-kafka-feedback-topic', out.feedbackTopic]] as const) {
+    const problem = kafkaTopicProblem(name);
+    if (problem) throw invalid(flag, name, `it ${problem}`);
+  }
+  if (out.topic === out.feedbackTopic) throw invalid('prediction-kafka-feedback-topic', out.feedbackTopic, 'use a topic other than --prediction-kafka-topic, so consumers can tell ground truth from predictions');
+  return out;
 }
 
 /** A namespace name or label value: 1–63 of [a-z0-9-], alphanumeric at both ends. */

@@ -77,6 +77,7 @@ async function run(argv: string[]): Promise<void> {
       fieldManager: config.fieldManager,
       clusterDomain: config.clusterDomain,
       scrapeIntervalSeconds: config.prometheusScrapeIntervalMs / 1000,
+      ...(config.predictionKafka ? { predictionKafka: config.predictionKafka } : {}),
     },
   });
   let synced = false;

@@ -38,6 +38,9 @@ export function podSettings(model: OnnxModel, config: CoreConfig): Record<string
     baselineProfile: runtime.baselineProfile,
     // The same for tracing (its OTEL_* variables are in the pod template).
     tracing: runtime.tracing,
+    // The operator's prediction store (--prediction-kafka-brokers) is in the pod template too: a new
+    // store rolls out as a new revision, through the model's own rollout.
+    predictionKafka: config.predictionKafka,
   };
 }
 

@@ -68,6 +68,8 @@ export interface Capabilities {
 export interface CoreConfig {
   /** Runtime image when spec.runtime.image is unset. */
   defaultRuntimeImage: string;
+  /** The prediction store every runtime writes to (--prediction-kafka-brokers); unset = none. */
+  predictionKafka?: { brokers: string; topic: string; feedbackTopic: string };
   /** Gateway parentRefs when spec.traffic.gatewayAPI.parentRefs is unset. */
   defaultGatewayParentRefs: ParentRef[];
   /** The server-side-apply field manager (the core does not use it; kept here so all settings travel together). */

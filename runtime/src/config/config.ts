@@ -1,7 +1,7 @@
 // The runtime's whole configuration: parsed once from flags and environment (flags win), validated
 // once, then passed down as a frozen value. The option table doubles as the `--help` text and the
 // reference table in docs/runtime.md.
-import { HEADER_REVISION, RUNTIME_ENV } from '../../../lib/contract/index.ts';
+import { HEADER_REVISION, KAFKA_DEFAULT_TOPICS, RUNTIME_ENV, kafkaTopicProblem, parseKafkaBrokers } from '../../../lib/contract/index.ts';
 import { RuntimeError } from '../errors.ts';
 import { parseTracingEnv, type TracingConfig } from '../tracing/tracing-config.ts';
 
@@ -123,8 +123,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'predictionLog', flag: 'prediction-log', env: RUNTIME_ENV.predictionLog, kind: 'string', default: 'stdout', help: 'Prediction log sink: stdout, none, file:<path> (JSON lines), or kafka (each record to --prediction-log-kafka-topic, keyed by prediction id; see the --prediction-log-kafka-* options).' },
   { key: 'predictionLogInputs', flag: 'prediction-log-inputs', env: env('prediction-log-inputs'), kind: 'enum', values: ['full', 'summary', 'none'], default: 'summary', help: 'What of the inputs goes to the prediction log: full tensors, a summary (name, type, shape, first values), or nothing.' },
   { key: 'predictionLogKafkaBrokers', flag: 'prediction-log-kafka-brokers', env: RUNTIME_ENV.predictionLogKafkaBrokers, kind: 'string', default: '', help: 'With --prediction-log=kafka (required there, refused elsewhere): the bootstrap brokers, host:port[,host:port…].' },
-  { key: 'predictionLogKafkaTopic', flag: 'prediction-log-kafka-topic', env: RUNTIME_ENV.predictionLogKafkaTopic, kind: 'string', default: 'onnxop.predictions', help: 'With --prediction-log=kafka: the topic prediction records go to (the same JSON as a log line, keyed by prediction id).' },
-  { key: 'predictionLogKafkaFeedbackTopic', flag: 'prediction-log-kafka-feedback-topic', env: RUNTIME_ENV.predictionLogKafkaFeedbackTopic, kind: 'string', default: 'onnxop.feedback', help: 'With --prediction-log=kafka: the topic ground truth posted to /v2/models/<name>/feedback goes to, keyed by the same prediction id; empty = not sent.' },
+  { key: 'predictionLogKafkaTopic', flag: 'prediction-log-kafka-topic', env: RUNTIME_ENV.predictionLogKafkaTopic, kind: 'string', default: KAFKA_DEFAULT_TOPICS.predictions, help: 'With --prediction-log=kafka: the topic prediction records go to (the same JSON as a log line, keyed by prediction id).' },
+  { key: 'predictionLogKafkaFeedbackTopic', flag: 'prediction-log-kafka-feedback-topic', env: RUNTIME_ENV.predictionLogKafkaFeedbackTopic, kind: 'string', default: KAFKA_DEFAULT_TOPICS.feedback, help: 'With --prediction-log=kafka: the topic ground truth posted to /v2/models/<name>/feedback goes to, keyed by the same prediction id; empty = not sent.' },
   { key: 'predictionLogKafkaBufferBytes', flag: 'prediction-log-kafka-buffer-bytes', env: env('prediction-log-kafka-buffer-bytes'), kind: 'int', min: 65536, max: 2 ** 31 - 1, default: String(32 * 1024 * 1024), help: 'With --prediction-log=kafka: memory held for records not yet acknowledged, per topic; a record that does not fit is dropped and counted (onnxop_kafka_records_dropped_total), never waited for.' },
   { key: 'predictionLogKafkaTimeoutMs', flag: 'prediction-log-kafka-timeout-ms', env: env('prediction-log-kafka-timeout-ms'), kind: 'int', min: 100, max: 600_000, default: '5000', help: 'With --prediction-log=kafka: a send (or connection) not answered within this fails, is counted (onnxop_kafka_delivery_failures_total) and retried with exponential back-off.' },
   { key: 'pendingPredictionsMax', flag: 'pending-predictions-max', env: env('pending-predictions-max'), kind: 'int', min: 0, max: 10_000_000, default: '10000', help: 'Predictions kept for ground-truth feedback (oldest evicted first, counted in onnxop_pending_predictions_evicted_total).' },
@@ -276,17 +276,8 @@ function validate(c: RuntimeConfig): void {
   }
 }
 
-const KAFKA_TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
-
 /** host:port pairs of --prediction-log-kafka-brokers, or the problem with the first bad one. */
-export function parseBrokers(list: string): string[] | { problem: string } {
-  const brokers = list.split(',').map((b) => b.trim());
-  for (const b of brokers) {
-    const m = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(b);
-    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) return { problem: `has ${JSON.stringify(b)}: each broker must be host:port with a port from 1 to 65535, e.g. kafka-0.kafka:9092,kafka-1.kafka:9092` };
-  }
-  return brokers;
-}
+export const parseBrokers = parseKafkaBrokers;
 
 function validateKafka(c: RuntimeConfig): void {
   if (c.predictionLog !== 'kafka') {
@@ -296,11 +287,11 @@ function validateKafka(c: RuntimeConfig): void {
   if (c.predictionLogKafkaBrokers.trim() === '') throw invalid(spec('predictionLogKafkaBrokers'), 'nothing', 'is required with --prediction-log=kafka: the bootstrap brokers, e.g. kafka:9092');
   const brokers = parseBrokers(c.predictionLogKafkaBrokers);
   if ('problem' in brokers) throw invalid(spec('predictionLogKafkaBrokers'), c.predictionLogKafkaBrokers, brokers.problem);
-  const topicRule = 'must be a Kafka topic name: 1–249 characters of letters, digits, ".", "_" or "-", not "." or ".."';
   for (const key of ['predictionLogKafkaTopic', 'predictionLogKafkaFeedbackTopic'] as const) {
     const topic = c[key];
     if (key === 'predictionLogKafkaFeedbackTopic' && topic === '') continue;
-    if (!KAFKA_TOPIC.test(topic) || topic === '.' || topic === '..') throw invalid(spec(key), topic, topicRule);
+    const problem = kafkaTopicProblem(topic);
+    if (problem) throw invalid(spec(key), topic, problem);
   }
   if (c.predictionLogKafkaFeedbackTopic === c.predictionLogKafkaTopic) {
     throw invalid(spec('predictionLogKafkaFeedbackTopic'), c.predictionLogKafkaFeedbackTopic, 'must differ from --prediction-log-kafka-topic, so consumers can tell ground truth from predictions (or be empty to send none)');

@@ -6,6 +6,7 @@ import { canonicalJson } from '../canonical-json.ts';
 import { computeRevision, podSettings } from '../revision.ts';
 import { deploymentFor, manifestBundleFor } from './deployment.ts';
 import { parseTracingEnv } from '../../../../runtime/src/tracing/tracing-config.ts';
+import { parseArgs } from '../../../../runtime/src/config/config.ts';
 
 type Pod = { volumes: Record<string, unknown>[]; containers: { env: { name: string; value: string }[]; volumeMounts: Record<string, unknown>[] }[] };
 const pod = (spec: Record<string, unknown>): Pod => (deploymentFor(makeModel(spec), 'r1', config).spec as { template: { spec: Pod } }).template.spec;
@@ -117,5 +118,27 @@ describe('deployment: the runtime\'s gRPC port', () => {
   it('exposes the runtime default 8081 beside the REST port, or 8082 (told with --grpc-port) when the REST port is 8081', () => {
     expect(container({})).toMatchObject({ args: ['serve'], ports: [{ name: 'http', containerPort: 8080 }, { name: 'grpc', containerPort: 8081 }] });
     expect(container({ runtime: { port: 8081 } })).toMatchObject({ args: ['serve', '--grpc-port=8082'], ports: [{ name: 'http', containerPort: 8081 }, { name: 'grpc', containerPort: 8082 }] });
+  });
+});
+
+describe('deployment: the prediction store (operator --prediction-kafka-brokers)', () => {
+  const store = { brokers: 'kafka-0.kafka:9092,kafka-1.kafka:9092', topic: 'ml.predictions', feedbackTopic: 'ml.feedback' };
+  const withStore = { ...config, predictionKafka: store };
+  const envWith = (c: typeof config, spec: Record<string, unknown> = {}) =>
+    Object.fromEntries(((deploymentFor(makeModel(spec), 'r1', c).spec as { template: { spec: Pod } }).template.spec.containers[0]!.env).map((e) => [e.name, e.value]));
+
+  it('points every runtime at the Kafka sink, in variables the runtime accepts as its own flags', () => {
+    const vars = envWith(withStore);
+    expect(vars).toMatchObject({ ONNXOP_PREDICTION_LOG: 'kafka', ONNXOP_PREDICTION_LOG_KAFKA_BROKERS: store.brokers, ONNXOP_PREDICTION_LOG_KAFKA_TOPIC: 'ml.predictions', ONNXOP_PREDICTION_LOG_KAFKA_FEEDBACK_TOPIC: 'ml.feedback' });
+    const parsed = parseArgs(['serve'], vars);
+    if (parsed.command !== 'serve') throw new Error('expected serve');
+    expect(parsed.config).toMatchObject({ predictionLog: 'kafka', predictionLogKafkaBrokers: store.brokers, predictionLogKafkaTopic: 'ml.predictions', predictionLogKafkaFeedbackTopic: 'ml.feedback' });
+  });
+
+  it('is part of the revision (a new store rolls out as a new revision); without one, nothing changes', () => {
+    const m = makeModel({});
+    expect(computeRevision(m, withStore)).not.toBe(computeRevision(m, config));
+    expect(canonicalJson(podSettings(m, config))).not.toContain('predictionKafka');
+    expect(envWith(config)['ONNXOP_PREDICTION_LOG']).toBeUndefined();
   });
 });

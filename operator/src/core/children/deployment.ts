@@ -61,7 +61,7 @@ export function wantedReplicas(model: OnnxModel): number {
   return r.autoscaling ? r.autoscaling.minReplicas : (r.replicas ?? 1);
 }
 
-function env(model: OnnxModel, revision: string): Record<string, unknown>[] {
+function env(model: OnnxModel, revision: string, config: CoreConfig): Record<string, unknown>[] {
   const { model: artifact, runtime } = model.spec;
   const pvc = pvcSource(artifact.uri);
   const provider = runtime.sessionOptions.executionProvider ?? (runtime.accelerator === 'gpu' ? 'cuda' : 'cpu');
@@ -86,6 +86,15 @@ function env(model: OnnxModel, revision: string): Record<string, unknown>[] {
   if (bundle) vars.push({ name: RUNTIME_ENV.manifestBundle, value: bundle.uri });
   if (runtime.baselineProfile) vars.push({ name: RUNTIME_ENV.baselineProfile, value: `${BASELINE_MOUNT_PATH}/${BASELINE_FILE}` });
   if (runtime.tracing) vars.push(...tracingEnv(model, runtime.tracing));
+  const store = config.predictionKafka;
+  if (store) {
+    vars.push(
+      { name: RUNTIME_ENV.predictionLog, value: 'kafka' },
+      { name: RUNTIME_ENV.predictionLogKafkaBrokers, value: store.brokers },
+      { name: RUNTIME_ENV.predictionLogKafkaTopic, value: store.topic },
+      { name: RUNTIME_ENV.predictionLogKafkaFeedbackTopic, value: store.feedbackTopic },
+    );
+  }
   for (const e of runtime.env ?? []) vars.push({ ...e });
   return vars;
 }
@@ -170,7 +179,7 @@ export function deploymentFor(model: OnnxModel, revision: string, config: CoreCo
       { name: 'http', containerPort: r.port, protocol: 'TCP' },
       { name: 'grpc', containerPort: grpcPortFor(r.port), protocol: 'TCP' },
     ],
-    env: env(model, revision),
+    env: env(model, revision, config),
     ...(res ? { resources: res } : {}),
     // Loading (fetch + digest check + session + warm-up) can take minutes; the startup probe covers
     // it so liveness can stay strict afterwards.

@@ -28,7 +28,12 @@ describe('parseGatewayArgs', () => {
       upstreamTimeoutMs: 500,
     });
   });
+  it('takes another Gateway name and a port for pods (tests run their own gateway)', () => {
+    expect(parseGatewayArgs(['--gateway-name', 'shadow-1', '--pods-port', '18082'], defaults)).toMatchObject({ gatewayName: 'shadow-1', podsPort: 18082 });
+  });
   it.each([
+    [['--gateway-name', 'Not_A_Label'], /--gateway-name must be a DNS label/],
+    [['--pods-port', '70000'], /--pods-port must be an integer/],
     [['--port', '0'], /--port must be an integer between 1 and 65535/],
     [['--port', 'http'], /--port must be/],
     [['--host', '0.0.0.0'], /--host must be a 127\.x\.y\.z address/],

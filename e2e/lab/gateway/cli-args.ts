@@ -18,6 +18,16 @@ export interface GatewayArgs {
   upstreamTimeoutMs: number;
   watchdogMs: number;
   resyncMs: number;
+  /**
+   * Another Gateway (in the lab gateway's namespace) than the lab's own: a test runs its own gateway
+   * process for its routes (parentRefs naming it) without touching the shared one.
+   */
+  gatewayName?: string;
+  /**
+   * Also take connections from pods on the lab bridge address at this port (the lab has no cluster
+   * DNS or kube-proxy: a pod reaches `name.namespace.svc` Services through it as its HTTP_PROXY).
+   */
+  podsPort?: number;
 }
 
 const loopback = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
@@ -49,6 +59,8 @@ export function parseGatewayArgs(
         'upstream-timeout-ms': { type: 'string' },
         'watchdog-ms': { type: 'string' },
         'resync-ms': { type: 'string' },
+        'gateway-name': { type: 'string' },
+        'pods-port': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -56,7 +68,7 @@ export function parseGatewayArgs(
   } catch (err) {
     throw new GatewayConfigError(
       'InvalidFlag',
-      `${(err as Error).message}; flags: --port --host --kubeconfig --log-level --upstream-timeout-ms --watchdog-ms --resync-ms`,
+      `${(err as Error).message}; flags: --port --host --kubeconfig --log-level --upstream-timeout-ms --watchdog-ms --resync-ms --gateway-name --pods-port`,
       { cause: err },
     );
   }
@@ -71,7 +83,12 @@ export function parseGatewayArgs(
       `--log-level must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`,
     );
   }
+  const gatewayName = values['gateway-name'];
+  if (gatewayName !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(gatewayName))
+    throw new GatewayConfigError('InvalidFlag', `--gateway-name must be a DNS label, e.g. shadow-test (got "${gatewayName}")`);
   return {
+    ...(gatewayName !== undefined ? { gatewayName } : {}),
+    ...(values['pods-port'] !== undefined ? { podsPort: positiveInt('pods-port', values['pods-port'], 65535) } : {}),
     port: values.port === undefined ? defaults.port : positiveInt('port', values.port, 65535),
     host,
     kubeconfig: values.kubeconfig ?? defaults.kubeconfig,

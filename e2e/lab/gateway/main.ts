@@ -14,6 +14,7 @@ import type { EndpointSlice, HTTPRoute, Service } from './kube-types.ts';
 import { createProxyServer } from './proxy-server.ts';
 import { buildRouteTable, describeTable, type GatewayIdentity, type RouteTable } from './route-table.ts';
 import { StatusWriter } from './status-writer.ts';
+import { ApiForwarder } from '../kubelet/api-forwarder.ts';
 
 const args = (() => {
   try {
@@ -30,7 +31,7 @@ const args = (() => {
 const log = pino({ level: args.logLevel, base: { component: 'lab-gateway' } });
 const gw: GatewayIdentity = {
   namespace: labGateway.namespace,
-  name: labGateway.name,
+  name: args.gatewayName ?? labGateway.name,
   listenerName: labGateway.listenerName,
   listenerPort: labGateway.listenerPort,
   controllerName: labGateway.controllerName,
@@ -192,13 +193,20 @@ server.listen(args.port, args.host, () => {
     'lab gateway listening',
   );
   for (const i of informers) i.start();
+  podsForwarder?.start();
 });
+// Pods reach this gateway (and through it `name.namespace.svc` Services) on the bridge address.
+const podsForwarder =
+  args.podsPort !== undefined
+    ? new ApiForwarder({ host: labNetwork.bridgeAddress, port: args.podsPort }, { host: args.host, port: args.port }, log)
+    : undefined;
 // Gateway/GatewayClass are not watched; a periodic pass also retries failed writes.
 setInterval(() => void syncStatus(), args.resyncMs).unref();
 
 function shutdown(signal: string): void {
   log.info({ signal }, 'shutting down');
   for (const i of informers) i.stop();
+  void podsForwarder?.stop();
   server.close(() => {
     agent.destroy();
     process.exit(0);

@@ -5,11 +5,25 @@ import http from 'node:http';
 import { pipeline } from 'node:stream';
 import type { Logger } from 'pino';
 import type { RouteTable } from './route-table.ts';
-import { select, type Destination, type RequestInfo, type Selection } from './select.ts';
+import { select, type Destination, type MirrorPick, type RequestInfo, type Selection } from './select.ts';
 
 export const reservedPrefix = '/_lab/';
 export const backendHeader = 'x-lab-backend';
 export const endpointHeader = 'x-lab-endpoint';
+/** A mirrored copy is dropped once its body passes this (it is held in memory, apart from the client's stream). */
+export const MIRROR_MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/** The origin-form target of a request that may come in absolute form (`POST http://host/path`, a proxy request). */
+export function originForm(target: string | undefined): string {
+  const t = target ?? '/';
+  if (!/^https?:\/\//i.test(t)) return t;
+  try {
+    const u = new URL(t);
+    return `${u.pathname}${u.search}`;
+  } catch {
+    return t;
+  }
+}
 
 export interface ProxyOptions {
   getTable: () => RouteTable;
@@ -135,11 +149,57 @@ export function createProxyServer(opts: ProxyOptions): {
    * was sent, or a reused keep-alive socket was reset under a bodiless request — the races a
    * terminating pod causes. Timeouts and anything after the response started are never retried.
    */
+  /**
+   * Sends each RequestMirror copy: fire-and-forget, its answer read and discarded, its failures only
+   * counted. The client's stream never waits for it: the copy gets the body chunks as they pass,
+   * without back-pressure, up to MIRROR_MAX_BODY_BYTES.
+   */
+  function mirror(req: http.IncomingMessage, picks: MirrorPick[], bodyless: boolean): ((chunk: Buffer) => void) & { end: () => void; abort: () => void } {
+    const copies: http.ClientRequest[] = [];
+    for (const p of picks) {
+      const backend = backendValue(p.destination);
+      if (!opts.mayContact(p.endpoint.ip).ok) {
+        count('MirrorRefused', backend);
+        continue;
+      }
+      const copy = http.request({
+        host: p.endpoint.ip,
+        port: p.endpoint.port,
+        method: req.method,
+        path: originForm(req.url),
+        headers: stripHopByHop(req.headers),
+        agent,
+        timeout: upstreamTimeoutMs,
+      });
+      copy.on('timeout', () => copy.destroy(new Error('mirror timed out')));
+      copy.on('error', () => count('MirrorFailed', backend));
+      copy.on('response', (r) => {
+        count(`Mirror${Math.floor((r.statusCode ?? 0) / 100)}xx`, backend);
+        r.resume();
+      });
+      copies.push(copy);
+    }
+    let size = 0;
+    const write = Object.assign(
+      (chunk: Buffer) => {
+        size += chunk.length;
+        for (const c of copies) {
+          if (size > MIRROR_MAX_BODY_BYTES) c.destroy(new Error('mirror body over the limit'));
+          else if (!c.destroyed) c.write(chunk);
+        }
+      },
+      { end: () => copies.forEach((c) => !c.destroyed && c.end()), abort: () => copies.forEach((c) => c.destroy()) },
+    );
+    if (bodyless) write.end();
+    return write;
+  }
+
   function forward(
     req: http.IncomingMessage,
     res: http.ServerResponse,
     s: Extract<Selection, { kind: 'forward' }>,
     retriesLeft = 1,
+    mirrored: { started: boolean; copies?: ReturnType<typeof mirror>; attached?: boolean } = { started: false },
   ): void {
     const backend = backendValue(s.destination);
     const endpoint = `${s.endpoint.ip}:${s.endpoint.port}`;
@@ -165,16 +225,26 @@ export function createProxyServer(opts: ProxyOptions): {
       host: s.endpoint.ip,
       port: s.endpoint.port,
       method: req.method,
-      path: req.url,
+      path: originForm(req.url),
       headers,
       agent,
       timeout: upstreamTimeoutMs,
     });
     let timedOut = false;
     let bodyStarted = false;
+    // RequestMirror copies start with the client's request (once, whatever the retries).
+    if (!mirrored.started && s.mirrors && s.mirrors.length > 0) mirrored.copies = mirror(req, s.mirrors, bodyless);
+    mirrored.started = true;
     const sendBody = (): void => {
       if (bodyStarted) return;
       bodyStarted = true;
+      const copies = mirrored.copies;
+      if (copies && !mirrored.attached) {
+        mirrored.attached = true;
+        req.on('data', copies);
+        req.once('end', copies.end);
+        req.once('error', copies.abort);
+      }
       pipeline(req, upstream, () => undefined);
     };
     if (bodyless) upstream.end();
@@ -210,7 +280,7 @@ export function createProxyServer(opts: ProxyOptions): {
           'upstream connection failed before the request reached it; retrying once',
         );
         const again = select(opts.getTable(), requestInfo(req), { random, nextIndex });
-        if (again.kind === 'forward') forward(req, res, again, retriesLeft - 1);
+        if (again.kind === 'forward') forward(req, res, again, retriesLeft - 1, mirrored);
         else reject(res, again);
         return;
       }

@@ -70,6 +70,13 @@ export interface CompiledMatch {
   method?: string;
 }
 
+/** A RequestMirror filter: a copy of `numerator/denominator` of the rule's requests goes to `backend`. */
+export interface MirrorTarget {
+  backend: BackendTarget;
+  numerator: number;
+  denominator: number;
+}
+
 export interface RouteEntry {
   /** `namespace/name` of the HTTPRoute. */
   route: string;
@@ -79,6 +86,8 @@ export interface RouteEntry {
   hostnames: string[];
   match: CompiledMatch;
   backends: BackendTarget[];
+  /** The rule's RequestMirror filters (fire-and-forget copies; answers discarded). */
+  mirrors: MirrorTarget[];
   createdAt: number;
 }
 
@@ -310,6 +319,48 @@ function cond(
   return c;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+
+/**
+ * A rule's filters: RequestMirror (Gateway API v1.2+, with `percent` or `fraction`; neither = every
+ * request) is honoured; any other filter makes the route unsupported. Pure; never throws on junk.
+ */
+export function compileFilters(
+  filters: unknown[] | undefined,
+  routeNamespace: string,
+  services: Map<string, ServiceTarget>,
+): { mirrors: MirrorTarget[]; problem?: string } {
+  const mirrors: MirrorTarget[] = [];
+  for (const [i, f] of (filters ?? []).entries()) {
+    if (!isObject(f) || f['type'] !== 'RequestMirror')
+      return { mirrors, problem: `filter ${i}: only RequestMirror filters are supported by the lab gateway (got ${isObject(f) ? String(f['type']) : typeof f})` };
+    const m = f['requestMirror'];
+    if (!isObject(m) || !isObject(m['backendRef']) || typeof m['backendRef']['name'] !== 'string')
+      return { mirrors, problem: `filter ${i}: requestMirror.backendRef with a name is required` };
+    const percent = m['percent'];
+    const fraction = m['fraction'];
+    if (percent !== undefined && fraction !== undefined)
+      return { mirrors, problem: `filter ${i}: requestMirror takes percent or fraction, not both` };
+    let numerator = 100;
+    let denominator = 100;
+    if (percent !== undefined) {
+      if (!isInt(percent) || percent < 0 || percent > 100)
+        return { mirrors, problem: `filter ${i}: requestMirror.percent must be an integer from 0 to 100` };
+      numerator = percent;
+    } else if (fraction !== undefined) {
+      const n = isObject(fraction) ? fraction['numerator'] : undefined;
+      const d = isObject(fraction) ? (fraction['denominator'] ?? 100) : undefined;
+      if (!isInt(n) || !isInt(d) || n < 0 || d < 1 || n > d)
+        return { mirrors, problem: `filter ${i}: requestMirror.fraction needs integers 0 ≤ numerator ≤ denominator, denominator ≥ 1` };
+      [numerator, denominator] = [n, d];
+    }
+    const ref = m['backendRef'] as unknown as HTTPBackendRef;
+    mirrors.push({ backend: resolveBackend({ ...ref, weight: 1 }, routeNamespace, services), numerator, denominator });
+  }
+  return { mirrors };
+}
+
 /** Builds the whole table and the conditions each attached HTTPRoute should carry. */
 export function buildRouteTable(input: BuildInput): RouteTable {
   const { gateway: gw } = input;
@@ -330,10 +381,11 @@ export function buildRouteTable(input: BuildInput): RouteTable {
     const invalid: Array<{ reason: string; message: string }> = [];
     const hostnames = (route.spec?.hostnames ?? []).map((h) => h.toLowerCase());
     (route.spec?.rules ?? []).forEach((rule, ruleIndex) => {
-      if ((rule.filters ?? []).length > 0)
-        unsupported = `rule ${ruleIndex}: filters are not supported by the lab gateway`;
+      const filters = compileFilters(rule.filters, ns, services);
+      if (filters.problem) unsupported = `rule ${ruleIndex}: ${filters.problem}`;
+      const mirrors = filters.mirrors;
       const backends = (rule.backendRefs ?? []).map((b) => resolveBackend(b, ns, services));
-      for (const b of backends) if (b.invalid) invalid.push(b.invalid);
+      for (const b of [...backends, ...mirrors.map((m) => m.backend)]) if (b.invalid) invalid.push(b.invalid);
       const matches = rule.matches && rule.matches.length > 0 ? rule.matches : [undefined];
       matches.forEach((m, matchIndex) => {
         try {
@@ -344,6 +396,7 @@ export function buildRouteTable(input: BuildInput): RouteTable {
             hostnames,
             match: compileMatch(m),
             backends,
+            mirrors,
             createdAt: timeOf(route.metadata.creationTimestamp),
           });
         } catch (err) {
@@ -411,6 +464,13 @@ export function describeTable(table: RouteTable): unknown {
         weight: b.weight,
         endpoints: b.endpoints.map(epKey),
         invalid: b.invalid,
+      })),
+      mirrors: e.mirrors.map((m) => ({
+        service: `${m.backend.namespace}/${m.backend.service}`,
+        port: m.backend.port,
+        fraction: `${m.numerator}/${m.denominator}`,
+        endpoints: m.backend.endpoints.map(epKey),
+        invalid: m.backend.invalid,
       })),
     })),
     services: [...table.services.values()].map((s) => ({

@@ -33,8 +33,14 @@ export interface Destination {
   port: number;
 }
 
+/** A copy to send: fire-and-forget, its answer discarded. */
+export interface MirrorPick {
+  destination: Destination;
+  endpoint: Endpoint;
+}
+
 export type Selection =
-  | { kind: 'forward'; destination: Destination; endpoint: Endpoint; route?: string }
+  | { kind: 'forward'; destination: Destination; endpoint: Endpoint; route?: string; mirrors?: MirrorPick[] }
   | { kind: 'notFound'; message: string }
   /** The matched rule has no backend with a positive weight, or the picked one is invalid: 500. */
   | { kind: 'invalidBackend'; message: string; route?: string; destination?: Destination }
@@ -219,5 +225,25 @@ export function select(table: RouteTable, req: RequestInfo, deps: SelectDeps): S
       message: `route ${entry.route} rule ${entry.ruleIndex} has no backend with a positive weight`,
       route: entry.route,
     };
-  return fromBackend(backend, entry.route, deps);
+  const s = fromBackend(backend, entry.route, deps);
+  if (s.kind !== 'forward' || entry.mirrors.length === 0) return s;
+  const mirrors = pickMirrors(entry, deps);
+  return mirrors.length > 0 ? { ...s, mirrors } : s;
+}
+
+/**
+ * Which of the rule's RequestMirror filters copy this request: each draws once, a copy with
+ * probability numerator/denominator; a mirror backend without a ready endpoint (or invalid) is
+ * skipped, never an error for the client.
+ */
+export function pickMirrors(entry: RouteEntry, deps: SelectDeps): MirrorPick[] {
+  const out: MirrorPick[] = [];
+  for (const m of entry.mirrors) {
+    if (m.numerator <= 0 || !(deps.random() * m.denominator < m.numerator)) continue;
+    const b = m.backend;
+    if (b.invalid) continue;
+    const endpoint = pickEndpoint(b.endpoints, b.endpoints.length > 1 ? deps.nextIndex(`mirror:${b.key}`) : 0);
+    if (endpoint) out.push({ destination: { namespace: b.namespace, service: b.service, port: b.port }, endpoint });
+  }
+  return out;
 }

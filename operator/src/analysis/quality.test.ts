@@ -14,6 +14,8 @@ interface Side {
   values?: Counts;
   labels?: Counts;
   errors?: Counts;
+  comparisons?: Counts;
+  differences?: Counts;
 }
 /** Answers for every request: each revision's counts by series (empty vector when not given). */
 function answers(canary: Side, stable: Side): DistributionAnswer[] {

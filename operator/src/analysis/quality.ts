@@ -4,6 +4,10 @@
 // on what it predicts, which no error-rate or latency SLO sees: a canary that answers 200 with
 // wrong answers. docs/analysis.md ("Model-quality gates") has the statistics and why.
 import {
+  METRIC_LABEL_STABLE_REVISION,
+  METRIC_SHADOW_COMPARISONS,
+  METRIC_SHADOW_DIFFERENCE,
+  SHADOW_BAD_OUTCOMES,
   METRIC_GROUND_TRUTH,
   METRIC_GROUND_TRUTH_ABSOLUTE_ERROR,
   METRIC_LABEL_MODEL,
@@ -12,14 +16,25 @@ import {
   METRIC_PREDICTION_VALUE,
 } from '../../../lib/contract/index.ts';
 import { parseDuration } from '../api/parse.ts';
-import type { GateMeasurement, GateName, GroundTruthGate, PredictionsGate, QualityGates, Verdict } from '../api/types.ts';
+import type { AgreementGate, GateMeasurement, GateName, GroundTruthGate, PredictionsGate, QualityGates, Verdict } from '../api/types.ts';
 import { METRIC_LABEL_NAMESPACE, promString } from './promql.ts';
 import { accuracyWorsePValue, histogramMoments, homogeneityTest, psi, welchGreaterPValue } from './quality-stats.ts';
+import { lowerBound, lowerBoundAbove, upperBound, upperBoundAtMost } from './stats.ts';
 import type { DistributionAnswer, DistributionRequest, DistributionSeries, Failure, JudgementReason, Role } from './types.ts';
 
 /** How many tests that can fail the canary the configured gates add at each look (one per gate). */
 export function qualityFailTests(quality: QualityGates | undefined): number {
-  return (quality?.predictions ? 1 : 0) + (quality?.groundTruth ? 1 : 0);
+  return (quality?.predictions ? 1 : 0) + (quality?.groundTruth ? 1 : 0) + (quality?.agreement ? 1 : 0);
+}
+
+/**
+ * The gates that judge a step: in a shadow step only agreement (the canary answers no client, so
+ * nothing else has data); in a traffic step every other gate (nothing is mirrored any more).
+ */
+export function gatesFor(quality: QualityGates | undefined, shadow: boolean): GateName[] {
+  if (!quality) return [];
+  const all: GateName[] = ['predictions', 'groundTruth', 'agreement'];
+  return all.filter((g) => quality[g] !== undefined && (g === 'agreement') === shadow);
 }
 
 const SERIES: Record<GateName, { series: DistributionSeries; metric: string; by: string }[]> = {
@@ -30,6 +45,11 @@ const SERIES: Record<GateName, { series: DistributionSeries; metric: string; by:
   groundTruth: [
     { series: 'labels', metric: METRIC_GROUND_TRUTH, by: 'result' },
     { series: 'errors', metric: `${METRIC_GROUND_TRUTH_ABSOLUTE_ERROR}_bucket`, by: 'le' },
+  ],
+  // Counted by the canary alone, per stable revision it was compared with.
+  agreement: [
+    { series: 'comparisons', metric: METRIC_SHADOW_COMPARISONS, by: 'outcome' },
+    { series: 'differences', metric: `${METRIC_SHADOW_DIFFERENCE}_bucket`, by: 'le' },
   ],
 };
 
@@ -42,21 +62,26 @@ export interface QualityPlanInput {
   /** The window both revisions are compared over (the canary's counted life, capped). */
   window: string;
   windowSeconds: number;
+  /** The canary is at a shadow step (only the agreement gate is judged). */
+  shadow?: boolean;
 }
 
 /** The vector queries of every configured gate, for the canary and the stable revision. */
 export function planQuality(input: QualityPlanInput): DistributionRequest[] {
   const { quality } = input;
   if (!quality || input.stable === undefined || input.stable === input.canary) return [];
-  const gates = (['predictions', 'groundTruth'] as const).filter((g) => quality[g] !== undefined);
+  const gates = gatesFor(quality, input.shadow ?? false);
   const roles: [Role, string][] = [
     ['canary', input.canary],
     ['stable', input.stable],
   ];
+  const stable = input.stable;
   return gates.flatMap((gate) =>
     roles.flatMap(([role, revision]) =>
-      SERIES[gate].map(({ series, metric, by }) => {
-        const selector = `{${METRIC_LABEL_NAMESPACE}=${promString(input.namespace)},${METRIC_LABEL_MODEL}=${promString(input.servedModelName)},${METRIC_LABEL_REVISION}=${promString(revision)}}`;
+      // Agreement is counted by the canary, labelled with the stable revision it compared with.
+      (gate === 'agreement' && role === 'stable' ? [] : SERIES[gate]).map(({ series, metric, by }) => {
+        const pair = gate === 'agreement' ? `,${METRIC_LABEL_STABLE_REVISION}=${promString(stable)}` : '';
+        const selector = `{${METRIC_LABEL_NAMESPACE}=${promString(input.namespace)},${METRIC_LABEL_MODEL}=${promString(input.servedModelName)},${METRIC_LABEL_REVISION}=${promString(revision)}${pair}}`;
         return { id: `${role}/${gate}/${series}`, role, revision, gate, series, window: input.window, windowSeconds: input.windowSeconds, query: `sum by (${by}) (increase(${metric}${selector}[${input.window}]))`, by };
       }),
     ),
@@ -77,6 +102,10 @@ export interface QualityJudgeInput {
   answers: readonly DistributionAnswer[];
   /** Level of each test that can fail the canary at this look (levels().fail). */
   failLevel: number;
+  /** Level of each test that can pass the canary at this look (levels().pass). */
+  passLevel?: number;
+  /** The canary is at a shadow step: only the agreement gate is judged. */
+  shadow?: boolean;
   /** How long the canary's requests have counted (for groundTruth.maxWait). */
   countedForMs: number;
 }
@@ -203,6 +232,48 @@ function judgeGroundTruth(gate: GroundTruthGate, read: (role: Role, s: Distribut
   return result('inconclusive', 'NotEnoughData', `an increase beyond the limit that is not significant yet: ${numbers}`, mc.n, ms.n, increase, gate.maxErrorIncrease);
 }
 
+function judgeAgreement(gate: AgreementGate, read: (role: Role, s: DistributionSeries) => Read, failLevel: number, passLevel: number): GateResult {
+  const name = 'agreement';
+  const result = (verdict: Verdict, reason: JudgementReason, message: string, n = 0, value = 0): GateResult => ({
+    measurement: { name, samples: n, stableSamples: n, value, bound: gate.minAgreement, verdict, message: `${name}: ${message}` },
+    reason,
+    blocking: true,
+  });
+  const reads = [read('canary', 'comparisons'), read('canary', 'differences')];
+  const errors = reads.flatMap((r) => (r.ok ? [] : [r.error]));
+  if (errors.length > 0) return result('error', 'QueryError', errors.join('; '));
+  const [counts, diffs] = reads.map((r) => (r.ok ? r.counts : {})) as [Record<string, number>, Record<string, number>];
+  const c = (outcome: string) => Math.max(0, Math.round(counts[outcome] ?? 0));
+  const canaryErrors = c('canary_error');
+  let bad = SHADOW_BAD_OUTCOMES.reduce((s, o) => s + c(o), 0);
+  let n = c('agree') + bad;
+  let rule = 'classes, or regression values within float noise';
+  // Regressors with a tolerance: rows within it agree, read from the difference histogram.
+  const buckets = bucketCounts(diffs);
+  const compared = buckets.get(Infinity) ?? 0;
+  if (gate.tolerance !== undefined && compared > 0) {
+    const within = Math.round(buckets.get(gate.tolerance) ?? 0);
+    bad = Math.round(compared) - within + canaryErrors;
+    n = Math.round(compared) + canaryErrors;
+    rule = `values within ${gate.tolerance} of stable's`;
+  }
+  const others = `${c('stable_error')} stable errors and ${c('skipped')} skipped not counted`;
+  if (n === 0) return result('inconclusive', 'NoData', `no mirrored rows compared with stable in the window yet (${others}); never a pass`);
+  const budget = (100 - gate.minAgreement) / 100;
+  const agreement = (1 - bad / n) * 100;
+  // Confidence bounds of the agreement, from those of the disagreement share (Clopper-Pearson).
+  const lo = (1 - upperBound(bad, n, passLevel)) * 100;
+  const hi = (1 - lowerBound(bad, n, failLevel)) * 100;
+  const numbers = `${sig(agreement)}% of ${n} mirrored rows agree with stable (${rule}; ${bad} disagree, ${canaryErrors} of them canary errors; ${others}), bounds ${sig(lo)}%–${sig(hi)}% (limit ${gate.minAgreement}%)`;
+  if (lowerBoundAbove(bad, n, budget, failLevel)) {
+    const r = result('fail', 'Disagrees', `the canary disagrees with stable on the same inputs significantly more than allowed: ${numbers}`, n, agreement);
+    return { ...r, failure: gateFailure(name, 'Disagrees', n, bad, agreement, gate.minAgreement) };
+  }
+  if (n >= gate.minSamples && upperBoundAtMost(bad, n, budget, passLevel)) return result('pass', 'WithinBudget', `within the limit: ${numbers}`, n, agreement);
+  const short = n < gate.minSamples ? ` (a pass needs ${gate.minSamples} compared rows)` : ' (the lower bound is still below the limit)';
+  return result('inconclusive', 'NotEnoughData', `not enough evidence yet${short}: ${numbers}`, n, agreement);
+}
+
 /** The verdict of every configured gate at this look. */
 export function judgeQuality(input: QualityJudgeInput): GateResult[] {
   const { quality } = input;
@@ -216,7 +287,9 @@ export function judgeQuality(input: QualityJudgeInput): GateResult[] {
     return answer.ok ? { ok: true, counts: answer.counts } : { ok: false, error: `query ${request.id} failed: ${answer.error}` };
   };
   const out: GateResult[] = [];
-  if (quality.predictions) out.push(judgePredictions(quality.predictions, read('predictions'), input.failLevel));
-  if (quality.groundTruth) out.push(judgeGroundTruth(quality.groundTruth, read('groundTruth'), input.failLevel, input.countedForMs));
+  const judged = new Set(gatesFor(quality, input.shadow ?? false));
+  if (quality.predictions && judged.has('predictions')) out.push(judgePredictions(quality.predictions, read('predictions'), input.failLevel));
+  if (quality.groundTruth && judged.has('groundTruth')) out.push(judgeGroundTruth(quality.groundTruth, read('groundTruth'), input.failLevel, input.countedForMs));
+  if (quality.agreement && judged.has('agreement')) out.push(judgeAgreement(quality.agreement, read('agreement'), input.failLevel, input.passLevel ?? input.failLevel));
   return out;
 }

@@ -31,7 +31,7 @@ export interface MeasurementRequest {
 export type MeasurementAnswer = { id: string; ok: true; good: number | null; total: number | null } | { id: string; ok: false; error: string };
 
 /** Which series a quality gate reads: predicted classes, prediction values, ground-truth results, absolute errors. */
-export type DistributionSeries = 'classes' | 'values' | 'labels' | 'errors';
+export type DistributionSeries = 'classes' | 'values' | 'labels' | 'errors' | 'comparisons' | 'differences';
 
 /** One instant query for a model-quality gate: counts by one label over a window (a vector). */
 export interface DistributionRequest {
@@ -85,7 +85,8 @@ export type JudgementReason =
   | 'PredictionsShifted'
   | 'AccuracyDropped'
   | 'ErrorIncreased'
-  | 'WaitingForLabels';
+  | 'WaitingForLabels'
+  | 'Disagrees';
 
 /** Counts and bounds of one revision over one window (bounds as burn rates: bad ratio / budget). */
 export interface WindowEvidence {

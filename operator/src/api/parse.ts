@@ -4,6 +4,7 @@
 // defaults as the CRD, plus the ones the CRD cannot express, e.g. replicas-unless-autoscaling).
 // Status is checked too (parse-status.ts), but a bad status never fails the parse: its problems
 // come back next to the model.
+import { SHADOW_DIFFERENCE_BUCKETS } from '../../../lib/contract/index.ts';
 import { DEFAULT_GPU_RESOURCE, DEFAULT_PORT } from './constants.ts';
 import { OnnxModelSpecError, type SpecErrorCode, type SpecIssue } from './errors.ts';
 import { parseStatus } from './parse-status.ts';
@@ -20,6 +21,7 @@ import type {
   ParentRef,
   QualityGates,
   RolloutSpec,
+  RolloutStep,
   RuntimeSpec,
   SignatureAuthority,
   SignatureSpec,
@@ -214,6 +216,7 @@ class Parser {
     const traffic = this.traffic(this.obj(o['traffic'], 'spec.traffic') ?? {});
     const rollout = this.rollout(this.obj(o['rollout'], 'spec.rollout') ?? {});
     if (!model || !runtime || !traffic || !rollout) return undefined;
+    this.shadowSteps(traffic, rollout);
     const spec: OnnxModelSpec = { model, runtime, traffic, rollout };
     if (signature) spec.signature = signature;
     return spec;
@@ -474,15 +477,29 @@ class Parser {
   rollout(o: Obj): RolloutSpec | undefined {
     const f = 'spec.rollout';
     const steps =
-      this.list(o['steps'], `${f}.steps`, (s, sf) => {
-        const weight = this.num(s, 'weight', sf, { int: true, min: 1, max: 100, required: true });
+      this.list(o['steps'], `${f}.steps`, (s, sf): RolloutStep | undefined => {
+        const weight = this.num(s, 'weight', sf, { int: true, min: 1, max: 100 });
+        const shadow = this.num(s, 'shadow', sf, { int: true, min: 1, max: 100 });
         const pause = this.duration(s, 'pause', sf);
-        if (weight === undefined) return undefined;
-        return pause === undefined ? { weight } : { weight, pause };
+        if ((weight === undefined) === (shadow === undefined)) {
+          if (s['weight'] === undefined && s['shadow'] === undefined) {
+            return this.fail('FIELD_REQUIRED', `${sf}.weight`, `${sf} needs exactly one of weight (a share of traffic answered by the canary, e.g. weight: 20) or shadow (a share of requests mirrored to the canary and answered by stable, e.g. shadow: 20)`);
+          }
+          if (weight !== undefined) return this.fail('FIELD_CONFLICT', sf, `${sf} has both weight and shadow; a step either sends the canary traffic (weight) or mirrors it (shadow): split it into two steps`);
+          return undefined;
+        }
+        const step: RolloutStep = weight !== undefined ? { weight } : { shadow: shadow as number };
+        if (pause !== undefined) step.pause = pause;
+        return step;
       }) ?? [];
+    let lastWeight: number | undefined;
     steps.forEach((s, i) => {
-      const prev = steps[i - 1];
-      if (prev && s.weight <= prev.weight) this.fail('FIELD_RANGE', `${f}.steps[${i}].weight`, `${f}.steps[].weight must rise strictly from step to step (e.g. 5, 25, 50, 100)`);
+      if (s.weight === undefined) {
+        if (lastWeight !== undefined) this.fail('FIELD_CONFLICT', `${f}.steps[${i}].shadow`, `${f}.steps[${i}] is a shadow step after a weight step; shadow steps come first (mirror, then send the canary real traffic), e.g. [{shadow: 20, pause: 5m}, {weight: 10, pause: 5m}, {weight: 50}]`);
+        return;
+      }
+      if (lastWeight !== undefined && s.weight <= lastWeight) this.fail('FIELD_RANGE', `${f}.steps[${i}].weight`, `${f}.steps[].weight must rise strictly from step to step (e.g. 5, 25, 50, 100)`);
+      lastWeight = s.weight;
     });
     const out: RolloutSpec = {
       steps,
@@ -551,8 +568,36 @@ class Parser {
       const maxWait = this.duration(g, 'maxWait', gf);
       if (maxWait !== undefined) out.groundTruth.maxWait = maxWait;
     }
-    if (!out.predictions && !out.groundTruth) this.fail('FIELD_REQUIRED', f, `${f} needs predictions and/or groundTruth (e.g. predictions: {maxPSI: 0.2})`);
+    const a = this.obj(q['agreement'], `${f}.agreement`);
+    if (a) {
+      const af = `${f}.agreement`;
+      out.agreement = { minAgreement: this.num(a, 'minAgreement', af, { min: 0, max: 100, exclusiveMax: true }) ?? 99, minSamples: this.num(a, 'minSamples', af, { int: true, min: 1 }) ?? 200 };
+      const tolerance = this.num(a, 'tolerance', af);
+      if (tolerance !== undefined) {
+        if (!SHADOW_DIFFERENCE_BUCKETS.includes(tolerance)) {
+          this.fail('FIELD_ENUM', `${af}.tolerance`, `${af}.tolerance must be one of the runtime's difference histogram bucket bounds: ${SHADOW_DIFFERENCE_BUCKETS.join(', ')} (got ${tolerance}); differences are counted from the histogram, which can only count exactly at a bound`);
+        } else out.agreement.tolerance = tolerance;
+      }
+    }
+    if (!out.predictions && !out.groundTruth && !out.agreement) this.fail('FIELD_REQUIRED', f, `${f} needs predictions, groundTruth and/or agreement (e.g. predictions: {maxPSI: 0.2})`);
     return { quality: out };
+  }
+
+  /** Shadow steps need a router that can mirror and a gate that judges them; an agreement gate needs shadow steps. */
+  shadowSteps(traffic: TrafficSpec, rollout: RolloutSpec): void {
+    const f = 'spec.rollout';
+    const first = rollout.steps.findIndex((s) => s.shadow !== undefined);
+    const agreement = rollout.analysis?.quality?.agreement;
+    if (first === -1) {
+      if (agreement) this.fail('FIELD_CONFLICT', `${f}.analysis.quality.agreement`, `${f}.analysis.quality.agreement judges shadow steps, and ${f}.steps has none; add one first (e.g. {shadow: 20, pause: 5m}) or remove agreement`);
+      return;
+    }
+    if (traffic.provider !== 'gatewayAPI') {
+      this.fail('FIELD_CONFLICT', `${f}.steps[${first}].shadow`, `${f}.steps[${first}] is a shadow step, which needs spec.traffic.provider: gatewayAPI (the HTTPRoute mirrors requests with RequestMirror); with provider none, use weight steps only`);
+    }
+    if (!agreement) {
+      this.fail('FIELD_REQUIRED', `${f}.analysis.quality.agreement`, `${f}.steps[${first}] is a shadow step: it needs ${f}.analysis.quality.agreement (e.g. {minAgreement: 99}) to compare the canary's answers with stable's; without it nothing would judge the mirrored traffic`);
+    }
   }
 
   slo(o: Obj, f: string): SloSpec | undefined {

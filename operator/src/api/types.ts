@@ -183,8 +183,14 @@ export interface TrafficSpec {
   gatewayAPI?: { parentRefs?: ParentRef[]; hostnames?: string[]; pathPrefix?: string };
 }
 
+/**
+ * One step: exactly one of `weight` (the canary answers that share of traffic) or `shadow` (that
+ * share of requests is mirrored to the canary, whose answers are discarded: every answer still
+ * comes from stable; docs/rollout.md, "Shadow steps").
+ */
 export interface RolloutStep {
-  weight: number;
+  weight?: number;
+  shadow?: number;
   /** Go-style duration (`30s`, `5m`, `1h30m`); absent = pause until a promote action. */
   pause?: string;
 }
@@ -249,9 +255,23 @@ export interface GroundTruthGate {
   maxWait?: string;
 }
 
+/**
+ * During shadow steps: the share of mirrored predictions on which the canary agrees with stable for
+ * the same input (classifiers: the same class; regressors: within float noise, or within `tolerance`).
+ */
+export interface AgreementGate {
+  /** Fail when the canary agrees on fewer than this percent of mirrored rows (significantly). */
+  minAgreement: number;
+  /** Compared rows the canary needs before the gate can pass. */
+  minSamples: number;
+  /** Regressors: the absolute difference that still agrees; one of the difference histogram's bucket bounds. Unset: float noise. */
+  tolerance?: number;
+}
+
 export interface QualityGates {
   predictions?: PredictionsGate;
   groundTruth?: GroundTruthGate;
+  agreement?: AgreementGate;
 }
 
 export interface RolloutSpec {
@@ -317,7 +337,7 @@ export interface SloMeasurement {
   message?: string;
 }
 
-export type GateName = 'predictions' | 'groundTruth';
+export type GateName = 'predictions' | 'groundTruth' | 'agreement';
 
 /** One model-quality gate at one measurement, shown like an SLO: samples, value, bound, verdict. */
 export interface GateMeasurement {
@@ -325,7 +345,7 @@ export interface GateMeasurement {
   /** The canary's predictions (or labelled predictions) in the window. */
   samples: number;
   stableSamples: number;
-  /** PSI (predictions), accuracy drop in percentage points, or MAE increase in percent (groundTruth). */
+  /** PSI (predictions), accuracy drop in percentage points, or MAE increase in percent (groundTruth), agreement in percent (agreement). */
   value: number;
   /** The spec's limit for value. */
   bound: number;
@@ -496,7 +516,7 @@ export const SPEC_KEYS = {
     gatewayAPI: { parentRefs: { group: true, kind: true, namespace: true, name: true, sectionName: true, port: true }, hostnames: true, pathPrefix: true },
   },
   rollout: {
-    steps: { weight: true, pause: true },
+    steps: { weight: true, shadow: true, pause: true },
     analysis: {
       interval: true,
       initialDelay: true,
@@ -507,7 +527,7 @@ export const SPEC_KEYS = {
       compareWithStable: true,
       maxInconclusive: true,
       maxErrors: true,
-      quality: { predictions: { maxPSI: true, minSamples: true }, groundTruth: { maxAccuracyDrop: true, maxErrorIncrease: true, minLabels: true, maxWait: true } },
+      quality: { predictions: { maxPSI: true, minSamples: true }, groundTruth: { maxAccuracyDrop: true, maxErrorIncrease: true, minLabels: true, maxWait: true }, agreement: { minAgreement: true, minSamples: true, tolerance: true } },
     },
     progressDeadline: true,
     scaleDownDelay: true,

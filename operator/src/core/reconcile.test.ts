@@ -3,26 +3,13 @@ import type { Condition, OnnxModel } from '../api/types.ts';
 import type { MeasurementAnswer, MeasurementRequest } from '../analysis/types.ts';
 import { computeRevision } from './revision.ts';
 import { dueMeasurements } from './rollout/analysis-step.ts';
-import { DIGEST_A, DIGEST_B, T0, UID, at, config, makeModel, none, run, settle, withStatus } from './test-fixtures.ts';
+import { DIGEST_A, DIGEST_B, T0, UID, at, changeDigest, config, makeModel, none, run, settle, stableOn, withStatus } from './test-fixtures.ts';
 import type { KubeObject, ObservedChildren, ReconcileOutput } from './types.ts';
 
 const cond = (out: ReconcileOutput, type: Condition['type']) => out.status.conditions?.find((c) => c.type === type);
 const condSummary = (out: ReconcileOutput) => Object.fromEntries((out.status.conditions ?? []).map((c) => [c.type, `${c.status}/${c.reason}`]));
 const kinds = (out: ReconcileOutput) => out.apply.map((o) => `${o.kind}/${o.metadata.name}`);
 
-/** Drives a model to Stable on DIGEST_A; returns the model with its status and the settled children. */
-function stableOn(spec: Record<string, unknown> = {}): { model: OnnxModel; children: ObservedChildren; out: ReconcileOutput } {
-  let model = makeModel(spec);
-  const first = run(model, none, T0);
-  model = withStatus(model, first);
-  const children = settle(first, () => true);
-  const out = run(model, children, at(10));
-  return { model: withStatus(model, out), children: settle(out, () => true, children), out };
-}
-
-function changeDigest(model: OnnxModel, digest: string): OnnxModel {
-  return { ...model, metadata: { ...model.metadata, generation: model.metadata.generation + 1 }, spec: { ...model.spec, model: { ...model.spec.model, digest } } };
-}
 
 describe('reconcile: a new model', () => {
   const model = makeModel();
@@ -339,6 +326,7 @@ describe('reconcile: children details', () => {
     expect(c['ports']).toEqual([
       { name: 'http', containerPort: 8080, protocol: 'TCP' },
       { name: 'grpc', containerPort: 8081, protocol: 'TCP' },
+      { name: 'shadow', containerPort: 8082, protocol: 'TCP' },
     ]);
     expect((c['readinessProbe'] as { httpGet: { path: string } }).httpGet.path).toBe('/v2/health/ready');
     expect((c['livenessProbe'] as { httpGet: { path: string } }).httpGet.path).toBe('/v2/health/live');
@@ -355,6 +343,9 @@ describe('reconcile: children details', () => {
       ONNXOP_MAX_BATCH_SIZE: '8',
       ONNXOP_MAX_QUEUE_DELAY_MS: '2',
       LOG: 'x',
+      // Shadow steps: the listener for mirrored requests, and where the canary asks stable.
+      ONNXOP_SHADOW_PORT: '8082',
+      ONNXOP_SHADOW_COMPARE_URL: `http://iris.${model.metadata.namespace}.svc:8082`,
     });
     expect(env['ONNXOP_CPU_FALLBACK']).toBeUndefined();
   });

@@ -18,7 +18,7 @@ import { replicasFor } from './children/replicas.ts';
 import { isOwnedBy } from './observe.ts';
 import { computeRevision } from './revision.ts';
 import { judgeMeasurements, nextMeasurementAt } from './rollout/analysis-step.ts';
-import { decideRollout } from './rollout/machine.ts';
+import { decideRollout, stepShare, type StepPlan } from './rollout/machine.ts';
 import { initialProgress, readProgress } from './rollout/progress.ts';
 import { ANNOTATION_ROUTE_DECISION, formatRouteDecision, pendingRouteDecision } from './rollout/route-decision.ts';
 import { statusAndConditions } from './status-conditions.ts';
@@ -153,7 +153,7 @@ function progressCanary(view: View, w: Working): void {
   const decision = decideRollout(progress, {
     nowMs: view.nowMs,
     steps: view.steps,
-    canaryReadyFor: (step) => health(view, canary.revision, replicasFor(view.model, 'canary', view.steps[step]?.weight)).rolledOut,
+    canaryReadyFor: (step) => health(view, canary.revision, replicasFor(view.model, 'canary', stepShare(view.steps[step]))).rolledOut,
     ...(canaryDep.deadlineExceeded !== undefined ? { canaryDeadlineExceeded: canaryDep.deadlineExceeded } : {}),
     progressDeadlineMs: view.deadlineMs,
     trafficAvailable: view.trafficAvailable,
@@ -228,7 +228,10 @@ function viewOf(input: ReconcileInput): View {
     trafficAvailable: model.spec.traffic.provider === 'none' || gatewayAPI,
     steps: model.spec.rollout.steps.map((s) => {
       const pauseMs = s.pause === undefined ? undefined : parseDuration(s.pause);
-      return pauseMs === undefined ? { weight: s.weight } : { weight: s.weight, pauseMs };
+      // A shadow step gives the canary no traffic: weight 0, and `shadow` percent mirrored.
+      const step: StepPlan = s.shadow !== undefined ? { weight: 0, shadow: s.shadow } : { weight: s.weight ?? 0 };
+      if (pauseMs !== undefined) step.pauseMs = pauseMs;
+      return step;
     }),
   };
 }

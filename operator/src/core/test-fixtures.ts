@@ -65,3 +65,18 @@ export function run(model: OnnxModel, children: ObservedChildren, now: Date, ext
 export function withStatus(model: OnnxModel, out: ReconcileOutput): OnnxModel {
   return { ...model, status: out.status };
 }
+
+/** Drives a model to Stable on DIGEST_A; returns the model with its status and the settled children. */
+export function stableOn(spec: Record<string, unknown> = {}): { model: OnnxModel; children: ObservedChildren; out: ReconcileOutput } {
+  let model = makeModel(spec);
+  const first = run(model, none, T0);
+  model = withStatus(model, first);
+  const children = settle(first, () => true);
+  const out = run(model, children, at(10));
+  return { model: withStatus(model, out), children: settle(out, () => true, children), out };
+}
+
+/** The same model with another digest: a new revision, the next generation. */
+export function changeDigest(model: OnnxModel, digest: string): OnnxModel {
+  return { ...model, metadata: { ...model.metadata, generation: model.metadata.generation + 1 }, spec: { ...model.spec, model: { ...model.spec.model, digest } } };
+}

@@ -3,6 +3,7 @@
 import { API_VERSION, KIND, LABEL_MANAGED_BY, LABEL_MODEL, LABEL_REVISION, MANAGED_BY } from '../../api/constants.ts';
 import type { OnnxModel } from '../../api/types.ts';
 import type { OwnerReference } from '../types.ts';
+import { SHADOW_PORT } from '../../../../lib/contract/index.ts';
 
 /** The Service port clients and routes use; the container port is spec.runtime.port. */
 export const SERVICE_PORT = 80;
@@ -13,6 +14,11 @@ export const SERVICE_PORT = 80;
  */
 export const GRPC_PORT = 8081;
 export const grpcPortFor = (restPort: number): number => (restPort === GRPC_PORT ? GRPC_PORT + 1 : GRPC_PORT);
+/**
+ * The runtime's shadow listener on the pod (mirrored requests; lib/contract SHADOW_PORT, 8082, is
+ * also the Services' shadow port): the first of 8082, 8083, 8084 that neither REST nor gRPC took.
+ */
+export const shadowPortFor = (restPort: number): number => [SHADOW_PORT, SHADOW_PORT + 1, SHADOW_PORT + 2].find((p) => p !== restPort && p !== grpcPortFor(restPort)) ?? SHADOW_PORT;
 
 export function ownerReference(model: OnnxModel): OwnerReference {
   return { apiVersion: API_VERSION, kind: KIND, name: model.metadata.name, uid: model.metadata.uid, controller: true, blockOwnerDeletion: true };

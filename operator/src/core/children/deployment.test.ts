@@ -116,8 +116,18 @@ describe('deployment: the runtime\'s gRPC port', () => {
   type Container = { args: string[]; ports: { name: string; containerPort: number }[] };
   const container = (spec: Record<string, unknown>) => (deploymentFor(makeModel(spec), 'r1', config).spec as { template: { spec: { containers: Container[] } } }).template.spec.containers[0]!;
   it('exposes the runtime default 8081 beside the REST port, or 8082 (told with --grpc-port) when the REST port is 8081', () => {
-    expect(container({})).toMatchObject({ args: ['serve'], ports: [{ name: 'http', containerPort: 8080 }, { name: 'grpc', containerPort: 8081 }] });
-    expect(container({ runtime: { port: 8081 } })).toMatchObject({ args: ['serve', '--grpc-port=8082'], ports: [{ name: 'http', containerPort: 8081 }, { name: 'grpc', containerPort: 8082 }] });
+    expect(container({})).toMatchObject({ args: ['serve'], ports: [{ name: 'http', containerPort: 8080 }, { name: 'grpc', containerPort: 8081 }, { name: 'shadow', containerPort: 8082 }] });
+    expect(container({ runtime: { port: 8081 } })).toMatchObject({ args: ['serve', '--grpc-port=8082'], ports: [{ name: 'http', containerPort: 8081 }, { name: 'grpc', containerPort: 8082 }, { name: 'shadow', containerPort: 8083 }] });
+  });
+
+  it('moves the shadow listener off a port REST or gRPC took, and tells the runtime', () => {
+    const c = container({ runtime: { port: 8082 } }) as Container & { env: { name: string; value: string }[] };
+    expect(c.ports).toEqual([
+      { name: 'http', containerPort: 8082, protocol: 'TCP' },
+      { name: 'grpc', containerPort: 8081, protocol: 'TCP' },
+      { name: 'shadow', containerPort: 8083, protocol: 'TCP' },
+    ]);
+    expect(c.env).toContainEqual({ name: 'ONNXOP_SHADOW_PORT', value: '8083' });
   });
 });
 

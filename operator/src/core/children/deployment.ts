@@ -1,12 +1,12 @@
 // The Deployment of one revision: the runtime container, configured only through environment
 // variables the runtime documents, hardened, probed on the v2 health endpoints, placed on CPU or GPU nodes.
-import { OTEL_ENV, PATH_LIVE, PATH_METRICS, PATH_READY, RUNTIME_ENV } from '../../../../lib/contract/index.ts';
+import { OTEL_ENV, PATH_LIVE, PATH_METRICS, PATH_READY, RUNTIME_ENV, SHADOW_PORT, SHADOW_PORT_NAME } from '../../../../lib/contract/index.ts';
 import { DEFAULT_GPU_NODE_SELECTOR } from '../../api/constants.ts';
 import { parseDuration } from '../../api/parse.ts';
 import type { OnnxModel, Toleration, TracingSpec } from '../../api/types.ts';
-import { revisionChildName } from '../names.ts';
+import { revisionChildName, stableServiceName } from '../names.ts';
 import type { CoreConfig, KubeObject } from '../types.ts';
-import { GRPC_PORT, childMeta, grpcPortFor, revisionLabels, revisionSelector } from './common.ts';
+import { GRPC_PORT, childMeta, grpcPortFor, revisionLabels, revisionSelector, shadowPortFor } from './common.ts';
 
 export const CONTAINER_NAME = 'runtime';
 export const PVC_MOUNT_PATH = '/mnt/models';
@@ -75,6 +75,10 @@ function env(model: OnnxModel, revision: string, config: CoreConfig): Record<str
     { name: RUNTIME_ENV.graphOptimization, value: runtime.sessionOptions.graphOptimizationLevel },
     { name: RUNTIME_ENV.executionProvider, value: provider },
     { name: RUNTIME_ENV.shutdownDelayMs, value: String(SHUTDOWN_DELAY_MS) },
+    // Shadow steps: mirrored requests arrive on this port, and are compared with the model's stable
+    // Service (which always selects the stable revision), asked on its shadow port.
+    { name: RUNTIME_ENV.shadowPort, value: String(shadowPortFor(runtime.port)) },
+    { name: RUNTIME_ENV.shadowCompareUrl, value: `http://${stableServiceName(model.metadata.name)}.${model.metadata.namespace}.svc:${SHADOW_PORT}` },
   ];
   // The runtime rejects cpuFallback with the cpu provider, so it is only passed with cuda.
   if (provider === 'cuda') vars.push({ name: RUNTIME_ENV.cpuFallback, value: String(runtime.sessionOptions.cpuFallback) });
@@ -178,6 +182,7 @@ export function deploymentFor(model: OnnxModel, revision: string, config: CoreCo
     ports: [
       { name: 'http', containerPort: r.port, protocol: 'TCP' },
       { name: 'grpc', containerPort: grpcPortFor(r.port), protocol: 'TCP' },
+      { name: SHADOW_PORT_NAME, containerPort: shadowPortFor(r.port), protocol: 'TCP' },
     ],
     env: env(model, revision, config),
     ...(res ? { resources: res } : {}),

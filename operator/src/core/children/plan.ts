@@ -11,6 +11,7 @@ import type { KubeObject, ObjectRef } from '../types.ts';
 import { autoscalerFor } from './autoscaler.ts';
 import { deploymentFor } from './deployment.ts';
 import { httpRouteFor } from './http-route.ts';
+import { mirroredShare, stepShare } from '../rollout/machine.ts';
 import { replicasFor } from './replicas.ts';
 import { revisionServiceFor, stableServiceFor } from './service.ts';
 
@@ -35,7 +36,7 @@ export function desiredChildren(view: View, w: Working): ChildrenPlan {
   const snapshots = owned(children.controllerRevisions);
   const problems: string[] = [];
   const creations: KubeObject[] = [];
-  const canaryWeight = w.canary && w.progress ? view.steps[w.progress.step]?.weight : undefined;
+  const canaryWeight = w.canary && w.progress ? stepShare(view.steps[w.progress.step]) : undefined;
 
   const revisions: { rev: string; role: 'stable' | 'canary' }[] = [];
   if (w.stable) revisions.push({ rev: w.stable.revision, role: 'stable' });
@@ -60,7 +61,8 @@ export function desiredChildren(view: View, w: Working): ChildrenPlan {
     creations.push(stableServiceFor(model, w.stable.revision));
     if (model.spec.traffic.provider === 'gatewayAPI' && view.trafficAvailable) {
       const decision = w.routeDecision ?? observedRoute(view)?.metadata.annotations?.[ANNOTATION_ROUTE_DECISION];
-      route = httpRouteFor(model, config, w.stable.revision, w.canary ? { revision: w.canary.revision, weight: w.progress?.weight ?? 0 } : undefined, decision);
+      const mirror = w.canary && !w.routeDecision ? mirroredShare(w.progress, view.steps) : undefined;
+      route = httpRouteFor(model, config, w.stable.revision, w.canary ? { revision: w.canary.revision, weight: w.progress?.weight ?? 0, ...(mirror !== undefined ? { mirror } : {}) } : undefined, decision);
     }
   }
   const observedRoutes = owned(children.httpRoutes);

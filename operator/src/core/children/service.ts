@@ -1,5 +1,6 @@
 // Services: one per revision (what routes point at, so promotion is one route change) and the
 // stable Service <model>, the fixed in-cluster address that always selects the stable revision.
+import { SHADOW_PORT, SHADOW_PORT_NAME } from '../../../../lib/contract/index.ts';
 import { LABEL_MODEL, LABEL_ROLE } from '../../api/constants.ts';
 import type { OnnxModel } from '../../api/types.ts';
 import { revisionChildName, stableServiceName } from '../names.ts';
@@ -11,6 +12,9 @@ const ports = [
   // gRPC clients (tritonclient.grpc) reach the runtime's GRPCInferenceService here; HTTP routes
   // carry REST only.
   { name: 'grpc', port: GRPC_PORT, targetPort: 'grpc', protocol: 'TCP' },
+  // Mirrored requests (the route's RequestMirror, shadow steps) and the canary's compare requests to
+  // stable reach the runtime's shadow listener here, never counted as client traffic.
+  { name: SHADOW_PORT_NAME, port: SHADOW_PORT, targetPort: SHADOW_PORT_NAME, protocol: 'TCP' },
 ];
 
 export function revisionServiceFor(model: OnnxModel, revision: string): KubeObject {

@@ -73,10 +73,17 @@ export function dueMeasurements(model: OnnxModel, now: Date, scrapeIntervalSecon
   // The gates compare both revisions over the longest window the SLOs measure now: the canary's
   // counted life, capped at the longest spec window.
   const longest = [...plan.requests].sort((a, b) => b.windowSeconds - a.windowSeconds)[0];
+  const shadow = inShadowStep(model, read.progress);
   const distributions = longest
-    ? planQuality({ quality: analysis.quality, namespace: model.metadata.namespace, servedModelName: servedModelName(model), canary: canary.revision, stable: stable?.revision, window: longest.window, windowSeconds: longest.windowSeconds })
+    ? planQuality({ quality: analysis.quality, namespace: model.metadata.namespace, servedModelName: servedModelName(model), canary: canary.revision, stable: stable?.revision, window: longest.window, windowSeconds: longest.windowSeconds, shadow })
     : [];
-  return { revision: canary.revision, requests: plan.requests, distributions };
+  // In a shadow step the SLO queries only set the window: the canary answers no client.
+  return { revision: canary.revision, requests: shadow ? [] : plan.requests, distributions };
+}
+
+/** Whether the canary's current step is a shadow step (mirrored traffic only). */
+export function inShadowStep(model: OnnxModel, progress: RolloutProgress): boolean {
+  return model.spec.rollout.steps[progress.step]?.shadow !== undefined;
 }
 
 /** Judges this reconcile's answers for the canary; undefined when they are not for this canary. */
@@ -84,7 +91,7 @@ export function judgeMeasurements(model: OnnxModel, progress: RolloutProgress, m
   const analysis = model.spec.rollout.analysis;
   if (!analysis || !m || m.revision !== progress.revision || !measurable(progress)) return undefined;
   const gates = m.distributions && m.distributions.length > 0 ? { requests: m.distributions, answers: m.distributionAnswers ?? [], countedForMs: Math.max(0, Date.parse(m.time) - countsFrom(model, progress)) } : undefined;
-  const j = judge({ analysis, requests: m.requests, answers: m.answers, look: progress.looks + 1, ...(gates ? { gates } : {}) });
+  const j = judge({ analysis, requests: m.requests, answers: m.answers, look: progress.looks + 1, shadow: inShadowStep(model, progress), ...(gates ? { gates } : {}) });
   const measured: Measured = { verdict: j.verdict, reason: j.reason, message: j.message };
   if (j.failure) {
     measured.failure = {

@@ -37,7 +37,10 @@ export interface Measured {
 }
 
 export interface StepPlan {
+  /** Percent of traffic the canary answers; 0 in a shadow step. */
   weight: number;
+  /** A shadow step: percent of requests mirrored to the canary (answered by stable). */
+  shadow?: number;
   /** Undefined: hold until a promote action. */
   pauseMs?: number;
 }
@@ -97,6 +100,13 @@ interface Row {
 }
 
 const always = () => true;
+/** The share of requests a step sends the canary, answered or mirrored (its pods are sized to it). */
+export const stepShare = (step: StepPlan | undefined): number | undefined => (step ? (step.shadow ?? step.weight) : undefined);
+/** The percent mirrored to the canary now: in a shadow step once it holds (pods ready), else none. */
+export function mirroredShare(progress: RolloutProgress | undefined, steps: readonly StepPlan[]): number | undefined {
+  if (!progress || progress.state === 'Scaling' || progress.pauseReason === 'AnalysisInvalid' || progress.pauseReason === 'TrafficProviderUnavailable') return undefined;
+  return steps[progress.step]?.shadow;
+}
 const stepLabel = (p: RolloutProgress, o: RolloutObservation) => `step ${p.step + 1}/${o.steps.length}`;
 const pauseElapsed = (p: RolloutProgress, o: RolloutObservation): boolean => {
   const pauseMs = o.steps[p.step]?.pauseMs;
@@ -159,7 +169,8 @@ export const TRANSITIONS: readonly Row[] = [
       const step = o.steps[p.step];
       const weight = step?.weight ?? 0;
       const hold = step?.pauseMs === undefined ? 'until a promote action' : `for ${Math.round(step.pauseMs / 1000)}s`;
-      return { to: 'Holding', patch: { weight, servingSince: p.servingSince ?? new Date(o.nowMs).toISOString() }, event: { type: 'Normal', reason: 'StepStarted', message: `${stepLabel(p, o)}: canary ${p.revision} at ${weight}% of traffic, holding ${hold}` } };
+      const what = step?.shadow !== undefined ? `${step.shadow}% of requests mirrored to canary ${p.revision} (shadow: every answer from stable)` : `canary ${p.revision} at ${weight}% of traffic`;
+      return { to: 'Holding', patch: { weight, servingSince: p.servingSince ?? new Date(o.nowMs).toISOString() }, event: { type: 'Normal', reason: 'StepStarted', message: `${stepLabel(p, o)}: ${what}, holding ${hold}` } };
     },
   },
   { name: 'traffic-back', from: ['Paused'], when: (p, o) => p.pauseReason === 'TrafficProviderUnavailable' && o.trafficAvailable, then: () => ({ to: 'Scaling', clearPause: true }) },

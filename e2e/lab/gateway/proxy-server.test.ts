@@ -187,9 +187,9 @@ describe('proxying', () => {
 
   it('passes the W3C trace context (traceparent, tracestate) through unchanged', async () => {
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    const res = await get('/v2/models/m/infer', 'stable.models.svc', { headers: { traceparent, tracestate: 'lab=1,other=x' } });
+    const res = await get('/v2/models/m/infer?traced', 'stable.models.svc', { headers: { traceparent, tracestate: 'lab=1,other=x' } });
     expect(res.status).toBe(200);
-    const seen = [...a.seen, ...b.seen].at(-1);
+    const seen = [...a.seen, ...b.seen].find((r) => r.url === '/v2/models/m/infer?traced');
     expect(seen?.headers.traceparent).toBe(traceparent);
     expect(seen?.headers.tracestate).toBe('lab=1,other=x');
   });

@@ -31,6 +31,7 @@ import { ensureBenchModels, ensureTestModels } from '../runtime/test-models/buil
 import { encodeInferRequest } from '../runtime/src/grpc/messages.ts';
 import { inferenceClient } from '../runtime/test-support/grpc-client.ts';
 import { jaegerCommand } from '../e2e/lab/jaeger.ts';
+import { startOwnKafka } from '../e2e/lab/kafka.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -293,6 +294,12 @@ for (let waited = 0; !(await fetch(`http://127.0.0.1:${jaegerPorts[3]}/status`).
   await new Promise((r) => setTimeout(r, 100));
 }
 const traced = await ourRuntime('logreg', [], ROOT, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${jaegerPorts[0]}`, OTEL_TRACES_SAMPLER: 'always_on' });
+// (c-kafka): the same runtime with the Kafka prediction sink (--prediction-log=kafka) to a real
+// Apache Kafka broker (KRaft, e2e/lab/kafka-build) on loopback; (c) logs the same records to stdout
+// (discarded). The broker's JVM shares this machine's cores, so its work counts against this side.
+const kafka = await startOwnKafka(mkdtempSync(join(tmpdir(), 'bench-kafka-')));
+const kafkaRt = await ourRuntime('logreg', ['--prediction-log=kafka', `--prediction-log-kafka-brokers=${kafka.bootstrap}`]);
+const kafkaRuns: Result[] = [];
 const tracedRuns: Result[] = [];
 const baselineRuns: Result[] = [];
 const bareRuns: Result[] = [];
@@ -305,6 +312,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   grpcRuns.push(await loadGrpc(`(c-grpc) onnx-runtime, gRPC #${round}`, ours.grpcPort, lrGrpc, LR_CONCURRENCY));
   unmonitoredRuns.push(await load(`(c0) onnx-runtime, monitoring off #${round}`, oursUnmonitored.port, lrPath, lrBody, LR_CONCURRENCY));
   tracedRuns.push(await load(`(c-trace) onnx-runtime, traced 100% #${round}`, traced.port, lrPath, lrBody, LR_CONCURRENCY));
+  kafkaRuns.push(await load(`(c-kafka) onnx-runtime, predictions to Kafka #${round}`, kafkaRt.port, lrPath, lrBody, LR_CONCURRENCY));
   if (baseline) baselineRuns.push(await load(`(c-${baselineCheckout?.commit.slice(0, 7)}) onnx-runtime at ${baselineRef} #${round}`, baseline.port, lrPath, lrBody, LR_CONCURRENCY));
 }
 if (baseline) await stop(baseline.child);
@@ -314,6 +322,13 @@ await stop(ours.child);
 await stop(oursUnmonitored.child);
 await stop(traced.child);
 await stop(jaeger.child);
+// What the sink did over all rounds: every record delivered, or how many were dropped (a broker
+// slower than the runtime fills the bounded buffer) and how many sends failed.
+const kafkaMetrics = await fetch(`http://127.0.0.1:${kafkaRt.port}/metrics`).then((r) => r.text());
+const kafkaCount = (name: string, extra = '') => Number(new RegExp(`^${name}\\{stream="predictions"${extra}[^}]*\\} (\\S+)$`, 'm').exec(kafkaMetrics)?.[1] ?? NaN);
+const kafkaSink = { delivered: kafkaCount('onnxop_kafka_records_delivered_total'), dropped: kafkaCount('onnxop_kafka_records_dropped_total', ',reason="buffer_full"'), failures: kafkaCount('onnxop_kafka_delivery_failures_total') };
+await stop(kafkaRt.child);
+await kafka.stop();
 const median = (xs: number[]) => {
   const s = [...xs].sort((x, y) => x - y);
   const mid = Math.floor(s.length / 2);
@@ -337,6 +352,9 @@ if (baselineResult) console.log(`  (c) / (c at ${baselineRef}): ${(c.throughput 
 const ct: Result = { ...medianRun(tracedRuns), name: '(c-trace) onnx-runtime, tracing on (100% sampled, to Jaeger)', throughput: median(tracedRuns.map((r) => r.throughput)) };
 const traceRatios = tracedRuns.map((r, i) => r.throughput / (ourRuns[i] as Result).throughput);
 console.log(`  (c-trace) tracing on, 100% sampled: median ${ct.throughput.toFixed(0)} req/s, ${(ct.throughput / c.throughput).toFixed(2)} of (c) tracing off (rounds ${traceRatios.map((r) => r.toFixed(2)).join(', ')})`);
+const ck: Result = { ...medianRun(kafkaRuns), name: '(c-kafka) onnx-runtime, prediction records to Kafka', throughput: median(kafkaRuns.map((r) => r.throughput)) };
+const kafkaRatios = kafkaRuns.map((r, i) => r.throughput / (ourRuns[i] as Result).throughput);
+console.log(`  (c-kafka) prediction records to Kafka: median ${ck.throughput.toFixed(0)} req/s, ${(ck.throughput / c.throughput).toFixed(2)} of (c) records to stdout (rounds ${kafkaRatios.map((r) => r.toFixed(2)).join(', ')}); sink: ${kafkaSink.delivered} delivered, ${kafkaSink.dropped} dropped (buffer full), ${kafkaSink.failures} in failed sends`);
 console.log(`  (c0) monitoring off: median ${c0.throughput.toFixed(0)} req/s, ${(c0.throughput / b.throughput).toFixed(2)} of (b)`);
 console.log(`  (c-grpc) gRPC: median ${cg.throughput.toFixed(0)} req/s, ${(cg.throughput / c.throughput).toFixed(2)} of (c) REST, ${(cg.throughput / b.throughput).toFixed(2)} of (b)`);
 
@@ -390,6 +408,8 @@ const ratios = {
   ours_grpc_vs_rest: cg.throughput / c.throughput,
   // Tracing on (every request sampled, exported to Jaeger on this machine) over tracing off (the default).
   tracing_on_vs_off: ct.throughput / c.throughput,
+  // Prediction records to a real Kafka broker on this machine over the same records to stdout (the default sink).
+  kafka_sink_vs_stdout: ck.throughput / c.throughput,
   ours_grpc_vs_bare_floor: cg.throughput / b.throughput,
   ours_vs_python_peer: 'error' in d ? null : c.throughput / d.throughput,
   ...(baselineResult ? { ours_vs_baseline_ref: c.throughput / baselineResult.throughput, baseline_ref_vs_python_peer: 'error' in d ? null : baselineResult.throughput / d.throughput } : {}),
@@ -407,7 +427,7 @@ const targets = {
   batching_at_least_2x_mlp: ratios.batching_speedup_mlp >= 2,
   batching_at_least_2x_mlp_large: ratios.batching_speedup_mlp_large >= 2,
 };
-Object.assign(results, { logistic_regression: { in_process: a, bare_node_http: b, onnx_runtime: c, kserve_python: d, onnx_runtime_monitoring_off: c0, onnx_runtime_grpc: cg, onnx_runtime_traced: ct, rounds: { bare_node_http: bareRuns, onnx_runtime: ourRuns, onnx_runtime_monitoring_off: unmonitoredRuns, onnx_runtime_grpc: grpcRuns, onnx_runtime_traced: tracedRuns, ratios: pairRatios, tracing_on_vs_off: traceRatios, ...(baselineResult ? { baseline_ref: baselineRuns, baseline_ratios: baselineRatios } : {}) }, ...(baselineResult ? { onnx_runtime_baseline_ref: baselineResult } : {}) }, mlp_large: { model_bytes: models.mlp_large.bytes, request_body_bytes: Buffer.byteLength(mlpBody), unbatched: large.unbatched, batched: large.batched }, mlp: { model_bytes: models.mlp.bytes, request_body_bytes: Buffer.byteLength(mlpBody), cache_resident: true, unbatched, batched, unbatched_adaptive: unbatchedAdaptive }, ratios, targets });
+Object.assign(results, { logistic_regression: { in_process: a, bare_node_http: b, onnx_runtime: c, kserve_python: d, onnx_runtime_monitoring_off: c0, onnx_runtime_grpc: cg, onnx_runtime_traced: ct, onnx_runtime_kafka_sink: { ...ck, sink: kafkaSink }, rounds: { bare_node_http: bareRuns, onnx_runtime: ourRuns, onnx_runtime_monitoring_off: unmonitoredRuns, onnx_runtime_grpc: grpcRuns, onnx_runtime_traced: tracedRuns, onnx_runtime_kafka_sink: kafkaRuns, ratios: pairRatios, tracing_on_vs_off: traceRatios, kafka_sink_vs_stdout: kafkaRatios, ...(baselineResult ? { baseline_ref: baselineRuns, baseline_ratios: baselineRatios } : {}) }, ...(baselineResult ? { onnx_runtime_baseline_ref: baselineResult } : {}) }, mlp_large: { model_bytes: models.mlp_large.bytes, request_body_bytes: Buffer.byteLength(mlpBody), unbatched: large.unbatched, batched: large.batched }, mlp: { model_bytes: models.mlp.bytes, request_body_bytes: Buffer.byteLength(mlpBody), cache_resident: true, unbatched, batched, unbatched_adaptive: unbatchedAdaptive }, ratios, targets });
 console.log('\nratios', JSON.stringify(ratios, null, 2), '\ntargets', JSON.stringify(targets, null, 2));
 mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
 writeFileSync(join(ROOT, 'bench', 'out', 'runtime.json'), JSON.stringify(results, null, 2) + '\n');

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Consumer, stringDeserializers } from '@platformatic/kafka';
 import { labNetwork, labPaths, labPorts, repoRoot } from './lab-config.ts';
 import { accepting } from './processes.ts';
 
@@ -76,6 +77,17 @@ export function kafkaHome(): string {
   return out.trim().split('\n').pop() ?? '';
 }
 
+/**
+ * A cluster id: 16 random bytes in URL-safe base64 (what `kafka-storage random-uuid` prints); like
+ * Kafka's own, never one starting with "-", which the storage tool would read as a flag.
+ */
+export function kafkaClusterId(random: () => Buffer = () => randomBytes(16)): string {
+  for (;;) {
+    const id = random().toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 /** A small heap and the serial collector: one broker on a 2-core machine shared with the lab. */
 const JVM_FLAGS = ['-Xms64m', '-Xmx384m', '-XX:+UseSerialGC', '-Djava.awt.headless=true'];
 
@@ -86,9 +98,7 @@ export function prepareKafka(home: string, l: KafkaLayout): { command: string; a
   fs.writeFileSync(propertiesFile, serverProperties(l));
   const classpath = `${home}/libs/*`;
   if (!fs.existsSync(path.join(l.dataDir, 'meta.properties'))) {
-    // A cluster id is a random 16-byte UUID in URL-safe base64 (what `kafka-storage random-uuid` prints).
-    const clusterId = randomBytes(16).toString('base64url');
-    execFileSync('java', [...JVM_FLAGS, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propertiesFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('java', [...JVM_FLAGS, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', kafkaClusterId(), '-c', propertiesFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   }
   return { command: 'java', args: [...JVM_FLAGS, '-cp', classpath, 'kafka.Kafka', propertiesFile], propertiesFile };
 }
@@ -150,4 +160,40 @@ async function freePorts(n: number): Promise<number[]> {
   const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
+}
+
+export interface TopicMessage {
+  key: string;
+  value: string;
+}
+
+/**
+ * Reads `topic` from its start (a fresh consumer group) until `enough` holds for what was read, or
+ * fails after `timeoutMs` saying how much it had.
+ */
+export async function readTopic(bootstrap: string, topic: string, enough: (msgs: TopicMessage[]) => boolean, timeoutMs = 60_000): Promise<TopicMessage[]> {
+  const consumer = new Consumer({
+    groupId: `read-${topic}-${randomBytes(6).toString('hex')}`,
+    clientId: 'onnxop-topic-reader',
+    bootstrapBrokers: [bootstrap],
+    deserializers: stringDeserializers,
+    maxWaitTime: 200,
+  });
+  const msgs: TopicMessage[] = [];
+  try {
+    const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false });
+    stream.on('data', (m: { key: string; value: string }) => msgs.push({ key: m.key, value: m.value }));
+    try {
+      const deadline = Date.now() + timeoutMs;
+      while (!enough(msgs)) {
+        if (Date.now() > deadline) throw new Error(`kafka: ${topic} did not have the records expected after ${timeoutMs} ms (read ${msgs.length})`);
+        await sleep(100);
+      }
+    } finally {
+      await stream.close();
+    }
+    return msgs;
+  } finally {
+    await consumer.close(true);
+  }
 }

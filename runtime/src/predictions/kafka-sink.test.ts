@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Admin, Consumer, stringDeserializers } from '@platformatic/kafka';
-import { startOwnKafka, type OwnKafka } from '../../../e2e/lab/kafka.ts';
+import { Admin } from '@platformatic/kafka';
+import { readTopic as readKafkaTopic, startOwnKafka, type OwnKafka, type TopicMessage } from '../../../e2e/lab/kafka.ts';
 import { serveChild, type ServedChild } from '../../test-support/child-runtime.ts';
 import { metricValue, post, waitFor } from '../../test-support/harness.ts';
 
@@ -36,36 +36,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Message {
-  key: string;
-  value: string;
-}
-
-/** Reads a topic from its start until `enough` says so (or fails after a minute, saying what it had). */
-async function readTopic(topic: string, enough: (msgs: Message[]) => boolean): Promise<Message[]> {
-  const consumer = new Consumer({
-    groupId: `test-${topic}-${Math.random().toString(36).slice(2)}`,
-    clientId: 'test-consumer',
-    bootstrapBrokers: [kafka.bootstrap],
-    deserializers: stringDeserializers,
-    maxWaitTime: 200,
-  });
-  const msgs: Message[] = [];
-  try {
-    const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false });
-    stream.on('data', (m: { key: string; value: string }) => msgs.push({ key: m.key, value: m.value }));
-    try {
-      await waitFor(`${topic}: enough records`, async () => (enough(msgs) ? true : undefined), { everyMs: 100, timeoutMs: 60_000 });
-    } catch (err) {
-      throw new Error(`${(err as Error).message} (read ${msgs.length})`, { cause: err });
-    } finally {
-      await stream.close();
-    }
-    return msgs;
-  } finally {
-    await consumer.close(true);
-  }
-}
+const readTopic = (topic: string, enough: (msgs: TopicMessage[]) => boolean) => readKafkaTopic(kafka.bootstrap, topic, enough);
 
 const iris = (i: number) => ({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [[(i % 10) / 10, 0.5, 1 + (i % 3), 0.2]] }] });
 

@@ -128,7 +128,7 @@ export function createMetrics(model: string, revision: string) {
     kafkaDelivered: new Counter({ name: 'onnxop_kafka_records_delivered_total', help: 'Records the Kafka broker acknowledged, by stream (predictions, feedback).', labelNames: ['stream'], registers: r }),
     kafkaDropped: new Counter({
       name: 'onnxop_kafka_records_dropped_total',
-      help: 'Records never sent to Kafka, by stream and reason: buffer_full (the buffer bound was reached while the broker was slow or away) or closed (still buffered at shutdown).',
+      help: 'Records never sent to Kafka, by stream and reason: buffer_full (the buffer bound was reached while the broker was slow or away), too_large (over 1 000 000 bytes) or closed (still buffered at shutdown).',
       labelNames: ['stream', 'reason'],
       registers: r,
     }),

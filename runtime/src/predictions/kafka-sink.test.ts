@@ -98,8 +98,15 @@ describe('Kafka prediction sink, real broker', () => {
           expect(f).toEqual({ id: p.id, time: expect.any(String), model: 'classifier', revision: 'r1', label: i % 2 === 0 ? p.label : p.label + 1, matched: true });
           expect(byId.get(p.id).outputs.label.data[0]).toBe(p.label);
         });
+        // A record over the broker's message size (50 000 rows: megabytes of outputs) is dropped at
+        // once and counted; it must not hold back the records behind it.
+        const big = await post(`${rt.url}/v2/models/classifier/infer`, { inputs: [{ name: 'features', shape: [50_000, 4], datatype: 'FP32', data: new Array(200_000).fill(0.5) }] });
+        expect(big.status).toBe(200);
+        const next = await predict(rt, 4, N);
+        await readTopic(PREDICTIONS, (m) => next.every((p) => m.some((x) => x.key === p.id)));
         const before = await rt.metrics();
-        expect(metricValue(before, 'onnxop_kafka_records_delivered_total', { stream: 'predictions' })).toBe(N);
+        expect(metricValue(before, 'onnxop_kafka_records_dropped_total', { stream: 'predictions', reason: 'too_large' })).toBe(1);
+        expect(metricValue(before, 'onnxop_kafka_records_delivered_total', { stream: 'predictions' })).toBe(N + 4);
         expect(metricValue(before, 'onnxop_kafka_records_delivered_total', { stream: 'feedback' })).toBe(N);
         expect(metricValue(before, 'onnxop_kafka_records_dropped_total', { stream: 'predictions', reason: 'buffer_full' })).toBe(0);
 
@@ -146,7 +153,7 @@ describe('Kafka prediction sink, real broker', () => {
           const flowing = await readTopic(PREDICTIONS, (msgs) => [...afterIds].every((id) => msgs.some((m) => m.key === id)));
           expect([...afterIds].filter((id) => !flowing.some((m) => m.key === id))).toEqual([]);
           const end = await rt.metrics();
-          expect(metricValue(end, 'onnxop_kafka_records_delivered_total', { stream: 'predictions' })).toBeGreaterThanOrEqual(N + 20);
+          expect(metricValue(end, 'onnxop_kafka_records_delivered_total', { stream: 'predictions' })).toBeGreaterThanOrEqual(N + 4 + 20);
         } finally {
           if (!resumed) process.kill(kafka.pid, 'SIGCONT');
         }

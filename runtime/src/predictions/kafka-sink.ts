@@ -12,7 +12,7 @@ import { parseBrokers } from '../config/config.ts';
 import { errorMessage } from '../errors.ts';
 import type { RuntimeMetrics } from '../metrics/metrics.ts';
 import type { PredictionSink } from './prediction-log.ts';
-import { RecordBuffer, retryDelayMs } from './record-buffer.ts';
+import { RecordBuffer, recordTooLarge, retryDelayMs } from './record-buffer.ts';
 
 export type KafkaStream = 'predictions' | 'feedback';
 
@@ -67,7 +67,7 @@ export class KafkaSink implements PredictionSink {
     this.feedback = this.feedbackStream !== undefined;
     for (const s of [this.predictions, this.feedbackStream]) {
       if (!s) continue;
-      for (const reason of ['buffer_full', 'closed']) metrics.kafkaDropped.inc({ stream: s.name, reason }, 0);
+      for (const reason of ['buffer_full', 'too_large', 'closed']) metrics.kafkaDropped.inc({ stream: s.name, reason }, 0);
       metrics.kafkaDelivered.inc({ stream: s.name }, 0);
       metrics.kafkaFailures.inc({ stream: s.name }, 0);
       this.gauge(s);
@@ -95,8 +95,10 @@ export class KafkaSink implements PredictionSink {
   }
 
   private enqueue(s: Stream, key: string, line: string): void {
-    if (this.closing || !s.buffer.push({ key, value: line.endsWith('\n') ? line.slice(0, -1) : line })) {
-      this.metrics.kafkaDropped.inc({ stream: s.name, reason: this.closing ? 'closed' : 'buffer_full' });
+    const value = line.endsWith('\n') ? line.slice(0, -1) : line;
+    const reason = this.closing ? 'closed' : recordTooLarge(key, value) ? 'too_large' : s.buffer.push({ key, value }) ? undefined : 'buffer_full';
+    if (reason !== undefined) {
+      this.metrics.kafkaDropped.inc({ stream: s.name, reason });
       if (s.name === 'predictions') this.metrics.predictionLogDropped.inc();
       return;
     }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { RecordBuffer, recordBytes, retryDelayMs, type BufferedRecord } from './record-buffer.ts';
+import { RecordBuffer, recordBytes, recordTooLarge, retryDelayMs, type BufferedRecord } from './record-buffer.ts';
 
 const rec = (i: number, size = 10): BufferedRecord => ({ key: `id-${i}`, value: 'x'.repeat(size) });
 
@@ -95,5 +95,15 @@ describe('retry delay', () => {
     expect(retryDelayMs(1, 100, 2000, 0)).toBe(50);
     expect(retryDelayMs(1000, 100, 2000, 0)).toBe(1000);
     expect(retryDelayMs(3, 100, 2000, 0.5)).toBe(300);
+  });
+});
+
+describe('record size limit (the broker\'s message.max.bytes)', () => {
+  test('counts UTF-8 bytes of key and value: ASCII up to the limit passes, multi-byte text is measured', () => {
+    expect(recordTooLarge('k', 'x'.repeat(99), 100)).toBe(false);
+    expect(recordTooLarge('k', 'x'.repeat(100), 100)).toBe(true);
+    expect(recordTooLarge('', 'é'.repeat(50), 100)).toBe(false); // 100 bytes
+    expect(recordTooLarge('', 'é'.repeat(51), 100)).toBe(true); // 102 bytes, 51 UTF-16 units
+    expect(recordTooLarge('', '€'.repeat(34), 100)).toBe(true); // 102 bytes
   });
 });

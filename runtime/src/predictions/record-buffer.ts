@@ -99,6 +99,20 @@ export class RecordBuffer {
 }
 
 /**
+ * Largest record sent: a broker refuses a batch over its message.max.bytes (1 MiB + 12 by default),
+ * and a refused record at the head of the buffer would be retried forever, holding back every
+ * record behind it. Larger records are dropped at once and counted (reason too_large).
+ */
+export const MAX_RECORD_BYTES = 1_000_000;
+
+/** Whether a record is over MAX_RECORD_BYTES in UTF-8 (checked cheaply first: a UTF-16 unit is at most 3 bytes). */
+export function recordTooLarge(key: string, value: string, max = MAX_RECORD_BYTES): boolean {
+  const units = key.length + value.length;
+  if (3 * units <= max) return false;
+  return units > max || Buffer.byteLength(key) + Buffer.byteLength(value) > max;
+}
+
+/**
  * Wait before retry number `attempt` (1 = the first retry): doubling from `baseMs`, capped at
  * `maxMs`, scaled by `jitter` in [0, 1) to between half and all of it so that replicas that lost the
  * broker together do not retry in step.

@@ -115,3 +115,31 @@ describe('failures on either side', () => {
     expect(metricValue(text, METRIC_SHADOW_COMPARISONS, { stable_revision: 'unknown', outcome: 'stable_error' })).toBe(10);
   });
 });
+
+describe('a stable revision that never answers', () => {
+  test('mirrors beyond 32 in flight are dropped at once (skipped), the rest time out as stable_error, and clients are never held up', async () => {
+    // A "stable" that accepts connections and never answers.
+    const { createServer } = await import('node:http');
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as { port: number }).port;
+    const canary = await start('classifier', { modelName: 'clf', revision: 'canary1', shadowCompareUrl: `http://127.0.0.1:${port}`, requestTimeoutMs: 3000 });
+    await canary.loaded;
+    try {
+      const mirrored = Array.from({ length: 40 }, () => post(`http://127.0.0.1:${canary.shadowPort}/v2/models/clf/infer`, body('clf', ROWS.slice(0, 1))));
+      // While 32 mirrors wait on stable, a client request on the client port is answered.
+      const client = await post(`${canary.url}/v2/models/clf/infer`, body('clf', ROWS.slice(0, 1)));
+      expect(client.status).toBe(200);
+      const statuses = (await Promise.all(mirrored)).map((r) => r.status);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(8);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(32);
+      const text = (await request(`${canary.url}/metrics`)).text;
+      expect(metricValue(text, METRIC_SHADOW_COMPARISONS, { stable_revision: 'unknown', outcome: 'skipped' })).toBe(8);
+      expect(metricValue(text, METRIC_SHADOW_COMPARISONS, { stable_revision: 'unknown', outcome: 'stable_error' })).toBe(32);
+    } finally {
+      await canary.shutdown('test');
+      silent.closeAllConnections();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+});

@@ -1,0 +1,182 @@
+// Shadow steps in the lab (issue 15): the operator, the real API server, runtime pods from the
+// images built from this tree, a real Prometheus, and a lab gateway process of this suite's own
+// (its own Gateway, so the shared one is untouched) honouring RequestMirror. During the shadow step
+// every answer comes from stable; the gateway mirrors half of the requests to the canary's shadow
+// port, the canary asks stable's shadow port for the same input (through the gateway, the lab's
+// stand-in for cluster DNS: HTTP_PROXY) and compares. Silent regressions — 200s with wrong answers —
+// are rolled back before any client request reaches the canary; a re-export is promoted.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { labGateway } from '../e2e/lab/gateway-api-crds.ts';
+import { labNetwork, labPaths } from '../e2e/lab/lab-config.ts';
+import { startLoad, type LoadResult } from '../e2e/lab/loadgen/run-load.ts';
+import { prometheusUrl } from '../e2e/lab/prometheus.ts';
+import { ensureTestModels, shadowRows, type TestModel } from '../runtime/test-models/build.ts';
+import { applyCrd, createTestNamespace, deleteNamespace, kubectl, kubectlJson, repoRoot, waitUntil } from './lab-helpers.ts';
+import { freePort, OperatorProcess } from './operator-process.ts';
+
+interface Gate {
+  name: string;
+  verdict: string;
+  samples: number;
+  value: number;
+  message: string;
+}
+interface ModelStatus {
+  observedGeneration?: number;
+  phase?: string;
+  stable?: { revision: string; digest: string };
+  canary?: { revision: string; digest: string };
+  rollout?: { state: string; step: number; weight: number };
+  lastAnalysis?: { verdict: string; gates?: Gate[] };
+  lastRollback?: { reason: string; slo?: string; judgement?: string; requests?: number; badEvents?: number; message?: string };
+}
+
+const instance = 'shadow-test';
+const gatewayName = 'shadow-it';
+const operator = new OperatorProcess('onnx-operator-shadow-test', () => ['--instance-id', instance, '--prometheus-url', prometheusUrl, '--prometheus-scrape-interval', '2s', '--prometheus-timeout', '2s']);
+let gateway: ChildProcess | undefined;
+let gatewayPort = 0;
+let podsPort = 0;
+let ns = '';
+let models: ReturnType<typeof ensureTestModels>;
+/** Twenty rows per request, feature 0 spread over [-4, 4] (classifier_flip_20 changes about a fifth). */
+const ROWS = shadowRows(20, 15);
+
+async function startGateway(): Promise<void> {
+  gatewayPort = await freePort();
+  podsPort = await freePort();
+  const gw = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: gatewayName, namespace: labGateway.namespace }, spec: { gatewayClassName: labGateway.className, listeners: [{ name: labGateway.listenerName, port: labGateway.listenerPort, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } }] } };
+  await kubectl(['apply', '--server-side', '-f', '-'], stringify(gw));
+  const log = fs.openSync(path.join(labPaths.logs, 'shadow-test-gateway.log'), 'a');
+  gateway = spawn(process.execPath, [path.join(repoRoot, 'e2e/lab/gateway/main.ts'), '--port', String(gatewayPort), '--kubeconfig', labPaths.kubeconfig, '--gateway-name', gatewayName, '--pods-port', String(podsPort)], { stdio: ['ignore', log, log], cwd: repoRoot });
+  fs.closeSync(log);
+  await waitUntil('the suite gateway to be ready', async () => ((await fetch(`http://127.0.0.1:${gatewayPort}/_lab/readyz`).catch(() => undefined))?.ok ? true : undefined), 60_000);
+}
+
+beforeAll(async () => {
+  await applyCrd();
+  models = ensureTestModels();
+  await startGateway();
+  ns = await createTestNamespace('shadow-it');
+  await operator.start();
+});
+
+afterAll(async () => {
+  await operator.stop();
+  if (gateway && gateway.exitCode === null) {
+    const exited = new Promise((resolve) => gateway?.once('exit', resolve));
+    gateway.kill('SIGTERM');
+    await exited;
+  }
+  await kubectl(['-n', labGateway.namespace, 'delete', 'gateway', gatewayName, '--ignore-not-found', '--wait=false']);
+  if (ns) await deleteNamespace(ns);
+});
+
+/** A shadow step mirroring half the requests, then half the traffic: seconds, so a scenario takes about a minute. */
+const SPEC = {
+  rollout: {
+    steps: [
+      { shadow: 50, pause: '16s' },
+      { weight: 50, pause: '8s' },
+    ],
+    analysis: {
+      interval: '4s',
+      slos: [{ name: 'availability', builtin: 'availability', objective: 90 }],
+      burnRateWindows: [{ short: '10s', long: '1m', threshold: 2 }],
+      minRequests: 20,
+      maxInconclusive: 0,
+      quality: { agreement: { minAgreement: 95, minSamples: 100 } },
+    },
+    progressDeadline: '2m',
+    scaleDownDelay: '5s',
+  },
+};
+
+async function apply(name: string, file: TestModel): Promise<number> {
+  const obj = {
+    apiVersion: 'serving.onnxop.io/v1alpha1',
+    kind: 'OnnxModel',
+    metadata: { name, labels: { 'serving.onnxop.io/controller-instance': instance } },
+    spec: {
+      model: { uri: `file://${file.path}`, digest: file.digest, name: 'm' },
+      // The lab has no cluster DNS: the canary reaches the stable Service through the suite gateway.
+      runtime: { replicas: 1, env: [{ name: 'HTTP_PROXY', value: `http://${labNetwork.bridgeAddress}:${podsPort}` }] },
+      traffic: { gatewayAPI: { hostnames: [`${name}.${ns}.lab`], parentRefs: [{ name: gatewayName, namespace: labGateway.namespace }] } },
+      ...SPEC,
+    },
+  };
+  await kubectl(['-n', ns, 'apply', '--server-side', '-f', '-'], stringify(obj));
+  return (await kubectlJson<{ metadata: { generation: number } }>(['-n', ns, 'get', 'onnxmodel', name])).metadata.generation;
+}
+
+const statusOf = async (name: string) => (await kubectlJson<{ status?: ModelStatus }>(['-n', ns, 'get', 'onnxmodel', name])).status ?? {};
+const waitFor = (name: string, what: string, ok: (s: ModelStatus) => boolean, timeoutMs = 150_000) =>
+  waitUntil(`${name}: ${what}`, async () => {
+    const s = await statusOf(name);
+    return ok(s) ? s : undefined;
+  }, timeoutMs, 1000);
+const ended = (s: ModelStatus) => s.phase === 'RolledBack' || (s.phase === 'Stable' && !s.canary);
+
+/** `stable` serving under steady load, then `canary` rolled out; the status at the end and the load's answers. */
+async function scenario(name: string, stable: TestModel, canary: TestModel, during?: (name: string) => Promise<void>): Promise<{ status: ModelStatus; load: LoadResult }> {
+  await apply(name, stable);
+  await waitFor(name, 'stable', (s) => s.phase === 'Stable');
+  const load = startLoad({
+    url: `http://127.0.0.1:${gatewayPort}/v2/models/m/infer`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', host: `${name}.${ns}.lab` },
+    body: JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [ROWS.length, 4], data: ROWS.flat() }] }),
+    rate: 10,
+    maxRequests: 5000,
+    durationMs: 300_000,
+    timeoutMs: 5000,
+    groupByHeader: 'x-onnxop-revision',
+  });
+  let result: LoadResult | undefined;
+  try {
+    const generation = await apply(name, canary);
+    await waitFor(name, 'the new spec observed', (s) => (s.observedGeneration ?? 0) >= generation);
+    await during?.(name);
+    const status = await waitFor(name, 'the rollout to end', ended);
+    return { status, load: (result = await load.stop()) };
+  } finally {
+    if (!result) await load.stop();
+  }
+}
+
+describe('shadow steps: same-input comparison with stable', () => {
+  test('(a) the classifier re-exported agrees on every mirrored row and is promoted', async () => {
+    let shadowGate: Gate | undefined;
+    const { status, load } = await scenario('reexport', models.classifier, models.classifier_reexport, async (name) => {
+      const held = await waitFor(name, 'a passing agreement measurement in the shadow step', (s) => s.rollout?.step === 0 && s.lastAnalysis?.gates?.[0]?.verdict === 'pass');
+      shadowGate = held.lastAnalysis?.gates?.[0];
+      expect(held.rollout?.weight).toBe(0);
+    });
+    expect(status.phase).toBe('Stable');
+    expect(status.stable?.digest).toBe(models.classifier_reexport.digest);
+    expect(shadowGate).toMatchObject({ name: 'agreement', verdict: 'pass', value: 100 });
+    expect(shadowGate?.samples).toBeGreaterThanOrEqual(100);
+    expect(load.total.statusCodes).toEqual({ '200': load.total.count });
+  });
+
+  test.each([
+    ['swapped', 'classifier', 'classifier_swapped', '(b) features swapped in export'],
+    ['flipped', 'classifier', 'classifier_flip_20', '(c) a fifth of the predictions changed'],
+    ['biased', 'regressor', 'regressor_biased', '(d) a regressor shifted by 0.05'],
+    ['constant', 'classifier', 'classifier_constant', '(e) a constant answer'],
+  ] as [string, 'classifier' | 'regressor', 'classifier_swapped' | 'classifier_flip_20' | 'regressor_biased' | 'classifier_constant', string][])('%s: %s → %s, %s: rolled back in the shadow step, before any client request reached it, with no HTTP error — rolled back in the shadow step, before any client request reached it, with no HTTP error', async (name, stable, canary) => {
+    const { status, load } = await scenario(name, models[stable], models[canary]);
+    expect(status.phase).toBe('RolledBack');
+    expect(status.stable?.digest).toBe(models[stable].digest);
+    expect(status.lastRollback).toMatchObject({ reason: 'AnalysisFailed', slo: 'agreement', judgement: 'Disagrees' });
+    expect(status.lastRollback?.badEvents).toBeGreaterThan(0);
+    expect(status.lastRollback?.message).toMatch(/mirrored rows agree with stable/);
+    // Every client answer was a 200, and all of them came from stable: the canary only ever saw copies.
+    expect(load.total.statusCodes).toEqual({ '200': load.total.count });
+    expect(Object.keys(load.byGroup)).toEqual([status.stable?.revision]);
+  });
+});

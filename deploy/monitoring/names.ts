@@ -2,7 +2,7 @@
 // contract (lib/contract); the rest are the runtime's and the operator's own, listed in
 // docs/metrics.md (a unit test checks every name here is documented there), and the scrape labels
 // the lab's Prometheus and the chart's PodMonitor attach to every runtime series.
-import { METRIC_LABEL_MODEL, METRIC_LABEL_OUTCOME, METRIC_LABEL_REVISION, METRIC_REQUEST_DURATION, METRIC_REQUESTS_IN_FLIGHT, METRIC_REQUESTS_TOTAL } from '../../lib/contract/index.ts';
+import { METRIC_LABEL_MODEL, METRIC_LABEL_OUTCOME, METRIC_LABEL_REVISION, METRIC_REQUEST_DURATION, METRIC_REQUESTS_IN_FLIGHT, METRIC_REQUESTS_TOTAL, METRIC_SHADOW_COMPARISONS, METRIC_SHADOW_DIFFERENCE } from '../../lib/contract/index.ts';
 import { METRIC_LABEL_NAMESPACE } from '../../operator/src/analysis/promql.ts';
 
 export { METRIC_LABEL_MODEL, METRIC_LABEL_NAMESPACE, METRIC_LABEL_OUTCOME, METRIC_LABEL_REVISION, METRIC_REQUEST_DURATION, METRIC_REQUESTS_IN_FLIGHT, METRIC_REQUESTS_TOTAL };
@@ -47,6 +47,8 @@ export const RUNTIME = {
   feedback: 'onnxop_feedback_total',
   groundTruth: 'onnxop_ground_truth_total',
   absoluteError: 'onnxop_ground_truth_absolute_error',
+  shadowComparisons: METRIC_SHADOW_COMPARISONS,
+  shadowDifference: METRIC_SHADOW_DIFFERENCE,
   cpuSeconds: 'onnxop_process_process_cpu_seconds_total',
   residentMemory: 'onnxop_process_process_resident_memory_bytes',
   eventLoopLag: 'onnxop_process_nodejs_eventloop_lag_p99_seconds',

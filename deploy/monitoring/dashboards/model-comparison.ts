@@ -1,7 +1,7 @@
 // Model comparison: stable against canary during a rollout, side by side — the operator's weight,
 // step, burn rates and verdicts, and the runtime's traffic, errors, latency and predictions per
 // revision.
-import { AVAILABILITY_BAD_OUTCOMES, AVAILABILITY_EXCLUDED_OUTCOMES } from '../../../lib/contract/index.ts';
+import { AVAILABILITY_BAD_OUTCOMES, AVAILABILITY_EXCLUDED_OUTCOMES, SHADOW_BAD_OUTCOMES } from '../../../lib/contract/index.ts';
 import { OPERATOR, RUNTIME } from '../names.ts';
 import { dashboard, objectVariable, RATE, row, SEL, timeseries } from './common.ts';
 
@@ -67,5 +67,23 @@ export function modelComparison() {
         min: 0,
         max: 1,
       }),
-    );
+    )
+    .withPanel(
+      timeseries(
+        'Shadow agreement with stable (same inputs)',
+        [
+          {
+            expr: `sum by (revision, stable_revision) (rate(${RUNTIME.shadowComparisons}{${SEL}, outcome="agree"}[${RATE}])) / sum by (revision, stable_revision) (rate(${RUNTIME.shadowComparisons}{${SEL}, outcome=~"agree|${SHADOW_BAD_OUTCOMES.join('|')}"}[${RATE}]))`,
+            legend: '{{revision}} vs {{stable_revision}}',
+          },
+        ],
+        {
+          unit: 'percentunit',
+          description: "During a shadow step: the share of mirrored rows on which the canary answers like stable for the same input (the agreement gate's input; a canary error counts as disagreeing).",
+          min: 0,
+          max: 1,
+        },
+      ),
+    )
+    .withPanel(timeseries('Shadow difference p99 (regressors)', [{ expr: `histogram_quantile(0.99, sum by (le, revision, stable_revision) (rate(${RUNTIME.shadowDifference}_bucket{${SEL}}[${RATE}])))`, legend: '{{revision}} vs {{stable_revision}}' }], { description: 'During a shadow step: the 99th percentile of |canary − stable| per mirrored regressor row.' }));
 }

@@ -43,7 +43,7 @@ let gatewayPort = 0;
 let podsPort = 0;
 let ns = '';
 let models: ReturnType<typeof ensureTestModels>;
-/** Twenty rows per request, feature 0 spread over [-4, 4] (classifier_flip_20 changes about a fifth). */
+/** Twenty rows per request, feature 0 spread over [-4, 4]: classifier_flip_20 (a fifth of [-4, 4]) changes 6 of these 20. */
 const ROWS = shadowRows(20, 15);
 
 async function startGateway(): Promise<void> {
@@ -148,6 +148,23 @@ async function scenario(name: string, stable: TestModel, canary: TestModel, duri
   }
 }
 
+describe('shadow steps in the CRD', () => {
+  test.each([
+    ['a step with both weight and shadow', [{ weight: 10, shadow: 10 }], 'needs exactly one of weight'],
+    ['a step with neither', [{ pause: '1m' }], 'needs exactly one of weight'],
+    ['a shadow step after a weight step', [{ weight: 10 }, { shadow: 10 }], 'shadow steps come before the first weight step'],
+    ['weights falling around a shadow step', [{ shadow: 5 }, { weight: 50 }, { weight: 10 }], 'must rise strictly'],
+  ])('the API server refuses %s with the rule\'s message', async (_name, steps, message) => {
+    const obj = { apiVersion: 'serving.onnxop.io/v1alpha1', kind: 'OnnxModel', metadata: { name: 'cel', namespace: ns }, spec: { model: { uri: 'https://m.example.com/m.onnx', digest: models.classifier.digest }, rollout: { steps } } };
+    await expect(kubectl(['apply', '--dry-run=server', '-f', '-'], stringify(obj))).rejects.toThrow(message);
+  });
+
+  test('and accepts shadow steps first, then rising weights', async () => {
+    const obj = { apiVersion: 'serving.onnxop.io/v1alpha1', kind: 'OnnxModel', metadata: { name: 'cel', namespace: ns }, spec: { model: { uri: 'https://m.example.com/m.onnx', digest: models.classifier.digest }, rollout: { steps: [{ shadow: 20, pause: '1m' }, { weight: 10 }, { weight: 50 }], analysis: { slos: [{ name: 'a', builtin: 'availability', objective: 99 }], quality: { agreement: {} } } } } };
+    expect(await kubectl(['apply', '--dry-run=server', '-f', '-'], stringify(obj))).toMatch(/created \(server dry run\)/);
+  });
+});
+
 describe('shadow steps: same-input comparison with stable', () => {
   test('(a) the classifier re-exported agrees on every mirrored row and is promoted', async () => {
     let shadowGate: Gate | undefined;
@@ -165,7 +182,7 @@ describe('shadow steps: same-input comparison with stable', () => {
 
   test.each([
     ['swapped', 'classifier', 'classifier_swapped', '(b) features swapped in export'],
-    ['flipped', 'classifier', 'classifier_flip_20', '(c) a fifth of the predictions changed'],
+    ['flipped', 'classifier', 'classifier_flip_20', '(c) the predictions on a fifth of the input space changed (6 of the 20 rows sent)'],
     ['biased', 'regressor', 'regressor_biased', '(d) a regressor shifted by 0.05'],
     ['constant', 'classifier', 'classifier_constant', '(e) a constant answer'],
   ] as [string, 'classifier' | 'regressor', 'classifier_swapped' | 'classifier_flip_20' | 'regressor_biased' | 'classifier_constant', string][])('%s: %s → %s, %s: rolled back in the shadow step, before any client request reached it, with no HTTP error — rolled back in the shadow step, before any client request reached it, with no HTTP error', async (name, stable, canary) => {

@@ -147,6 +147,7 @@ describe('the chart', () => {
       leaderElectionId: 'rel-onnx-operator',
       logLevel: 'info',
       prometheusUrl: undefined,
+      predictionKafka: undefined,
     });
     const all = renderChart({
       watchNamespaces: ['ml-prod', 'ml-staging'],
@@ -164,6 +165,7 @@ describe('the chart', () => {
         verificationResyncSeconds: 60,
         watchdogSeconds: 300,
         prometheus: { url: 'https://prometheus.monitoring:9090', timeout: '10s', scrapeInterval: '15s', bearerTokenFile: '/var/run/prom/token', caFile: '/var/run/prom/ca.crt' },
+        predictionKafka: { brokers: 'kafka-0.kafka:9092,kafka-1.kafka:9092', topic: 'ml.predictions', feedbackTopic: 'ml.feedback' },
         extraArgs: ['--field-manager=onnx-operator-b'],
       },
     });
@@ -186,6 +188,7 @@ describe('the chart', () => {
       prometheusScrapeIntervalMs: 15_000,
       prometheusBearerTokenFile: '/var/run/prom/token',
       prometheusCaFile: '/var/run/prom/ca.crt',
+      predictionKafka: { brokers: 'kafka-0.kafka:9092,kafka-1.kafka:9092', topic: 'ml.predictions', feedbackTopic: 'ml.feedback' },
       fieldManager: 'onnx-operator-b',
     });
     expect(configOf(renderChart({ replicaCount: 1, leaderElection: { enabled: false } })).leaderElect).toBe(false);
@@ -241,6 +244,7 @@ describe('the chart', () => {
       [{ operator: { defaultGateway: 'public' } }, /at '\/operator\/defaultGateway': 'public' does not match pattern/],
       [{ operator: { prometheus: { url: 'prometheus:9090' } } }, /at '\/operator\/prometheus\/url': 'prometheus:9090' does not match pattern/],
       [{ operator: { prometheus: { timeout: 5 } } }, /at '\/operator\/prometheus\/timeout': got number, want string/],
+      [{ operator: { predictionKafka: { brokers: 'kafka' } } }, /at '\/operator\/predictionKafka\/brokers': 'kafka' does not match pattern/],
       [{ image: { digest: 'latest' } }, /at '\/image\/digest': 'latest' does not match pattern/],
       [{ resources: { requests: { cpu: true } } }, /at '\/resources\/requests\/cpu': got boolean, want number or integer or string/],
     ];

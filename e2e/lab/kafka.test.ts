@@ -8,8 +8,8 @@ describe('Kafka server.properties', () => {
   test('the lab broker: KRaft on loopback, each client listener advertised as itself so pods are sent to the bridge address', () => {
     const p = props(serverProperties(labKafka));
     expect(p['process.roles']).toBe('broker,controller');
-    expect(p['listeners']).toBe(`LOOPBACK://127.0.0.1:${labPorts.kafka},BRIDGE://${labNetwork.bridgeAddress}:${labPorts.kafka},CONTROLLER://127.0.0.1:${labPorts.kafkaController}`);
-    expect(p['advertised.listeners']).toBe(`LOOPBACK://127.0.0.1:${labPorts.kafka},BRIDGE://${labNetwork.bridgeAddress}:${labPorts.kafka}`);
+    expect(p['listeners']).toBe(`LOOPBACK://127.0.0.1:${labPorts.kafka},BRIDGE://${labNetwork.bridgeAddress}:${labPorts.kafkaPods},CONTROLLER://127.0.0.1:${labPorts.kafkaController}`);
+    expect(p['advertised.listeners']).toBe(`LOOPBACK://127.0.0.1:${labPorts.kafka},BRIDGE://${labNetwork.bridgeAddress}:${labPorts.kafkaPods}`);
     expect(p['controller.quorum.voters']).toBe(`1@127.0.0.1:${labPorts.kafkaController}`);
     expect(p['listener.security.protocol.map']).toBe('LOOPBACK:PLAINTEXT,BRIDGE:PLAINTEXT,CONTROLLER:PLAINTEXT');
     expect(p['inter.broker.listener.name']).toBe('LOOPBACK');

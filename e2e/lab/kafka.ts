@@ -56,20 +56,21 @@ export function serverProperties(l: KafkaLayout): string {
 }
 
 /**
- * The lab's broker: one port on loopback (host-side clients, tests) and the same port on the
- * bridge's host address, advertised as such, so that pods (runc containers in their own network
- * namespaces on the lab bridge) reach it and are sent back to an address they can reach.
+ * The lab's broker: one port on loopback (host-side clients, tests) and another on the bridge's
+ * host address (Kafka refuses two IPv4 listeners on one port), each advertised as itself, so that
+ * pods (runc containers in their own network namespaces on the lab bridge) reach it and are sent
+ * back to an address they can reach.
  */
 export const labKafka: KafkaLayout = {
   dataDir: labPaths.kafkaData,
   listeners: [
     { name: 'LOOPBACK', host: '127.0.0.1', port: labPorts.kafka },
-    { name: 'BRIDGE', host: labNetwork.bridgeAddress, port: labPorts.kafka },
+    { name: 'BRIDGE', host: labNetwork.bridgeAddress, port: labPorts.kafkaPods },
   ],
   controllerPort: labPorts.kafkaController,
 };
 /** Bootstrap addresses of the lab's broker: from the host, and from pods. */
-export const labKafkaBootstrap = { host: `127.0.0.1:${labPorts.kafka}`, pods: `${labNetwork.bridgeAddress}:${labPorts.kafka}` } as const;
+export const labKafkaBootstrap = { host: `127.0.0.1:${labPorts.kafka}`, pods: `${labNetwork.bridgeAddress}:${labPorts.kafkaPods}` } as const;
 
 /** The cached Kafka installation (jars under libs/); installs it the first time. */
 export function kafkaHome(): string {

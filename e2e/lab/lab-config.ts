@@ -50,6 +50,8 @@ export const labPorts = {
   kafka: base + 92,
   /** Kafka's KRaft controller, 127.0.0.1 only. */
   kafkaController: base + 93,
+  /** Kafka's listener for pods, on the bridge address: Kafka refuses two IPv4 listeners on one port. */
+  kafkaPods: base + 94,
 } as const;
 
 /**

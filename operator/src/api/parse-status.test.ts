@@ -138,7 +138,7 @@ const FIELDS: [string, unknown, unknown, string, string][] = [
   ['lastAnalysis.slos[0].message', 'x', 5, 'a string', 'lastAnalysis.slos[0].message'],
   ['lastAnalysis.gates', [], 'none', 'a list', 'lastAnalysis.gates'],
   ['lastAnalysis.gates[0]', { name: 'groundTruth', samples: 0, stableSamples: 0, value: 0, bound: 2, verdict: 'inconclusive', message: 'waiting' }, 3, 'an object', 'lastAnalysis.gates[0]'],
-  ['lastAnalysis.gates[0].name', 'groundTruth', 'accuracy', 'one of predictions, groundTruth', 'lastAnalysis.gates[0]'],
+  ['lastAnalysis.gates[0].name', 'agreement', 'accuracy', 'one of predictions, groundTruth, agreement', 'lastAnalysis.gates[0]'],
   ['lastAnalysis.gates[0].samples', 3, -3, 'an integer ≥ 0', 'lastAnalysis.gates[0]'],
   ['lastAnalysis.gates[0].stableSamples', 3, 'many', 'an integer ≥ 0', 'lastAnalysis.gates[0]'],
   ['lastAnalysis.gates[0].value', 0.3, 'big', 'a number', 'lastAnalysis.gates[0]'],

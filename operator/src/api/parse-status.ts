@@ -8,6 +8,7 @@
 // deep-equal to what went in (Date objects, which client-node may hand over, become RFC 3339).
 import {
   CONDITION_TYPES,
+  GATE_NAMES,
   PAUSE_REASONS,
   PHASES,
   ROLLOUT_STATES,
@@ -208,7 +209,7 @@ const statusRecord = record<OnnxModelStatus>({
       gates: opt(
         list(
           record<GateMeasurement>({
-            name: req(oneOf(['predictions', 'groundTruth'] as const)),
+            name: req(oneOf(GATE_NAMES)),
             samples: req(int()),
             stableSamples: req(int()),
             value: req(num),

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { CONDITION_TYPES, PHASES, SPEC_KEYS, STATUS_KEYS, type KeyTreeNode } from './types.ts';
+import { CONDITION_TYPES, GATE_NAMES, PHASES, SPEC_KEYS, STATUS_KEYS, type KeyTreeNode } from './types.ts';
 
 interface Schema {
   type?: string;
@@ -47,6 +47,11 @@ describe('types.ts against crds/onnxmodel.yaml', () => {
   it('phase enum matches the Phase type', () => {
     expect(props['status']?.properties?.['phase']?.enum).toEqual([...PHASES]);
     expect(CONDITION_TYPES).toEqual(['ArtifactVerified', 'Available', 'Progressing', 'Degraded', 'Ready']);
+  });
+
+  it('gate name enum matches GATE_NAMES (status parsing keeps exactly these)', () => {
+    const gates = props['status']?.properties?.['lastAnalysis']?.properties?.['gates']?.items;
+    expect(gates?.properties?.['name']?.enum).toEqual([...GATE_NAMES]);
   });
 
   it('describes every field (kubectl explain works everywhere)', () => {

@@ -337,7 +337,8 @@ export interface SloMeasurement {
   message?: string;
 }
 
-export type GateName = 'predictions' | 'groundTruth' | 'agreement';
+export const GATE_NAMES = ['predictions', 'groundTruth', 'agreement'] as const;
+export type GateName = (typeof GATE_NAMES)[number];
 
 /** One model-quality gate at one measurement, shown like an SLO: samples, value, bound, verdict. */
 export interface GateMeasurement {

@@ -185,7 +185,7 @@ describe('shadow steps: same-input comparison with stable', () => {
     ['flipped', 'classifier', 'classifier_flip_20', '(c) the predictions on a fifth of the input space changed (6 of the 20 rows sent)'],
     ['biased', 'regressor', 'regressor_biased', '(d) a regressor shifted by 0.05'],
     ['constant', 'classifier', 'classifier_constant', '(e) a constant answer'],
-  ] as [string, 'classifier' | 'regressor', 'classifier_swapped' | 'classifier_flip_20' | 'regressor_biased' | 'classifier_constant', string][])('%s: %s → %s, %s: rolled back in the shadow step, before any client request reached it, with no HTTP error — rolled back in the shadow step, before any client request reached it, with no HTTP error', async (name, stable, canary) => {
+  ] as [string, 'classifier' | 'regressor', 'classifier_swapped' | 'classifier_flip_20' | 'regressor_biased' | 'classifier_constant', string][])('%s: %s → %s, %s: rolled back in the shadow step, before any client request reached it, with no HTTP error', async (name, stable, canary) => {
     const { status, load } = await scenario(name, models[stable], models[canary]);
     expect(status.phase).toBe('RolledBack');
     expect(status.stable?.digest).toBe(models[stable].digest);

@@ -33,6 +33,8 @@ export function createMetrics(model: string, revision: string) {
   registry.setDefaultLabels({ [METRIC_LABEL_MODEL]: model, [METRIC_LABEL_REVISION]: revision });
   collectDefaultMetrics({ register: registry, prefix: 'onnxop_process_' });
   const r = [registry];
+  /** The Kafka sink's hook that sets its buffer gauges (see kafkaBufferedRecords). */
+  const kafkaBuffers: { refresh?: () => void } = {};
 
   // Updated per request: fast.ts metrics (a field increment on a label-bound child), rendered at
   // scrape time in the same text format.
@@ -133,8 +135,11 @@ export function createMetrics(model: string, revision: string) {
       registers: r,
     }),
     kafkaFailures: new Counter({ name: 'onnxop_kafka_delivery_failures_total', help: 'Records in send attempts that failed (each is retried), by stream.', labelNames: ['stream'], registers: r }),
-    kafkaBufferedRecords: new Gauge({ name: 'onnxop_kafka_buffered_records', help: 'Records held for Kafka (waiting, in flight or awaiting a retry), by stream.', labelNames: ['stream'], registers: r }),
-    kafkaBufferedBytes: new Gauge({ name: 'onnxop_kafka_buffered_bytes', help: 'Bytes charged for the records held for Kafka, by stream; at most --prediction-log-kafka-buffer-bytes.', labelNames: ['stream'], registers: r }),
+    // Set when /metrics is scraped (by the sink's refresh hook), so a scrape during an outage sees the
+    // buffer as it is, not as it was when the last send attempt ended.
+    kafkaBufferedRecords: new Gauge({ name: 'onnxop_kafka_buffered_records', help: 'Records held for Kafka (waiting, in flight or awaiting a retry), by stream.', labelNames: ['stream'], registers: r, collect: () => kafkaBuffers.refresh?.() }),
+    kafkaBufferedBytes: new Gauge({ name: 'onnxop_kafka_buffered_bytes', help: 'Bytes charged for the records held for Kafka, by stream; at most --prediction-log-kafka-buffer-bytes.', labelNames: ['stream'], registers: r, collect: () => kafkaBuffers.refresh?.() }),
+    kafkaBuffers,
     feedback: new Counter({ name: 'onnxop_feedback_total', help: 'Ground-truth posts by outcome (accepted, unknown_id, invalid).', labelNames: ['outcome'], registers: r }),
     groundTruth: new Counter({ name: METRIC_GROUND_TRUTH, help: 'Classifier rows with ground truth, by result (correct, incorrect).', labelNames: ['result'], registers: r }),
     absoluteError: new Histogram({ name: METRIC_GROUND_TRUTH_ABSOLUTE_ERROR, help: 'Regressor rows with ground truth: |prediction − truth|.', buckets: ERROR_BUCKETS, registers: r }),

@@ -117,6 +117,10 @@ describe('Kafka prediction sink, real broker', () => {
           const rss0 = await rt.rssBytes();
           const during = await predict(rt, 600, N);
           expect(during).toHaveLength(600);
+          // The gauges are set at scrape time: they show the buffer as it is (full), whenever the
+          // last send attempt to the stopped broker ended.
+          const now = await rt.metrics();
+          expect(metricValue(now, 'onnxop_kafka_buffered_bytes', { stream: 'predictions' })).toBeGreaterThan(BUFFER_BYTES / 2);
           // The sink keeps failing (and counting) while the broker is away; the buffer fills and drops.
           const m = await waitFor(
             'a failed send counted',

@@ -72,6 +72,10 @@ export class KafkaSink implements PredictionSink {
       metrics.kafkaFailures.inc({ stream: s.name }, 0);
       this.gauge(s);
     }
+    metrics.kafkaBuffers.refresh = () => {
+      this.gauge(this.predictions);
+      if (this.feedbackStream) this.gauge(this.feedbackStream);
+    };
     this.producer = new Producer({
       clientId: `onnxop-${config.modelName}-${config.revision}`,
       bootstrapBrokers: brokers,

@@ -6,17 +6,13 @@
 // stand-in for cluster DNS: HTTP_PROXY) and compares. Silent regressions — 200s with wrong answers —
 // are rolled back before any client request reaches the canary; a re-export is promoted.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { stringify } from 'yaml';
-import { labGateway } from '../e2e/lab/gateway-api-crds.ts';
-import { labNetwork, labPaths } from '../e2e/lab/lab-config.ts';
 import { startLoad, type LoadResult } from '../e2e/lab/loadgen/run-load.ts';
 import { prometheusUrl } from '../e2e/lab/prometheus.ts';
 import { ensureTestModels, shadowRows, type TestModel } from '../runtime/test-models/build.ts';
-import { applyCrd, createTestNamespace, deleteNamespace, kubectl, kubectlJson, repoRoot, waitUntil } from './lab-helpers.ts';
-import { freePort, OperatorProcess } from './operator-process.ts';
+import { applyCrd, createTestNamespace, deleteNamespace, kubectl, kubectlJson, waitUntil } from './lab-helpers.ts';
+import { OperatorProcess } from './operator-process.ts';
+import { SuiteGateway } from './suite-gateway.ts';
 
 interface Gate {
   name: string;
@@ -36,43 +32,24 @@ interface ModelStatus {
 }
 
 const instance = 'shadow-test';
-const gatewayName = 'shadow-it';
 const operator = new OperatorProcess('onnx-operator-shadow-test', () => ['--instance-id', instance, '--prometheus-url', prometheusUrl, '--prometheus-scrape-interval', '2s', '--prometheus-timeout', '2s']);
-let gateway: ChildProcess | undefined;
-let gatewayPort = 0;
-let podsPort = 0;
+const gateway = new SuiteGateway('shadow-it');
 let ns = '';
 let models: ReturnType<typeof ensureTestModels>;
 /** Twenty rows per request, feature 0 spread over [-4, 4]: classifier_flip_20 (a fifth of [-4, 4]) changes 6 of these 20. */
 const ROWS = shadowRows(20, 15);
 
-async function startGateway(): Promise<void> {
-  gatewayPort = await freePort();
-  podsPort = await freePort();
-  const gw = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: gatewayName, namespace: labGateway.namespace }, spec: { gatewayClassName: labGateway.className, listeners: [{ name: labGateway.listenerName, port: labGateway.listenerPort, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } }] } };
-  await kubectl(['apply', '--server-side', '-f', '-'], stringify(gw));
-  const log = fs.openSync(path.join(labPaths.logs, 'shadow-test-gateway.log'), 'a');
-  gateway = spawn(process.execPath, [path.join(repoRoot, 'e2e/lab/gateway/main.ts'), '--port', String(gatewayPort), '--kubeconfig', labPaths.kubeconfig, '--gateway-name', gatewayName, '--pods-port', String(podsPort)], { stdio: ['ignore', log, log], cwd: repoRoot });
-  fs.closeSync(log);
-  await waitUntil('the suite gateway to be ready', async () => ((await fetch(`http://127.0.0.1:${gatewayPort}/_lab/readyz`).catch(() => undefined))?.ok ? true : undefined), 60_000);
-}
-
 beforeAll(async () => {
   await applyCrd();
   models = ensureTestModels();
-  await startGateway();
+  await gateway.start();
   ns = await createTestNamespace('shadow-it');
   await operator.start();
 });
 
 afterAll(async () => {
   await operator.stop();
-  if (gateway && gateway.exitCode === null) {
-    const exited = new Promise((resolve) => gateway?.once('exit', resolve));
-    gateway.kill('SIGTERM');
-    await exited;
-  }
-  await kubectl(['-n', labGateway.namespace, 'delete', 'gateway', gatewayName, '--ignore-not-found', '--wait=false']);
+  await gateway.stop();
   if (ns) await deleteNamespace(ns);
 });
 
@@ -104,8 +81,8 @@ async function apply(name: string, file: TestModel): Promise<number> {
     spec: {
       model: { uri: `file://${file.path}`, digest: file.digest, name: 'm' },
       // The lab has no cluster DNS: the canary reaches the stable Service through the suite gateway.
-      runtime: { replicas: 1, env: [{ name: 'HTTP_PROXY', value: `http://${labNetwork.bridgeAddress}:${podsPort}` }] },
-      traffic: { gatewayAPI: { hostnames: [`${name}.${ns}.lab`], parentRefs: [{ name: gatewayName, namespace: labGateway.namespace }] } },
+      runtime: { replicas: 1, env: [{ name: 'HTTP_PROXY', value: gateway.podsProxy }] },
+      traffic: { gatewayAPI: { hostnames: [`${name}.${ns}.lab`], parentRefs: [gateway.parentRef] } },
       ...SPEC,
     },
   };
@@ -126,7 +103,7 @@ async function scenario(name: string, stable: TestModel, canary: TestModel, duri
   await apply(name, stable);
   await waitFor(name, 'stable', (s) => s.phase === 'Stable');
   const load = startLoad({
-    url: `http://127.0.0.1:${gatewayPort}/v2/models/m/infer`,
+    url: `http://127.0.0.1:${gateway.port}/v2/models/m/infer`,
     method: 'POST',
     headers: { 'content-type': 'application/json', host: `${name}.${ns}.lab` },
     body: JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [ROWS.length, 4], data: ROWS.flat() }] }),

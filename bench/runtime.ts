@@ -31,6 +31,7 @@ import { ensureBenchModels, ensureTestModels } from '../runtime/test-models/buil
 import { encodeInferRequest } from '../runtime/src/grpc/messages.ts';
 import { inferenceClient } from '../runtime/test-support/grpc-client.ts';
 import { jaegerCommand } from '../e2e/lab/jaeger.ts';
+import { freePort as freeLoopbackPort } from '../test/operator-process.ts';
 import { startOwnKafka } from '../e2e/lab/kafka.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -281,16 +282,18 @@ const baseline = baselineCheckout ? await ourRuntime('logreg', [], baselineCheck
 // OTLP/HTTP to a real Jaeger (e2e/lab/jaeger-build) on loopback, in memory. Jaeger shares this
 // machine's cores, so its work on the spans counts against the traced side here.
 const jaegerBin = spawnSync('bash', [join(ROOT, 'e2e/lab/jaeger-build/build.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).stdout.trim().split('\n').pop() ?? '';
-const jaegerPorts = [freePort(), freePort(), freePort(), freePort()];
+const jaegerPorts = [await freeLoopbackPort(), await freeLoopbackPort(), await freeLoopbackPort(), await freeLoopbackPort()];
 const jaegerCmd = jaegerCommand(jaegerBin, join(mkdtempSync(join(tmpdir(), 'bench-jaeger-')), 'jaeger.yaml'), {
   otlpHttp: `127.0.0.1:${jaegerPorts[0]}`,
   query: `127.0.0.1:${jaegerPorts[1]}`,
   queryGrpc: `127.0.0.1:${jaegerPorts[2]}`,
   health: `127.0.0.1:${jaegerPorts[3]}`,
 });
-const jaeger = { child: spawn(jaegerCmd.command, jaegerCmd.args, { stdio: 'ignore' }) };
+const jaeger = { child: spawn(jaegerCmd.command, jaegerCmd.args, { stdio: ['ignore', 'ignore', 'pipe'] }) };
+let jaegerLog = '';
+jaeger.child.stderr?.on('data', (d: Buffer) => (jaegerLog = (jaegerLog + d.toString()).slice(-4000)));
 for (let waited = 0; !(await fetch(`http://127.0.0.1:${jaegerPorts[3]}/status`).then((r) => r.ok, () => false)); waited += 100) {
-  if (waited > 60_000 || jaeger.child.exitCode !== null) throw new Error(`Jaeger (${jaegerBin}) did not become healthy in 60 s`);
+  if (waited > 60_000 || jaeger.child.exitCode !== null) throw new Error(`Jaeger (${jaegerBin}) did not become healthy: ${jaegerLog}`);
   await new Promise((r) => setTimeout(r, 100));
 }
 const traced = await ourRuntime('logreg', [], ROOT, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${jaegerPorts[0]}`, OTEL_TRACES_SAMPLER: 'always_on' });

@@ -17,6 +17,7 @@ import {
   PATH_METRICS,
   PATH_READY,
   RUNTIME_ENV,
+  OTEL_ENV,
   AVAILABILITY_BAD_OUTCOMES,
   AVAILABILITY_EXCLUDED_OUTCOMES,
 } from '../lib/contract/index.ts';
@@ -112,6 +113,17 @@ describe('contract: the Deployment the operator writes configures the runtime', 
     const env = Object.fromEntries((templateOf(SPECS[2]![1]).spec.containers[0] as Container).env.map((e) => [e.name, e.value]));
     expect(env[RUNTIME_ENV.manifestBundle]).toMatch(/^file:\/\//);
     expect(env[RUNTIME_ENV.modelUri]).toBe('file:///mnt/models/llm/v3/');
+  });
+
+  test('a traced model: the operator sets only the contract\'s OTEL_* variables beside the runtime options, and the runtime traces from them', () => {
+    const container = templateOf({ runtime: { tracing: { endpoint: 'http://otel-collector.observability:4318', sampleRatio: 0.2 } } }).spec.containers[0] as Container;
+    const names = container.env.map((e) => e.name);
+    expect(names.filter((n) => !runtimeEnvNames.has(n)).sort()).toEqual((Object.values(OTEL_ENV) as string[]).filter((n) => n !== OTEL_ENV.tracesEndpoint).sort());
+    const parsed = parseArgs(['serve'], Object.fromEntries(container.env.map((e) => [e.name, e.value])));
+    if (parsed.command !== 'serve') throw new Error('expected serve');
+    expect(parsed.config.tracing).toMatchObject({ endpoint: 'http://otel-collector.observability:4318/v1/traces', sampler: 'parentbased_traceidratio', ratio: 0.2, serviceName: 'fraud' });
+    // Without spec.runtime.tracing, no OTEL_* variable: the runtime's tracing stays off.
+    expect((templateOf({}).spec.containers[0] as Container).env.filter((e) => e.name.startsWith('OTEL_'))).toEqual([]);
   });
 
   test('probes and scrape annotations point at the contract paths', () => {

@@ -121,11 +121,14 @@ export interface OwnKafka {
   bootstrap: string;
   pid: number;
   child: ChildProcess;
-  /** SIGKILL by pid and the data directory removed. */
+  /** SIGKILL by pid, and its directory (data and log) removed. */
   stop(): Promise<void>;
 }
 
-/** A broker of a test's own on 127.0.0.1 (free ports), with its data under `dir`; ready when this resolves. */
+/**
+ * A broker of a test's own on 127.0.0.1 (free ports), with its data and log under `dir` (a fresh
+ * directory the broker owns: stop() removes it); ready when this resolves.
+ */
 export async function startOwnKafka(dir: string): Promise<OwnKafka> {
   const [port = 0, controllerPort = 0] = await freePorts(2);
   const layout: KafkaLayout = { dataDir: path.join(dir, 'kafka-data'), listeners: [{ name: 'LOOPBACK', host: '127.0.0.1', port }], controllerPort };
@@ -140,13 +143,14 @@ export async function startOwnKafka(dir: string): Promise<OwnKafka> {
       child.kill('SIGKILL'); // also ends a broker a test stopped (SIGSTOP)
       await new Promise((r) => child.once('exit', r));
     }
-    fs.rmSync(layout.dataDir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
     await waitForKafka(layout, 120_000, () => !exited);
   } catch (err) {
+    const log = fs.readFileSync(path.join(dir, 'kafka.log'), 'utf8').slice(-2000);
     await stop();
-    throw new Error(`${(err as Error).message}; its log: ${fs.readFileSync(path.join(dir, 'kafka.log'), 'utf8').slice(-2000)}`, { cause: err });
+    throw new Error(`${(err as Error).message}; its log: ${log}`, { cause: err });
   }
   return { bootstrap: `127.0.0.1:${port}`, pid: child.pid as number, child, stop };
 }

@@ -80,6 +80,18 @@ describe('Kafka prediction sink, real broker', () => {
         }
         const ids = new Set(made.map((p) => p.id));
         expect(ids.size).toBe(N);
+        // Acknowledged by the broker first (a send that timed out under load is retried), then read.
+        await waitFor(
+          'the broker to acknowledge every record',
+          async () => {
+            const t = await rt.metrics();
+            const done = ['predictions', 'feedback'].every((stream) => (metricValue(t, 'onnxop_kafka_records_delivered_total', { stream }) ?? 0) >= N);
+            return done ? true : undefined;
+          },
+          { everyMs: 250, timeoutMs: 60_000 },
+        ).catch(async (err: Error) => {
+          throw new Error(`${err.message}; metrics: ${(await rt.metrics()).split('\n').filter((l) => l.startsWith('onnxop_kafka')).join('; ')}`, { cause: err });
+        });
         const predictions = await readTopic(PREDICTIONS, (m) => m.length >= N);
         const feedback = await readTopic(FEEDBACK, (m) => m.length >= N);
         // Every prediction exactly once, keyed by its id, the value the log line's JSON.

@@ -4,8 +4,8 @@
 // it (judge() with the canary's cumulative counts, the repeated-look levels), and the step ends the
 // way the state machine ends it: a fail rolls back at once, a pass after the pause advances, and
 // maxInConclusive inconclusive looks in a row pause for a human. Detection rate = rolled back;
-// time = seconds from the step's start to the decision. The lab classes of bench:rollout are not
-// built yet (docs/rollout.md, "Shadow steps"); this measures the statistics on the same inputs.
+// time = seconds from the step's start to the decision. bench/shadow-rollout.ts runs such classes
+// in the lab; this measures the statistics alone, on many more runs.
 //
 //   node bench/agreement-simulation.ts [--runs 400]
 import { parseArgs } from 'node:util';

@@ -330,6 +330,27 @@ await stop(jaeger.child);
 const kafkaMetrics = await fetch(`http://127.0.0.1:${kafkaRt.port}/metrics`).then((r) => r.text());
 const kafkaCount = (name: string, extra = '') => Number(new RegExp(`^${name}\\{stream="predictions"${extra}[^}]*\\} (\\S+)$`, 'm').exec(kafkaMetrics)?.[1] ?? NaN);
 const kafkaSink = { delivered: kafkaCount('onnxop_kafka_records_delivered_total'), dropped: kafkaCount('onnxop_kafka_records_dropped_total', ',reason="buffer_full"'), failures: kafkaCount('onnxop_kafka_delivery_failures_total') };
+// (c-kafka) with its broker stopped (SIGSTOP: connections stay open, nothing answers, each send
+// waits out its timeout and the buffer fills, then drops) against the broker running, in
+// alternating pairs: whether inference slows when the store goes away. After each stopped run the
+// broker is continued and the buffer left to drain before the next pair.
+const kafkaUpRuns: Result[] = [];
+const kafkaStoppedRuns: Result[] = [];
+const kafkaBuffered = async () => Number(/^onnxop_kafka_buffered_records\{stream="predictions"[^}]*\} (\S+)$/m.exec(await fetch(`http://127.0.0.1:${kafkaRt.port}/metrics`).then((r) => r.text()))?.[1] ?? NaN);
+for (let round = 1; round <= ROUNDS; round++) {
+  kafkaUpRuns.push(await load(`(c-kafka) broker running #${round}`, kafkaRt.port, lrPath, lrBody, LR_CONCURRENCY));
+  process.kill(kafka.pid, 'SIGSTOP');
+  try {
+    kafkaStoppedRuns.push(await load(`(c-kafka) broker stopped #${round}`, kafkaRt.port, lrPath, lrBody, LR_CONCURRENCY));
+  } finally {
+    process.kill(kafka.pid, 'SIGCONT');
+  }
+  for (let waited = 0; (await kafkaBuffered()) > 0 && waited < 60_000; waited += 250) await new Promise((r) => setTimeout(r, 250));
+}
+const outageRatios = kafkaStoppedRuns.map((r, i) => r.throughput / (kafkaUpRuns[i] as Result).throughput);
+const droppedAfter = Number(/^onnxop_kafka_records_dropped_total\{stream="predictions",reason="buffer_full"[^}]*\} (\S+)$/m.exec(await fetch(`http://127.0.0.1:${kafkaRt.port}/metrics`).then((r) => r.text()))?.[1] ?? NaN);
+const kafkaOutage = { ratios: outageRatios, running: kafkaUpRuns, stopped: kafkaStoppedRuns, dropped_in_outages: droppedAfter - kafkaSink.dropped };
+console.log(`  (c-kafka) broker stopped over running: ${outageRatios.map((r) => r.toFixed(2)).join(', ')} (p50 ${kafkaStoppedRuns.map((r) => r.p50_ms.toFixed(2)).join('/')} ms stopped, ${kafkaUpRuns.map((r) => r.p50_ms.toFixed(2)).join('/')} ms running); ${kafkaOutage.dropped_in_outages} records dropped while stopped`);
 await stop(kafkaRt.child);
 await kafka.stop();
 const median = (xs: number[]) => {
@@ -430,7 +451,7 @@ const targets = {
   batching_at_least_2x_mlp: ratios.batching_speedup_mlp >= 2,
   batching_at_least_2x_mlp_large: ratios.batching_speedup_mlp_large >= 2,
 };
-Object.assign(results, { logistic_regression: { in_process: a, bare_node_http: b, onnx_runtime: c, kserve_python: d, onnx_runtime_monitoring_off: c0, onnx_runtime_grpc: cg, onnx_runtime_traced: ct, onnx_runtime_kafka_sink: { ...ck, sink: kafkaSink }, rounds: { bare_node_http: bareRuns, onnx_runtime: ourRuns, onnx_runtime_monitoring_off: unmonitoredRuns, onnx_runtime_grpc: grpcRuns, onnx_runtime_traced: tracedRuns, onnx_runtime_kafka_sink: kafkaRuns, ratios: pairRatios, tracing_on_vs_off: traceRatios, kafka_sink_vs_stdout: kafkaRatios, ...(baselineResult ? { baseline_ref: baselineRuns, baseline_ratios: baselineRatios } : {}) }, ...(baselineResult ? { onnx_runtime_baseline_ref: baselineResult } : {}) }, mlp_large: { model_bytes: models.mlp_large.bytes, request_body_bytes: Buffer.byteLength(mlpBody), unbatched: large.unbatched, batched: large.batched }, mlp: { model_bytes: models.mlp.bytes, request_body_bytes: Buffer.byteLength(mlpBody), cache_resident: true, unbatched, batched, unbatched_adaptive: unbatchedAdaptive }, ratios, targets });
+Object.assign(results, { logistic_regression: { in_process: a, bare_node_http: b, onnx_runtime: c, kserve_python: d, onnx_runtime_monitoring_off: c0, onnx_runtime_grpc: cg, onnx_runtime_traced: ct, onnx_runtime_kafka_sink: { ...ck, sink: kafkaSink, broker_stopped: kafkaOutage }, rounds: { bare_node_http: bareRuns, onnx_runtime: ourRuns, onnx_runtime_monitoring_off: unmonitoredRuns, onnx_runtime_grpc: grpcRuns, onnx_runtime_traced: tracedRuns, onnx_runtime_kafka_sink: kafkaRuns, ratios: pairRatios, tracing_on_vs_off: traceRatios, kafka_sink_vs_stdout: kafkaRatios, ...(baselineResult ? { baseline_ref: baselineRuns, baseline_ratios: baselineRatios } : {}) }, ...(baselineResult ? { onnx_runtime_baseline_ref: baselineResult } : {}) }, mlp_large: { model_bytes: models.mlp_large.bytes, request_body_bytes: Buffer.byteLength(mlpBody), unbatched: large.unbatched, batched: large.batched }, mlp: { model_bytes: models.mlp.bytes, request_body_bytes: Buffer.byteLength(mlpBody), cache_resident: true, unbatched, batched, unbatched_adaptive: unbatchedAdaptive }, ratios, targets });
 console.log('\nratios', JSON.stringify(ratios, null, 2), '\ntargets', JSON.stringify(targets, null, 2));
 mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
 writeFileSync(join(ROOT, 'bench', 'out', 'runtime.json'), JSON.stringify(results, null, 2) + '\n');

@@ -1,4 +1,5 @@
-// `npm run bench:rollout [-- --quick] [-- --seed N --concurrency N --cost-models N --only e5,l10]`:
+// `npm run bench:rollout [-- --quick] [-- --seed N --concurrency N --cost-models N --only e5,l10]`
+// (`-- --silent [--runs N]`: the silent-regression classes instead, bench/shadow-rollout.ts):
 // a seeded corpus of canary rollouts through the lab — the real API server, the process kubelet
 // running the real runtime, the lab gateway splitting traffic by the operator's HTTPRoute, the
 // load generator at 20 req/s, a real Prometheus scraping every 2 s — judged by one operator
@@ -57,8 +58,19 @@ const { values } = parseArgs({
     'skip-cost': { type: 'boolean', default: false },
     only: { type: 'string' },
     report: { type: 'string' },
+    silent: { type: 'boolean', default: false },
+    runs: { type: 'string' },
   },
 });
+if (values.runs !== undefined && !values.silent) throw new Error('--runs is for --silent (the silent-regression classes); the corpus sets its own runs per class');
+if (values.silent) {
+  // Silent regressions (200 OK, wrong predictions) through a shadow step: re-export, 1/5/20/100%
+  // of predictions changed. Its own script (its own gateway honouring RequestMirror, load of
+  // varied rows); here it gets the lab it needs.
+  await up((m) => process.stderr.write(`[bench:rollout] [lab] ${m}\n`));
+  execFileSync(process.execPath, ['bench/shadow-rollout.ts', ...(values.runs ? ['--runs', values.runs] : [])], { cwd: repoRoot, stdio: 'inherit' });
+  process.exit(0);
+}
 const quick = values.quick ?? false;
 const seed = Number(values.seed);
 const concurrency = Number(values.concurrency);

@@ -78,7 +78,7 @@ ensure_lab_prereqs() {
   # time takes minutes; the scripts say so and show progress).
   bash e2e/lab/k8s/build.sh >/dev/null
   bash e2e/lab/prometheus-build/build.sh >/dev/null
-  # Jaeger, the lab's trace backend (`lab up` starts it): about 6 minutes the first time.
+  # Jaeger, the lab's trace backend (`lab up` starts it): 6 to 14 minutes the first time (docs/lab.md).
   bash e2e/lab/jaeger-build/build.sh >/dev/null
 }
 

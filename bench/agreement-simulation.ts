@@ -32,7 +32,10 @@ function once(quality: QualityGates, flip: number, rowsPerSecond: number, random
   let inconclusive = 0;
   for (let look = 1; ; look++) {
     const t = look * INTERVAL_S;
-    for (let i = 0; i < rowsPerSecond * INTERVAL_S; i++) (random() < flip ? disagree++ : agree++);
+    for (let i = 0; i < rowsPerSecond * INTERVAL_S; i++) {
+      if (random() < flip) disagree++;
+      else agree++;
+    }
     // The window is the canary's counted life (capped at 1 h): cumulative counts.
     const requests = planQuality({ quality, namespace: 'b', servedModelName: 'm', canary: 'c', stable: 's', window: `${t}s`, windowSeconds: t, shadow: true });
     const answers = requests.map((r) => ({ id: r.id, ok: true as const, counts: r.series === 'comparisons' ? { agree, disagree } : ({} as Record<string, number>) }));

@@ -225,8 +225,18 @@ describe('alerts in the lab (rules with windows / 30)', () => {
   }, 180_000);
 });
 
-/** Panels that may stay empty in this run, and why (none today: every panel is asserted). */
-const DOCUMENTED_EMPTY: Record<string, string> = {};
+/**
+ * Panels that may stay empty in this run, and why. The shadow panels have data only while a canary
+ * holds a shadow step: mirrored requests reach its shadow port and it asks the stable Service for
+ * the same input, which in the lab (no cluster DNS) needs the suite gateway of
+ * test/shadow.int.test.ts; there the same series feed the agreement gate through Prometheus. Their
+ * panel queries are not yet run against data.
+ */
+const SHADOW_ONLY = 'data only during a shadow step (test/shadow.int.test.ts exercises these series)';
+const DOCUMENTED_EMPTY: Record<string, string> = {
+  'ONNX models / Model comparison / Shadow agreement with stable (same inputs) / A': SHADOW_ONLY,
+  'ONNX models / Model comparison / Shadow difference p99 (regressors) / A': SHADOW_ONLY,
+};
 
 describe('dashboards in the lab', () => {
   test('every panel query returns data with the variables substituted, during a rollout with ground truth', async () => {

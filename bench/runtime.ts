@@ -20,25 +20,24 @@
 // are cheap enough to run inline). Prints ratios, writes bench/out/runtime.json.
 //   npm run bench:runtime            (BENCH_SECONDS=5 per run by default)
 //   BENCH_BASELINE_REF=<commit> npm run bench:runtime   (also that commit's runtime, in the same rounds)
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ensureBenchModels, ensureTestModels } from '../runtime/test-models/build.ts';
 import { encodeInferRequest } from '../runtime/src/grpc/messages.ts';
-import { inferenceClient } from '../runtime/test-support/grpc-client.ts';
+import { checkoutAt, freePort, load, loadGrpc, median, medianRun, ROOT, SECONDS, startChild, startRuntime, stop, summarize, type Result } from './runtime-harness.ts';
 import { jaegerCommand } from '../e2e/lab/jaeger.ts';
 import { freePort as freeLoopbackPort } from '../test/operator-process.ts';
 import { startOwnKafka } from '../e2e/lab/kafka.ts';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const LR_CONCURRENCY = 16;
 const MLP_CONCURRENCY = 64;
 const models = { ...ensureTestModels(), ...ensureBenchModels() };
+/** Our runtime serving one of the benchmark's models (from this checkout, or `checkout`'s). */
+const ourRuntime = (model: 'logreg' | 'mlp' | 'mlp_large', extra: string[], checkout = ROOT, env: Record<string, string> = {}) =>
+  startRuntime(model, models[model], extra, checkout, env);
 
 /** The highest-level CPU cache (sysfs, else lscpu): the batching target's model must not fit in it. */
 function lastLevelCache(): { level: number; bytes: number; source: string } | { error: string } {
@@ -67,86 +66,6 @@ function lastLevelCache(): { level: number; bytes: number; source: string } | { 
   return { error: 'no cache size in sysfs or lscpu' };
 }
 
-interface Result {
-  name: string;
-  concurrency: number;
-  seconds: number;
-  requests: number;
-  errors: number;
-  throughput: number;
-  p50_ms: number;
-  p99_ms: number;
-  note?: string;
-}
-
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
-
-function summarize(name: string, concurrency: number, latencies: number[], errors: number, seconds: number): Result {
-  latencies.sort((a, b) => a - b);
-  return { name, concurrency, seconds, requests: latencies.length, errors, throughput: latencies.length / seconds, p50_ms: pct(latencies, 0.5), p99_ms: pct(latencies, 0.99) };
-}
-
-/** Closed loop: `concurrency` workers, each sends the next request when its last one is answered. */
-async function load(name: string, port: number, path: string, body: string, concurrency: number, seconds = SECONDS): Promise<Result> {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const once = () =>
-    new Promise<boolean>((resolve) => {
-      const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode === 200));
-      });
-      req.on('error', () => resolve(false));
-      req.end(body);
-    });
-  // Warm-up: a second of traffic not counted.
-  const warmEnd = performance.now() + 1000;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < warmEnd) await once();
-  }));
-  const latencies: number[] = [];
-  let errors = 0;
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < end) {
-      const t = performance.now();
-      if (await once()) latencies.push(performance.now() - t);
-      else errors++;
-    }
-  }));
-  agent.destroy();
-  const r = summarize(name, concurrency, latencies, errors, (performance.now() - start) / 1000);
-  console.log(`${name.padEnd(34)} c=${String(concurrency).padStart(2)}  ${r.throughput.toFixed(0).padStart(6)} req/s  p50 ${r.p50_ms.toFixed(2)} ms  p99 ${r.p99_ms.toFixed(2)} ms  errors ${errors}`);
-  return r;
-}
-
-/** The same closed loop over gRPC: `concurrency` calls in flight on one channel. */
-async function loadGrpc(name: string, port: number, message: Buffer, concurrency: number, seconds = SECONDS): Promise<Result> {
-  const client = inferenceClient(`127.0.0.1:${port}`);
-  const once = () => client.call('ModelInfer', message).then(
-    () => true,
-    () => false,
-  );
-  const warmEnd = performance.now() + 1000;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < warmEnd) await once();
-  }));
-  const latencies: number[] = [];
-  let errors = 0;
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < end) {
-      const t = performance.now();
-      if (await once()) latencies.push(performance.now() - t);
-      else errors++;
-    }
-  }));
-  client.close();
-  const r = summarize(name, concurrency, latencies, errors, (performance.now() - start) / 1000);
-  console.log(`${name.padEnd(34)} c=${String(concurrency).padStart(2)}  ${r.throughput.toFixed(0).padStart(6)} req/s  p50 ${r.p50_ms.toFixed(2)} ms  p99 ${r.p99_ms.toFixed(2)} ms  errors ${errors}`);
-  return r;
-}
 
 async function inProcess(path: string, feeds: () => Record<string, ort.Tensor>): Promise<Result> {
   const session = await ort.InferenceSession.create(path, { intraOpNumThreads: 1 });
@@ -165,72 +84,6 @@ async function inProcess(path: string, feeds: () => Record<string, ort.Tensor>):
   return r;
 }
 
-function startChild(cmd: string, args: string[], ready: (out: string) => number | undefined, env: Record<string, string> = {}, stdout: 'pipe' | 'ignore' = 'pipe', cwd = ROOT): Promise<{ child: ChildProcess; port: number }> {
-  // Our runtime's stdout (the prediction log) goes to /dev/null, as a container log would not be read by the loader.
-  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', stdout, 'pipe'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (out.length > 1_000_000) out = out.slice(-100_000);
-      const port = ready(out);
-      if (port !== undefined) {
-        child.stdout?.off('data', onData);
-        child.stderr?.off('data', onData);
-        child.stdout?.resume();
-        child.stderr?.resume();
-        resolve({ child, port });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${cmd} exited with ${code}: ${out.slice(-2000)}`)));
-    setTimeout(() => reject(new Error(`${cmd} did not become ready in 60 s: ${out.slice(-2000)}`)), 60_000).unref();
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(t);
-}
-
-/** A detached worktree of `ref` sharing this checkout's node_modules; `remove()` deletes it. */
-function checkoutAt(ref: string): { dir: string; commit: string; remove: () => void } {
-  const git = (...args: string[]) => {
-    const r = spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr.trim()}`);
-    return r.stdout.trim();
-  };
-  const commit = git('rev-parse', '--verify', `${ref}^{commit}`);
-  const dir = mkdtempSync(join(tmpdir(), 'bench-runtime-baseline-'));
-  git('worktree', 'add', '--detach', '--force', dir, commit);
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  return { dir, commit, remove: () => void git('worktree', 'remove', '--force', dir) };
-}
-
-const freePort = () => 20000 + Math.floor(Math.random() * 20000);
-
-/** Our runtime; `mode()` says where its runs executed: the start-up decision, and whether the inline watch moved them to the workers later. */
-async function ourRuntime(model: 'logreg' | 'mlp' | 'mlp_large', extra: string[], checkout = ROOT, env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number; grpcPort: number; mode: () => string }> {
-  const m = models[model];
-  let mode = 'unknown';
-  let grpcPort = NaN;
-  const rt = await startChild(process.execPath, ['runtime/src/main.ts', 'serve', '--port=0', '--host=127.0.0.1', '--log-level=info', ...extra], (out) => {
-    const listen = /"port":(\d+)[^\n]*"msg":"listening"/.exec(out);
-    if (!listen || !out.includes('"model ready"')) return undefined;
-    mode = /"executionMode":"([^"]+)"/.exec(out)?.[1] ?? 'unknown';
-    grpcPort = Number(/"grpcPort":(\d+)[^\n]*"msg":"gRPC listening"/.exec(out)?.[1]);
-    return Number(listen[1]);
-  }, { ONNXOP_MODEL_NAME: model, ONNXOP_MODEL_URI: m.path, ONNXOP_MODEL_DIGEST: m.digest, ONNXOP_REVISION: 'bench', ...env }, 'ignore', checkout);
-  rt.child.stderr?.on('data', (d: Buffer) => {
-    if (d.toString().includes('"msg":"inline runs got slow')) mode += ' → worker (inline watch)';
-  });
-  return { ...rt, grpcPort, mode: () => mode };
-}
 
 function pythonPeer(): { python?: string; error?: string } {
   const venv = join(process.env.ONNXOP_CACHE ?? join(homedir(), '.cache', 'onnx-operator'), 'kserve-venv');
@@ -353,16 +206,6 @@ const kafkaOutage = { ratios: outageRatios, running: kafkaUpRuns, stopped: kafka
 console.log(`  (c-kafka) broker stopped over running: ${outageRatios.map((r) => r.toFixed(2)).join(', ')} (p50 ${kafkaStoppedRuns.map((r) => r.p50_ms.toFixed(2)).join('/')} ms stopped, ${kafkaUpRuns.map((r) => r.p50_ms.toFixed(2)).join('/')} ms running); ${kafkaOutage.dropped_in_outages} records dropped while stopped`);
 await stop(kafkaRt.child);
 await kafka.stop();
-const median = (xs: number[]) => {
-  const s = [...xs].sort((x, y) => x - y);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-/** The run with the median throughput (its latencies are reported with it). */
-const medianRun = (runs: Result[]): Result => {
-  const m = median(runs.map((r) => r.throughput));
-  return [...runs].sort((x, y) => Math.abs(x.throughput - m) - Math.abs(y.throughput - m))[0] as Result;
-};
 const b: Result = { ...medianRun(bareRuns), name: '(b) bare node:http + onnxruntime', throughput: median(bareRuns.map((r) => r.throughput)) };
 const c: Result = { ...medianRun(ourRuns), name: '(c) onnx-runtime', throughput: median(ourRuns.map((r) => r.throughput)) };
 const c0: Result = { ...medianRun(unmonitoredRuns), name: '(c0) onnx-runtime, monitoring off', throughput: median(unmonitoredRuns.map((r) => r.throughput)) };

@@ -148,7 +148,8 @@ export function startGrpcServer(app: App, o: GrpcOptions): Promise<GrpcServer> {
       const msg = req.value;
       app.checkServed(msg.modelName, msg.modelVersion === '' ? undefined : msg.modelVersion);
       const model = app.servingModel();
-      const request = await inStage(span, 'decode', () => decodeGrpcInfer(msg, model.signature));
+      const decoding = inStage(span, 'decode', () => decodeGrpcInfer(msg, model.signature));
+      const request = decoding instanceof Promise ? await decoding : decoding;
       const { id, outputs } = await app.inferDecoded(request, start, span);
       return inStage(span, 'encode', async () =>
         encodeInferResponse({

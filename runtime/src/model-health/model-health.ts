@@ -166,8 +166,10 @@ export class ModelHealth {
       // Only the last `window` rows can stay in the window: a large request pushes just those, and
       // its earlier rows are only scanned for missing values (integers are never missing).
       const first = Math.max(0, rows - track0Size(tracks));
-      const early = new Float64Array(n); // missing values per feature in rows [0, first)
+      // Missing values per feature in rows [0, first); allocated only for a request that has such rows.
+      let early: Float64Array | undefined;
       if (first > 0 && (t.datatype === 'FP32' || t.datatype === 'FP64' || t.datatype === 'FP16')) {
+        early = new Float64Array(n);
         const d = t.data as Float32Array | Float64Array | Uint16Array;
         const end = first * width;
         const half = t.datatype === 'FP16';
@@ -182,7 +184,7 @@ export class ModelHealth {
       }
       for (let f = 0; f < n; f++) {
         const track = tracks[f] as FeatureTrack;
-        let missing = early[f] as number;
+        let missing = early === undefined ? 0 : (early[f] as number);
         for (let r = first; r < rows; r++) {
           const v = toNumber(t, r * width + f);
           if (Number.isNaN(v)) missing++;

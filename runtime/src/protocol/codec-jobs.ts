@@ -35,14 +35,23 @@ export function runDecode(body: Buffer, jsonLength: number | undefined, signatur
   return decodeInferRequest(body, jsonLength, signature);
 }
 
+/** One object literal of one shape (not a spread of `encoded`): this runs for every request. */
+const encodeResult = (encoded: EncodedResponse, line: string | undefined, lineDropped: boolean): EncodeResult => ({
+  contentType: encoded.contentType,
+  body: encoded.body,
+  jsonLength: encoded.jsonLength,
+  line,
+  lineDropped,
+});
+
 export function runEncode(input: EncodeInput): EncodeResult {
   const encoded: EncodedResponse =
     input.responseBody === false ? { contentType: '', body: '', jsonLength: undefined } : encodeInferResponse(input.model, input.revision, input.id, input.outputs, { prediction_id: input.id });
   const log = input.log;
-  if (!log) return { ...encoded, line: undefined, lineDropped: false };
+  if (!log) return encodeResult(encoded, undefined, false);
   const record = { id: input.id, time: log.time, model: input.model, revision: input.revision, inputs: log.inputs, outputs: input.outputs };
-  if (minLineBytes(record, log.mode) > MAX_LINE_BYTES) return { ...encoded, line: undefined, lineDropped: true };
-  return { ...encoded, line: predictionLine(record, log.mode), lineDropped: false };
+  if (minLineBytes(record, log.mode) > MAX_LINE_BYTES) return encodeResult(encoded, undefined, true);
+  return encodeResult(encoded, predictionLine(record, log.mode), false);
 }
 
 // Frame headers. Runtime → codec process:

@@ -89,18 +89,21 @@ export class Codec {
   }
 
   /** Decodes an infer request: inline when its JSON is small, else in the codec process. */
-  async decode(body: Buffer, jsonLength: number | undefined, signature: ModelSignature): Promise<InferRequest> {
+  // Inline work returns its value, not a promise: a small request (nearly all of them) then costs no
+  // promise and no microtask turn here, and the caller awaits only what really waits (`settled`).
+  decode(body: Buffer, jsonLength: number | undefined, signature: ModelSignature): InferRequest | Promise<InferRequest> {
     if ((jsonLength ?? body.length) <= this.o.inlineDecodeBytes) {
       this.inline++;
       return runDecode(body, jsonLength, signature);
     }
-    const reply = await this.submit('decode', (id) => decodeFrame(id, body, jsonLength, signature));
-    if (reply.header.type !== 'decoded') throw new RuntimeError('INTERNAL', `the codec answered ${reply.header.type} to a decode`);
-    return decodedRequest(reply as Frame<DecodedHeader>);
+    return this.submit('decode', (id) => decodeFrame(id, body, jsonLength, signature)).then((reply) => {
+      if (reply.header.type !== 'decoded') throw new RuntimeError('INTERNAL', `the codec answered ${reply.header.type} to a decode`);
+      return decodedRequest(reply as Frame<DecodedHeader>);
+    });
   }
 
   /** Encodes a response (and its prediction-log line): inline when small, else in the codec process. */
-  async encode(input: EncodeInput): Promise<EncodeResult> {
+  encode(input: EncodeInput): EncodeResult | Promise<EncodeResult> {
     let values = 0;
     for (const o of input.outputs) values += o.tensor.data.length;
     if (input.log?.mode === 'full') for (const t of input.log.inputs.values()) values += t.data.length;
@@ -108,9 +111,10 @@ export class Codec {
       this.inline++;
       return runEncode(input);
     }
-    const reply = await this.submit('encode', (id) => encodeFrame(id, input));
-    if (reply.header.type !== 'encoded') throw new RuntimeError('INTERNAL', `the codec answered ${reply.header.type} to an encode`);
-    return encodedResult(reply as Frame<EncodedHeader>);
+    return this.submit('encode', (id) => encodeFrame(id, input)).then((reply) => {
+      if (reply.header.type !== 'encoded') throw new RuntimeError('INTERNAL', `the codec answered ${reply.header.type} to an encode`);
+      return encodedResult(reply as Frame<EncodedHeader>);
+    });
   }
 
   private submit(kind: Pending['kind'], build: (id: number) => Buffer[]): Promise<Frame<ReplyHeader>> {

@@ -213,18 +213,23 @@ export class App {
     const jsonLength = jsonPartLength(req.header('inference-header-content-length'));
     const body = await req.body();
     const span = req.span;
-    const request = await inStage(span, 'decode', () => this.o.codec.decode(body, jsonLength, m.signature));
+    // Small requests are decoded and encoded inline and come back as values: awaited only when they
+    // went to the codec process (or are traced), so an inline request spends no microtask turn on them.
+    const decoding = inStage(span, 'decode', () => this.o.codec.decode(body, jsonLength, m.signature));
+    const request = decoding instanceof Promise ? await decoding : decoding;
     const { id, outputs: selected } = await this.run(m, request, req.start, span);
     const sink = this.o.sink;
-    const encoded = await inStage(span, 'encode', () =>
+    const inputs = request.inputs;
+    const encoding = inStage(span, 'encode', () =>
       this.o.codec.encode({
         model: this.o.modelName,
         revision: this.o.revision,
         id,
         outputs: selected,
-        log: sink.enabled ? { time: isoNow(), inputs: request.inputs, mode: this.o.predictionLogInputs } : undefined,
+        log: sink.enabled ? { time: isoNow(), inputs, mode: this.o.predictionLogInputs } : undefined,
       }),
     );
+    const encoded = encoding instanceof Promise ? await encoding : encoding;
     this.logLine(encoded, id);
     const headers: Record<string, string | number> = { 'content-type': encoded.contentType, [HEADER_PREDICTION_ID]: id };
     if (encoded.jsonLength !== undefined) headers['inference-header-content-length'] = encoded.jsonLength;
@@ -245,7 +250,7 @@ export class App {
     const m = this.servingModel();
     const result = await this.run(m, request, start, span);
     if (this.o.sink.enabled) {
-      const encoded = await this.o.codec.encode({
+      const encoding = this.o.codec.encode({
         model: this.o.modelName,
         revision: this.o.revision,
         id: result.id,
@@ -253,7 +258,7 @@ export class App {
         log: { time: isoNow(), inputs: request.inputs, mode: this.o.predictionLogInputs },
         responseBody: false,
       });
-      this.logLine(encoded, result.id);
+      this.logLine(encoding instanceof Promise ? await encoding : encoding, result.id);
     }
     return result;
   }

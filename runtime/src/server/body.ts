@@ -157,11 +157,13 @@ export function readBody(req: IncomingMessage, o: BodyOptions): Promise<Buffer> 
       if (settled) return;
       settled = true;
       deadlines.delete(watch);
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
       if (err) {
+        // Listeners stay on a body read to its end (nothing more comes; `settled` ignores a late
+        // 'close'): removing four per request cost more than the read. A failed read stops listening.
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.off('error', onError);
+        req.off('close', onClose);
         decoder?.destroy();
         // Stop buffering; whatever else arrives is dropped until the connection closes.
         req.resume();

@@ -73,12 +73,19 @@ function rawReply(status: number, message: string): string {
   return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
+/** What this server keeps on each connection's socket (a property, not a WeakMap: it is read and written per request). */
+interface Connection {
+  /** The body being read, and how to fail it (for parser errors in the middle of a body). */
+  reading?: { req: IncomingMessage; fail: (err: RuntimeError) => void } | undefined;
+  /** Close after the reply in progress (the client sent garbage after a request). */
+  closeAfterReply?: boolean;
+}
+const CONNECTION = Symbol('onnxop.connection');
+const connectionOf = (socket: Socket): Connection => ((socket as Socket & { [CONNECTION]?: Connection })[CONNECTION] ??= {});
+
 export function startHttpServer(app: App, o: HttpOptions): Promise<HttpServer> {
   const budget = o.budget;
-  /** The body being read on each connection, and how to fail it (for parser errors in the middle of a body). */
-  const inFlight = new WeakMap<Socket, { req: IncomingMessage; fail: (err: RuntimeError) => void }>();
-  /** Connections to close after the reply in progress (the client sent garbage after a request). */
-  const closeAfterReply = new WeakSet<Socket>();
+  const deadlineName = o.bodyTimeoutMs <= o.requestTimeoutMs ? `--body-timeout-ms=${o.bodyTimeoutMs}` : `--request-timeout-ms=${o.requestTimeoutMs}`;
   let activeCount = 0;
   let closing = false;
   let drainWaiters: (() => void)[] = [];
@@ -107,7 +114,7 @@ export function startHttpServer(app: App, o: HttpOptions): Promise<HttpServer> {
     // A body left partly unread (refused early, too slow, corrupt) leaves the connection in an
     // unknown state: close it, but after the client had the chance to read the reply.
     const socket = res.socket;
-    if (socket && ((req && !req.complete) || closeAfterReply.has(socket))) {
+    if (socket && ((req && !req.complete) || (socket as Socket & { [CONNECTION]?: Connection })[CONNECTION]?.closeAfterReply)) {
       headers.connection = 'close';
       // node:http destroys a `connection: close` socket as soon as the reply is written (destroySoon),
       // which resets a connection the client is still sending on; linger instead.
@@ -135,7 +142,8 @@ export function startHttpServer(app: App, o: HttpOptions): Promise<HttpServer> {
     res.once('close', () => {
       if (reservation) {
         reservation.release();
-        if (inFlight.get(req.socket)?.req === req) inFlight.delete(req.socket);
+        const c = connectionOf(req.socket);
+        if (c.reading?.req === req) c.reading = undefined;
       }
       finish();
     });
@@ -165,11 +173,11 @@ export function startHttpServer(app: App, o: HttpOptions): Promise<HttpServer> {
         body: () => {
           reservation = new Reservation(budget);
           return readBody(req, {
-            onStart: (fail) => inFlight.set(req.socket, { req, fail }),
+            onStart: (fail) => (connectionOf(req.socket).reading = { req, fail }),
             maxBytes: o.maxBodyBytes,
             reservation,
             deadline: start + Math.min(o.bodyTimeoutMs, o.requestTimeoutMs),
-            deadlineName: o.bodyTimeoutMs <= o.requestTimeoutMs ? `--body-timeout-ms=${o.bodyTimeoutMs}` : `--request-timeout-ms=${o.requestTimeoutMs}`,
+            deadlineName,
           });
         },
       })
@@ -191,7 +199,7 @@ export function startHttpServer(app: App, o: HttpOptions): Promise<HttpServer> {
       socket.destroy();
       return;
     }
-    const reading = inFlight.get(socket);
+    const reading = connectionOf(socket).reading;
     const req = reading?.req;
     if (reading && !reading.req.complete) {
       // A broken body (e.g. bad chunk framing): the request in progress answers it (400), and its
@@ -209,7 +217,7 @@ export function startHttpServer(app: App, o: HttpOptions): Promise<HttpServer> {
     }
     m.httpProtocolErrors.labels({ reason }).inc();
     if (req) {
-      closeAfterReply.add(socket); // garbage after a complete request: answer that request, then close
+      connectionOf(socket).closeAfterReply = true; // garbage after a complete request: answer that request, then close
       return;
     }
     socket.write(rawReply(status, message));

@@ -65,10 +65,17 @@ export interface RequestTracer {
   run(queued: readonly QueueSpan[], rows: number): RunSpan;
 }
 
-/** Runs `work` inside a stage span when the request is traced; without a span, just runs it. */
-export async function inStage<T>(span: RequestSpan | undefined, stage: Stage, work: () => Promise<T>): Promise<T> {
+/**
+ * Runs `work` inside a stage span when the request is traced; without a span, just runs it and
+ * hands back what it returns — a value stays a value (no promise, no microtask turn for an untraced
+ * request's inline decode or encode).
+ */
+export function inStage<T>(span: RequestSpan | undefined, stage: Stage, work: () => T | Promise<T>): T | Promise<T> {
   if (span === undefined) return work();
-  const s = span.stage(stage);
+  return traced(span.stage(stage), work);
+}
+
+async function traced<T>(s: ReturnType<RequestSpan['stage']>, work: () => T | Promise<T>): Promise<T> {
   try {
     const value = await work();
     s.end();

@@ -20,11 +20,11 @@ import { encodeModel } from '../runtime/test-models/onnx-writer.ts';
 import { ensureTestModels, logregFaulty } from '../runtime/test-models/build.ts';
 import { applyCrd, createTestNamespace, deleteNamespace } from '../test/lab-helpers.ts';
 import { BenchPrometheus, pool, type ModelFile } from './rollout-lab.ts';
-import { rolloutSpec, TRAFFIC } from './rollout-report.ts';
+import { TRAFFIC } from './rollout-report.ts';
 import { ArgoRolloutsTool } from './peers/argo-rollouts.ts';
 import { FlaggerTool } from './peers/flagger.ts';
 import { peerBinary, runPeerScenario, type PeerTool } from './peers/lab.ts';
-import { OnnxOperatorTool } from './peers/onnx-operator.ts';
+import { OnnxOperatorTool, peersRolloutSpec } from './peers/onnx-operator.ts';
 import { runtimeImage } from './peers/workload.ts';
 import {
   BUCKET_S,
@@ -98,7 +98,7 @@ function peerVersions(ids: readonly ToolId[]): Record<string, string> {
 function configurations(): Record<ToolId, Record<string, string>> {
   const read = (f: string) => fs.readFileSync(path.join(repoRoot, 'bench/peers', f), 'utf8');
   return {
-    'onnx-operator': { 'spec.rollout': JSON.stringify(rolloutSpec()) },
+    'onnx-operator': { 'spec.rollout': JSON.stringify(peersRolloutSpec()) },
     'flagger-documented': {
       'canary-documented.yaml': read('flagger/canary-documented.yaml'),
       'metric-templates.yaml': read('flagger/metric-templates.yaml'),
@@ -137,8 +137,7 @@ function writeReport(saved: PeersFile, dir: string): ReturnType<typeof summarize
     const svg = timelineSvg({
       title: `${cls.id}: ${cls.stable} → ${cls.canary}${cls.rate > 0 ? `, ${cls.rate} req/s` : ', no traffic'}${cls.poison > 0 ? `, ${cls.poison * 100}% of requests poisoned` : ''}${cls.outage ? `, Prometheus stopped ${OUTAGE_AFTER_S} s into the canary` : ''}`,
       subtitle: `first run of each tool (${saved.started.slice(0, 10)}); the dot is where the run ended`,
-      badLabel:
-        cls.bad === 'error' ? '5xx, timeout, no answer' : 'error, or answered by the 10× slower new version',
+      badLabel: cls.badLabel,
       leadSeconds: LEAD_S,
       bucketSeconds: BUCKET_S,
       series: runs.map((r) => {
@@ -217,6 +216,8 @@ async function main(): Promise<void> {
   const files: Record<ModelName, ModelFile> = {
     logreg: tm.logreg,
     classifier: tm.classifier,
+    classifier_reexport: tm.classifier_reexport,
+    classifier_swapped: tm.classifier_swapped,
     logreg_faulty: tm.logreg_faulty,
     logreg_slow: tm.logreg_slow,
     logreg_faulty_twin: ensureFaultyTwin(),

@@ -40,18 +40,20 @@ import {
 export const gatewayUrl = `http://127.0.0.1:${labPorts.gateway}`;
 
 /**
- * Load options for one model through the lab gateway: a v2 inference of one feature row at the
- * model's host, 5 s per request at most, grouped by the revision that answered.
+ * Load options for one model through the lab gateway: a v2 inference of the given feature rows
+ * (one row: a flat array) at the model's host, 5 s per request at most, grouped by the revision
+ * that answered.
  */
 export function inferThroughGateway(
   host: string,
-  features: readonly number[],
+  features: readonly number[] | readonly (readonly number[])[],
 ): Pick<RunLoadOptions, 'url' | 'method' | 'headers' | 'body' | 'timeoutMs' | 'groupByHeader'> {
+  const rows = features.every((x) => typeof x === 'number') ? [features as readonly number[]] : (features as readonly (readonly number[])[]);
   return {
     url: `${gatewayUrl}/v2/models/m/infer`,
     method: 'POST',
     headers: { 'content-type': 'application/json', host },
-    body: JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: features }] }),
+    body: JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [rows.length, 4], data: rows.flat() }] }),
     timeoutMs: 5000,
     groupByHeader: HEADER_REVISION,
   };

@@ -40,6 +40,8 @@ test('Flagger rolls a failing canary back in the lab, and the benchmark times it
     files: {
       logreg: m.logreg,
       classifier: m.classifier,
+      classifier_reexport: m.classifier_reexport,
+      classifier_swapped: m.classifier_swapped,
       logreg_faulty: m.logreg_faulty,
       logreg_slow: m.logreg_slow,
       logreg_faulty_twin: m.logreg_faulty,

@@ -314,7 +314,7 @@ export async function runPeerScenario(
     }
     if (cls.rate > 0) {
       load = runLoad({
-        ...inferThroughGateway(`${name}.${ctx.namespace}.lab`, run.features),
+        ...inferThroughGateway(`${name}.${ctx.namespace}.lab`, run.rows),
         rate: cls.rate,
         maxRequests: Math.ceil(cls.rate * (tool.def.capMs / 1000 + 120)),
         durationMs: tool.def.capMs + 120_000,

@@ -1,7 +1,8 @@
-// onnx-operator in `npm run bench:peers`, exactly as `npm run bench:rollout` runs it: its own process
+// onnx-operator in `npm run bench:peers`, as `npm run bench:rollout` runs it: its own process
 // watching the benchmark's namespace (its own instance id, so the lab's other operators leave the
 // models alone), an OnnxModel per workload with the rollout every bench:rollout scenario uses
-// (rolloutSpec()). The weight of the new version is the HTTPRoute's weight on its revision's backend.
+// (rolloutSpec()) plus a predictions gate (peersRolloutSpec()). The weight of the new version is
+// the HTTPRoute's weight on its revision's backend.
 import { LABEL_CONTROLLER_INSTANCE } from '../../operator/src/api/constants.ts';
 import { resources } from '../../operator/src/kube/resources.ts';
 import { kubectl } from '../../test/lab-helpers.ts';
@@ -17,6 +18,24 @@ import {
   WatchingTool,
 } from './lab.ts';
 import type { PeerRunDef, ToolDef } from './scenarios.ts';
+
+/**
+ * Our configuration in every class: bench:rollout's steps, windows and SLOs, and the predictions
+ * gate (docs/analysis.md, model-quality gates) with the values the lab tests and the demo use — the
+ * canary's prediction distribution against stable's, failed when PSI > 0.2 and significant. One
+ * configuration for all classes, as a user would run it: a gate that only ran in the class it
+ * catches would prove nothing about its false rollbacks.
+ */
+export function peersRolloutSpec(): Record<string, unknown> {
+  const spec = rolloutSpec();
+  return {
+    ...spec,
+    analysis: {
+      ...(spec['analysis'] as Record<string, unknown>),
+      quality: { predictions: { maxPSI: 0.2, minSamples: 100 } },
+    },
+  };
+}
 
 /** The benchmark's operator reconciles only models with this label value (--instance-id). */
 export const PEERS_INSTANCE_ID = 'bench-peers';
@@ -72,7 +91,7 @@ export class OnnxOperatorTool extends WatchingTool {
             model: { uri: `file://${file.path}`, digest: file.digest, name: 'm' },
             runtime: { replicas: 1 },
             traffic: { gatewayAPI: { hostnames: [`${run.name}.${ns}.lab`] } },
-            rollout: rolloutSpec(),
+            rollout: peersRolloutSpec(),
           },
         },
       ],

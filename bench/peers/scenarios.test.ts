@@ -1,3 +1,4 @@
+import { CLASSIFIER_MIXED_ROWS } from '../../runtime/test-models/build.ts';
 import {
   bucketize,
   meetsExpectation,
@@ -37,7 +38,18 @@ describe('peerCorpus', () => {
     const byTool = (id: string) => runs.filter((r) => r.tool === id).map(({ tool: _t, ...r }) => r);
     expect(byTool('flagger-documented')).toEqual(byTool('onnx-operator'));
     expect(new Set(runs.map((r) => r.poisonSeed)).size).toBe(PEER_CLASSES.length);
-    expect(peerCorpus({ seed: 2, quick: false })[0]?.features).not.toEqual(runs[0]?.features);
+    const e2 = (rs: typeof runs) => rs.find((r) => r.cls.tag === 'e2')?.rows;
+    expect(e2(peerCorpus({ seed: 2, quick: false }))).not.toEqual(e2(runs));
+  });
+
+  it('sends one seeded row per request, or the 16 mixed rows where the class judges predictions', () => {
+    for (const r of peerCorpus({ seed: 1, quick: false })) {
+      if (r.cls.rows === 'one') expect(r.rows).toHaveLength(1);
+      else expect(r.rows).toEqual(CLASSIFIER_MIXED_ROWS.map((row) => [...row]));
+      for (const row of r.rows) expect(row).toHaveLength(4);
+    }
+    // A class whose canary changes predictions needs rows that show it.
+    expect(PEER_CLASSES.find((c) => c.tag === 'sr')).toMatchObject({ canary: 'classifier_swapped', rows: 'mixed', canaryAtFault: true, expect: 'rolledBack' });
   });
 
   it('selects tools, classes and the number of runs', () => {

@@ -2,6 +2,7 @@
 // the scenario classes, the runs, what clients saw bucketed over time, each run's times and counts
 // from its timeline, and the per tool and class summary. No I/O, no clock.
 import { percentile } from '../../e2e/lab/loadgen/stats.ts';
+import { CLASSIFIER_MIXED_ROWS } from '../../runtime/test-models/build.ts';
 import { seeded, TRAFFIC } from '../rollout-report.ts';
 
 export type PeerId = 'onnx-operator' | 'flagger' | 'argo-rollouts';
@@ -75,8 +76,22 @@ export const toolDef = (id: ToolId): ToolDef => {
   return t;
 };
 
-/** The lab's test models each version serves (runtime/test-models; logreg_faulty_twin: logreg_faulty with another graph name, so another digest). */
-export type ModelName = 'logreg' | 'classifier' | 'logreg_faulty' | 'logreg_faulty_twin' | 'logreg_slow';
+/**
+ * The lab's test models each version serves (runtime/test-models; logreg_faulty_twin: logreg_faulty
+ * with another graph name, so another digest; classifier_reexport: the classifier exported another
+ * way, the same predictions; classifier_swapped: the classifier with two input features swapped, a
+ * 200 with another prediction for most rows).
+ */
+export type ModelName =
+  | 'logreg'
+  | 'classifier'
+  | 'classifier_reexport'
+  | 'classifier_swapped'
+  | 'logreg_faulty'
+  | 'logreg_faulty_twin'
+  | 'logreg_slow';
+
+const ERROR_LABEL = '5xx, timeout, no answer';
 
 export interface PeerClass {
   id: string;
@@ -93,8 +108,16 @@ export interface PeerClass {
    * of a canary that is not (healthy, shared incident) is a false rollback.
    */
   canaryAtFault: boolean;
-  /** What clients count as bad in the timeline: an error (5xx, timeout, no answer), or also any answer of the new version (10× latency: all of them are slow). */
+  /** What clients count as bad in the timeline: an error (5xx, timeout, no answer), or also any answer of the new version (10× latency: all of them are slow; silent regression: all of them are wrong). */
   bad: 'error' | 'errorOrNewVersion';
+  /** The timeline's words for a bad request. */
+  badLabel: string;
+  /**
+   * What each request carries: `one`, the run's feature row (drawn from the seed); `mixed`, the
+   * 16 rows of CLASSIFIER_MIXED_ROWS, on which the classifier predicts all three classes — so a
+   * canary that predicts otherwise moves the prediction distribution, and one that does not leaves it.
+   */
+  rows: 'one' | 'mixed';
   /** Prometheus is stopped OUTAGE_AFTER_S after the fault starts, until the run ends. */
   outage?: boolean;
   /** What a tool that decides well does. */
@@ -103,16 +126,21 @@ export interface PeerClass {
   quickRuns: number;
 }
 
+// Every class runs under the same configuration of each tool. Ours carries a predictions gate
+// (bench/peers/onnx-operator.ts), so a healthy new version is one that predicts what stable does:
+// the classifier re-exported, under load whose requests span its three classes.
 export const PEER_CLASSES: readonly PeerClass[] = [
   {
     id: 'healthy',
     tag: 'ok',
-    stable: 'logreg',
-    canary: 'classifier',
+    stable: 'classifier',
+    canary: 'classifier_reexport',
     rate: TRAFFIC.rate,
     poison: 0,
     canaryAtFault: false,
     bad: 'error',
+    badLabel: ERROR_LABEL,
+    rows: 'mixed',
     expect: 'promoted',
     runs: 1,
     quickRuns: 1,
@@ -126,6 +154,8 @@ export const PEER_CLASSES: readonly PeerClass[] = [
     poison: 0.02,
     canaryAtFault: true,
     bad: 'error',
+    badLabel: ERROR_LABEL,
+    rows: 'one',
     expect: 'rolledBack',
     runs: 1,
     quickRuns: 1,
@@ -139,6 +169,8 @@ export const PEER_CLASSES: readonly PeerClass[] = [
     poison: 0,
     canaryAtFault: true,
     bad: 'errorOrNewVersion',
+    badLabel: 'error, or answered by the 10× slower new version',
+    rows: 'one',
     expect: 'rolledBack',
     runs: 1,
     quickRuns: 0,
@@ -146,12 +178,14 @@ export const PEER_CLASSES: readonly PeerClass[] = [
   {
     id: 'no traffic',
     tag: 'nt',
-    stable: 'logreg',
-    canary: 'classifier',
+    stable: 'classifier',
+    canary: 'classifier_reexport',
     rate: 0,
     poison: 0,
     canaryAtFault: false,
     bad: 'error',
+    badLabel: ERROR_LABEL,
+    rows: 'mixed',
     expect: 'notPromoted',
     runs: 1,
     quickRuns: 0,
@@ -166,6 +200,8 @@ export const PEER_CLASSES: readonly PeerClass[] = [
     poison: 0.05,
     canaryAtFault: false,
     bad: 'error',
+    badLabel: ERROR_LABEL,
+    rows: 'one',
     expect: 'notRolledBack',
     runs: 1,
     quickRuns: 0,
@@ -173,14 +209,33 @@ export const PEER_CLASSES: readonly PeerClass[] = [
   {
     id: 'prometheus outage',
     tag: 'po',
-    stable: 'logreg',
-    canary: 'classifier',
+    stable: 'classifier',
+    canary: 'classifier_reexport',
     rate: TRAFFIC.rate,
     poison: 0,
     canaryAtFault: false,
     bad: 'error',
+    badLabel: ERROR_LABEL,
+    rows: 'mixed',
     outage: true,
     expect: 'notPromoted',
+    runs: 1,
+    quickRuns: 1,
+  },
+  // 200 OK, fast, wrong: the classifier exported with two input features swapped (5 of the 16 rows
+  // predicted otherwise: classes 0/1/2 on 7/4/5 of them become 3/7/6). Error rate and latency cannot see it.
+  {
+    id: 'silent regression',
+    tag: 'sr',
+    stable: 'classifier',
+    canary: 'classifier_swapped',
+    rate: TRAFFIC.rate,
+    poison: 0,
+    canaryAtFault: true,
+    bad: 'errorOrNewVersion',
+    badLabel: 'error, or answered by the new version (wrong predictions)',
+    rows: 'mixed',
+    expect: 'rolledBack',
     runs: 1,
     quickRuns: 1,
   },
@@ -198,13 +253,14 @@ export interface PeerRunDef {
   cls: PeerClass;
   /** Kubernetes name of the workload: class tag and run number. */
   name: string;
-  features: number[];
+  /** The feature rows every request carries (PeerClass.rows). */
+  rows: number[][];
   /** Which requests are poisoned (the load generator's poisonSeed): the same for every tool. */
   poisonSeed: number;
 }
 
 /**
- * Runs of every selected tool and class; the features are drawn from the seed and the run's name, so
+ * Runs of every selected tool and class; the feature row of `one`-row classes is drawn from the seed and the run's name, so
  * every tool sees the same request for the same run number. `only`: class tags or tool ids.
  */
 export function peerCorpus(o: {
@@ -226,7 +282,8 @@ export function peerCorpus(o: {
         const features = [4.3 + 3.6 * r(0), 2 + 2.4 * r(1), 1 + 5.9 * r(2), 0.1 + 2.4 * r(3)].map(
           (x) => Math.round(x * 10) / 10,
         );
-        out.push({ tool: tool.id, cls, name, features, poisonSeed: Math.floor(r(4) * 2 ** 31) });
+        const rows = cls.rows === 'mixed' ? CLASSIFIER_MIXED_ROWS.map((row) => [...row]) : [features];
+        out.push({ tool: tool.id, cls, name, rows, poisonSeed: Math.floor(r(4) * 2 ** 31) });
       }
     }
   }

@@ -9,11 +9,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
 import { startLoad } from '../e2e/lab/loadgen/run-load.ts';
 import { prometheusUrl } from '../e2e/lab/prometheus.ts';
 import { ensureTestModels, shadowRows, type TestModel, type TestModelName } from '../runtime/test-models/build.ts';
-import { applyCrd, createTestNamespace, deleteNamespace, kubectl, kubectlJson, waitUntil } from '../test/lab-helpers.ts';
+import { applyCrd, applyModel, createTestNamespace, deleteNamespace, kubectl, waitForModel } from '../test/lab-helpers.ts';
 import { OperatorProcess } from '../test/operator-process.ts';
 import { SuiteGateway } from '../test/suite-gateway.ts';
 
@@ -67,18 +66,14 @@ const cleanUp = async () => {
 // Interrupted: the operator and gateway this run started go with it.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
 
-const apply = async (name: string, file: TestModel) => {
-  const obj = {
+const apply = (name: string, file: TestModel) =>
+  applyModel(ns, {
     apiVersion: 'serving.onnxop.io/v1alpha1',
     kind: 'OnnxModel',
     metadata: { name, labels: { 'serving.onnxop.io/controller-instance': 'shadow-bench' } },
-    spec: { model: { uri: `file://${file.path}`, digest: file.digest, name: 'm' }, runtime: { replicas: 1, env: [{ name: 'HTTP_PROXY', value: gateway.podsProxy }] }, traffic: { gatewayAPI: { hostnames: [`${name}.${ns}.lab`], parentRefs: [gateway.parentRef] } }, rollout: SPEC },
-  };
-  await kubectl(['-n', ns, 'apply', '--server-side', '-f', '-'], stringify(obj));
-  return (await kubectlJson<{ metadata: { generation: number } }>(['-n', ns, 'get', 'onnxmodel', name])).metadata.generation;
-};
-const statusOf = async (name: string) => (await kubectlJson<{ status?: Status }>(['-n', ns, 'get', 'onnxmodel', name])).status ?? {};
-const until = (name: string, what: string, ok: (s: Status) => boolean) => waitUntil(`${name}: ${what}`, async () => ((s) => (ok(s) ? s : undefined))(await statusOf(name)), 240_000, 500);
+    spec: { model: { uri: `file://${file.path}`, digest: file.digest, name: 'm' }, ...gateway.modelSpec(name, ns), rollout: SPEC },
+  });
+const until = (name: string, what: string, ok: (s: Status) => boolean) => waitForModel<Status>(ns, name, what, ok, 240_000, 500);
 
 const results: { cls: string; outcome: string; seconds: number; clientErrors: number; canaryAnswered: number }[] = [];
 try {

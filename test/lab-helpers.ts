@@ -55,6 +55,30 @@ export async function createTestNamespace(prefix: string): Promise<string> {
   return ns;
 }
 
+/** Applies an OnnxModel (server-side, as a user would) and returns the generation the API server gave it. */
+export async function applyModel(ns: string, manifest: { metadata: { name: string; labels?: Record<string, string> } } & Record<string, unknown>): Promise<number> {
+  await kubectl(['-n', ns, 'apply', '--server-side', '-f', '-'], JSON.stringify(manifest));
+  return (await kubectlJson<{ metadata: { generation: number } }>(['-n', ns, 'get', 'onnxmodel', manifest.metadata.name])).metadata.generation;
+}
+
+/** An OnnxModel's status as the caller's type (`{}` before the operator wrote one). */
+export async function modelStatus<S extends object>(ns: string, name: string): Promise<S> {
+  return (await kubectlJson<{ status?: S }>(['-n', ns, 'get', 'onnxmodel', name])).status ?? ({} as S);
+}
+
+/** Polls an OnnxModel's status until `ok` holds for it, and returns that status. */
+export function waitForModel<S extends object>(ns: string, name: string, what: string, ok: (s: S) => boolean, timeoutMs = 150_000, everyMs = 1000): Promise<S> {
+  return waitUntil(
+    `${name}: ${what}`,
+    async () => {
+      const s = await modelStatus<S>(ns, name);
+      return ok(s) ? s : undefined;
+    },
+    timeoutMs,
+    everyMs,
+  );
+}
+
 export async function deleteNamespace(ns: string): Promise<void> {
   await kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
 }

@@ -12,7 +12,6 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { stringify } from 'yaml';
 import { rolloutSpec } from '../bench/rollout-report.ts';
 import { labPorts } from '../e2e/lab/lab-config.ts';
 import { startLoad, type LoadResult } from '../e2e/lab/loadgen/run-load.ts';
@@ -20,7 +19,7 @@ import { prometheusConfigFile } from '../e2e/lab/prometheus.ts';
 import { seededRandom } from '../lib/test-support/seeded-random.ts';
 import { CLASSIFIER_MIXED_CLASSES, CLASSIFIER_MIXED_ROWS, ensureTestModels } from '../runtime/test-models/build.ts';
 import { labRequest } from '../e2e/lab/loadgen/lab-request.ts';
-import { applyCrd, createTestNamespace, deleteNamespace, kubectl, kubectlJson, repoRoot, waitUntil } from './lab-helpers.ts';
+import { applyCrd, applyModel, createTestNamespace, deleteNamespace, kubectl, kubectlJson, modelStatus, repoRoot, waitForModel, waitUntil } from './lab-helpers.ts';
 import { freePort, OperatorProcess } from './operator-process.ts';
 
 const gatewayUrl = `http://127.0.0.1:${labPorts.gateway}`;
@@ -106,23 +105,17 @@ const rollout = (steps: { weight: number; pause?: string }[], analysis: Record<s
 const twoSteps = rollout([{ weight: 20, pause: '12s' }, { weight: 60, pause: '12s' }]);
 
 /** Applies the model and returns the generation the API server gave it. */
-async function apply(name: string, file: { path: string; digest: string }, spec: Record<string, unknown>): Promise<number> {
-  const obj = {
+function apply(name: string, file: { path: string; digest: string }, spec: Record<string, unknown>): Promise<number> {
+  return applyModel(ns, {
     apiVersion: 'serving.onnxop.io/v1alpha1',
     kind: 'OnnxModel',
     metadata: { name, labels: { 'serving.onnxop.io/controller-instance': instance } },
     spec: { model: { uri: `file://${file.path}`, digest: file.digest, name: 'm' }, runtime: { replicas: 1 }, traffic: { gatewayAPI: { hostnames: [`${name}.${ns}.lab`] } }, ...spec },
-  };
-  await kubectl(['-n', ns, 'apply', '--server-side', '-f', '-'], stringify(obj));
-  return (await kubectlJson<{ metadata: { generation: number } }>(['-n', ns, 'get', 'onnxmodel', name])).metadata.generation;
+  });
 }
 
-const statusOf = async (name: string) => (await kubectlJson<{ status?: ModelStatus }>(['-n', ns, 'get', 'onnxmodel', name])).status ?? {};
-const waitFor = (name: string, what: string, ok: (s: ModelStatus) => boolean, timeoutMs = 150_000) =>
-  waitUntil(`${name}: ${what}`, async () => {
-    const s = await statusOf(name);
-    return ok(s) ? s : undefined;
-  }, timeoutMs, 1000);
+const statusOf = (name: string) => modelStatus<ModelStatus>(ns, name);
+const waitFor = (name: string, what: string, ok: (s: ModelStatus) => boolean, timeoutMs = 150_000) => waitForModel<ModelStatus>(ns, name, what, ok, timeoutMs);
 
 async function eventReasons(name: string): Promise<string[]> {
   const list = await kubectlJson<{ items: { reason: string; eventTime?: string }[] }>(['-n', ns, 'get', 'events.events.k8s.io', '--field-selector', `regarding.name=${name}`]);

@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { startLoad, type LoadResult } from '../e2e/lab/loadgen/run-load.ts';
 import { prometheusUrl } from '../e2e/lab/prometheus.ts';
 import { ensureTestModels, shadowRows, type TestModel } from '../runtime/test-models/build.ts';
-import { applyCrd, createTestNamespace, deleteNamespace, kubectl, kubectlJson, waitUntil } from './lab-helpers.ts';
+import { applyCrd, applyModel, createTestNamespace, deleteNamespace, kubectl, waitForModel } from './lab-helpers.ts';
 import { OperatorProcess } from './operator-process.ts';
 import { SuiteGateway } from './suite-gateway.ts';
 
@@ -73,29 +73,15 @@ const SPEC = {
   },
 };
 
-async function apply(name: string, file: TestModel): Promise<number> {
-  const obj = {
+const apply = (name: string, file: TestModel): Promise<number> =>
+  applyModel(ns, {
     apiVersion: 'serving.onnxop.io/v1alpha1',
     kind: 'OnnxModel',
     metadata: { name, labels: { 'serving.onnxop.io/controller-instance': instance } },
-    spec: {
-      model: { uri: `file://${file.path}`, digest: file.digest, name: 'm' },
-      // The lab has no cluster DNS: the canary reaches the stable Service through the suite gateway.
-      runtime: { replicas: 1, env: [{ name: 'HTTP_PROXY', value: gateway.podsProxy }] },
-      traffic: { gatewayAPI: { hostnames: [`${name}.${ns}.lab`], parentRefs: [gateway.parentRef] } },
-      ...SPEC,
-    },
-  };
-  await kubectl(['-n', ns, 'apply', '--server-side', '-f', '-'], stringify(obj));
-  return (await kubectlJson<{ metadata: { generation: number } }>(['-n', ns, 'get', 'onnxmodel', name])).metadata.generation;
-}
+    spec: { model: { uri: `file://${file.path}`, digest: file.digest, name: 'm' }, ...gateway.modelSpec(name, ns), ...SPEC },
+  });
 
-const statusOf = async (name: string) => (await kubectlJson<{ status?: ModelStatus }>(['-n', ns, 'get', 'onnxmodel', name])).status ?? {};
-const waitFor = (name: string, what: string, ok: (s: ModelStatus) => boolean, timeoutMs = 150_000) =>
-  waitUntil(`${name}: ${what}`, async () => {
-    const s = await statusOf(name);
-    return ok(s) ? s : undefined;
-  }, timeoutMs, 1000);
+const waitFor = (name: string, what: string, ok: (s: ModelStatus) => boolean, timeoutMs = 150_000) => waitForModel<ModelStatus>(ns, name, what, ok, timeoutMs);
 const ended = (s: ModelStatus) => s.phase === 'RolledBack' || (s.phase === 'Stable' && !s.canary);
 
 /** `stable` serving under steady load, then `canary` rolled out; the status at the end and the load's answers. */

@@ -30,6 +30,18 @@ export class SuiteGateway {
     return `http://${labNetwork.bridgeAddress}:${this.podsPort}`;
   }
 
+  /**
+   * An OnnxModel's `runtime` and `traffic` served through this gateway: one replica whose pods reach
+   * Services through it (the lab has no cluster DNS: a shadow canary asks the stable Service), its
+   * HTTPRoute at `<name>.<namespace>.lab` on this gateway.
+   */
+  modelSpec(name: string, namespace: string): { runtime: Record<string, unknown>; traffic: Record<string, unknown> } {
+    return {
+      runtime: { replicas: 1, env: [{ name: 'HTTP_PROXY', value: this.podsProxy }] },
+      traffic: { gatewayAPI: { hostnames: [`${name}.${namespace}.lab`], parentRefs: [this.parentRef] } },
+    };
+  }
+
   async start(): Promise<void> {
     this.port = await freePort();
     this.podsPort = await freePort();

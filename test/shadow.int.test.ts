@@ -13,6 +13,8 @@ import { ensureTestModels, shadowRows, type TestModel } from '../runtime/test-mo
 import { applyCrd, applyModel, createTestNamespace, deleteNamespace, kubectl, waitForModel } from './lab-helpers.ts';
 import { OperatorProcess } from './operator-process.ts';
 import { SuiteGateway } from './suite-gateway.ts';
+import { dashboards } from '../deploy/monitoring/dashboards/index.ts';
+import { leftoverVariables, panelQueries, substitute } from '../deploy/monitoring/dashboards/queries.ts';
 
 interface Gate {
   name: string;
@@ -111,6 +113,23 @@ async function scenario(name: string, stable: TestModel, canary: TestModel, duri
   }
 }
 
+/**
+ * A shadow panel of the Model comparison dashboard, run against the lab's Prometheus as Grafana
+ * would run it for this model (all revisions; a 2-minute rate window, so a canary removed after its
+ * rollback still has its samples in it). The values of its series.
+ */
+async function shadowPanel(title: string, model: string): Promise<number[]> {
+  const board = dashboards().find((d) => d.file === 'model-comparison.json')?.json;
+  const q = panelQueries(board as never).find((x) => x.panel === title);
+  if (!q) throw new Error(`no panel "${title}" in the Model comparison dashboard`);
+  const expr = substitute(q.expr, { namespace: ns, model, revision: '.*', __rate_interval: '2m' });
+  expect(leftoverVariables(expr)).toEqual([]);
+  const res = await fetch(`${prometheusUrl}/api/v1/query`, { method: 'POST', body: new URLSearchParams({ query: expr }) });
+  const body = (await res.json()) as { status: string; error?: string; data?: { result: { value: [number, string] }[] } };
+  if (body.status !== 'success') throw new Error(`${expr}: ${body.error ?? res.status}`);
+  return (body.data?.result ?? []).map((s) => Number(s.value[1]));
+}
+
 describe('shadow steps in the CRD', () => {
   test.each([
     ['a step with both weight and shadow', [{ weight: 10, shadow: 10 }], 'needs exactly one of weight'],
@@ -141,6 +160,8 @@ describe('shadow steps: same-input comparison with stable', () => {
     expect(shadowGate).toMatchObject({ name: 'agreement', verdict: 'pass', value: 100 });
     expect(shadowGate?.samples).toBeGreaterThanOrEqual(100);
     expect(load.total.statusCodes).toEqual({ '200': load.total.count });
+    // The dashboard's agreement panel shows what the gate saw: every mirrored row agreed.
+    expect(await shadowPanel('Shadow agreement with stable (same inputs)', 'reexport')).toEqual([1]);
   });
 
   test.each([
@@ -158,5 +179,17 @@ describe('shadow steps: same-input comparison with stable', () => {
     // Every client answer was a 200, and all of them came from stable: the canary only ever saw copies.
     expect(load.total.statusCodes).toEqual({ '200': load.total.count });
     expect(Object.keys(load.byGroup)).toEqual([status.stable?.revision]);
+    // The dashboard's shadow panels show it too: agreement under 1; for the regressor, a p99
+    // difference around the bias (0.05: float rounding may put it just either side of the 0.05
+    // bucket bound, so within (0.01, 0.1]), far above float noise.
+    const agreement = await shadowPanel('Shadow agreement with stable (same inputs)', name);
+    expect(agreement).toHaveLength(1);
+    expect(agreement[0]).toBeLessThan(1);
+    if (stable === 'regressor') {
+      const p99 = await shadowPanel('Shadow difference p99 (regressors)', name);
+      expect(p99).toHaveLength(1);
+      expect(p99[0]).toBeGreaterThan(0.01);
+      expect(p99[0]).toBeLessThanOrEqual(0.1);
+    }
   });
 });

@@ -229,10 +229,9 @@ describe('alerts in the lab (rules with windows / 30)', () => {
  * Panels that may stay empty in this run, and why. The shadow panels have data only while a canary
  * holds a shadow step: mirrored requests reach its shadow port and it asks the stable Service for
  * the same input, which in the lab (no cluster DNS) needs the suite gateway of
- * test/shadow.int.test.ts; there the same series feed the agreement gate through Prometheus. Their
- * panel queries are not yet run against data.
+ * test/shadow.int.test.ts; that test runs these two panels' queries against its rollouts' data.
  */
-const SHADOW_ONLY = 'data only during a shadow step (test/shadow.int.test.ts exercises these series)';
+const SHADOW_ONLY = 'data only during a shadow step (test/shadow.int.test.ts runs these panels against data)';
 const DOCUMENTED_EMPTY: Record<string, string> = {
   'ONNX models / Model comparison / Shadow agreement with stable (same inputs) / A': SHADOW_ONLY,
   'ONNX models / Model comparison / Shadow difference p99 (regressors) / A': SHADOW_ONLY,

@@ -30,7 +30,7 @@ interface ModelStatus {
   canary?: { revision: string; digest: string };
   rollout?: { state: string; step: number; weight: number };
   lastAnalysis?: { verdict: string; gates?: Gate[] };
-  lastRollback?: { reason: string; slo?: string; judgement?: string; requests?: number; badEvents?: number; message?: string };
+  lastRollback?: { revision: string; reason: string; slo?: string; judgement?: string; requests?: number; badEvents?: number; message?: string };
 }
 
 const instance = 'shadow-test';
@@ -115,14 +115,17 @@ async function scenario(name: string, stable: TestModel, canary: TestModel, duri
 
 /**
  * A shadow panel of the Model comparison dashboard, run against the lab's Prometheus as Grafana
- * would run it for this model (all revisions; a 2-minute rate window, so a canary removed after its
- * rollback still has its samples in it). The values of its series.
+ * would run it for one canary revision: the dashboard's `model` is the served model name (`m` for
+ * every model here, hence the revision), and a 2-minute rate window, so a canary removed after its
+ * rollback still has its samples in it. The values of its series.
  */
-async function shadowPanel(title: string, model: string): Promise<number[]> {
+async function shadowPanel(title: string, revision: string | undefined): Promise<number[]> {
+  if (!revision) throw new Error(`no canary revision in status for the panel "${title}"`);
+  const model = 'm';
   const board = dashboards().find((d) => d.file === 'model-comparison.json')?.json;
   const q = panelQueries(board as never).find((x) => x.panel === title);
   if (!q) throw new Error(`no panel "${title}" in the Model comparison dashboard`);
-  const expr = substitute(q.expr, { namespace: ns, model, revision: '.*', __rate_interval: '2m' });
+  const expr = substitute(q.expr, { namespace: ns, model, revision, __rate_interval: '2m' });
   expect(leftoverVariables(expr)).toEqual([]);
   const res = await fetch(`${prometheusUrl}/api/v1/query`, { method: 'POST', body: new URLSearchParams({ query: expr }) });
   const body = (await res.json()) as { status: string; error?: string; data?: { result: { value: [number, string] }[] } };
@@ -161,7 +164,7 @@ describe('shadow steps: same-input comparison with stable', () => {
     expect(shadowGate?.samples).toBeGreaterThanOrEqual(100);
     expect(load.total.statusCodes).toEqual({ '200': load.total.count });
     // The dashboard's agreement panel shows what the gate saw: every mirrored row agreed.
-    expect(await shadowPanel('Shadow agreement with stable (same inputs)', 'reexport')).toEqual([1]);
+    expect(await shadowPanel('Shadow agreement with stable (same inputs)', status.stable?.revision)).toEqual([1]);
   });
 
   test.each([
@@ -182,11 +185,11 @@ describe('shadow steps: same-input comparison with stable', () => {
     // The dashboard's shadow panels show it too: agreement under 1; for the regressor, a p99
     // difference around the bias (0.05: float rounding may put it just either side of the 0.05
     // bucket bound, so within (0.01, 0.1]), far above float noise.
-    const agreement = await shadowPanel('Shadow agreement with stable (same inputs)', name);
+    const agreement = await shadowPanel('Shadow agreement with stable (same inputs)', status.lastRollback?.revision);
     expect(agreement).toHaveLength(1);
     expect(agreement[0]).toBeLessThan(1);
     if (stable === 'regressor') {
-      const p99 = await shadowPanel('Shadow difference p99 (regressors)', name);
+      const p99 = await shadowPanel('Shadow difference p99 (regressors)', status.lastRollback?.revision);
       expect(p99).toHaveLength(1);
       expect(p99[0]).toBeGreaterThan(0.01);
       expect(p99[0]).toBeLessThanOrEqual(0.1);

@@ -41,14 +41,13 @@ export const gatewayUrl = `http://127.0.0.1:${labPorts.gateway}`;
 
 /**
  * Load options for one model through the lab gateway: a v2 inference of the given feature rows
- * (one row: a flat array) at the model's host, 5 s per request at most, grouped by the revision
+ * at the model's host, 5 s per request at most, grouped by the revision
  * that answered.
  */
 export function inferThroughGateway(
   host: string,
-  features: readonly number[] | readonly (readonly number[])[],
+  rows: readonly (readonly number[])[],
 ): Pick<RunLoadOptions, 'url' | 'method' | 'headers' | 'body' | 'timeoutMs' | 'groupByHeader'> {
-  const rows = features.every((x) => typeof x === 'number') ? [features as readonly number[]] : (features as readonly (readonly number[])[]);
   return {
     url: `${gatewayUrl}/v2/models/m/infer`,
     method: 'POST',
@@ -537,7 +536,7 @@ export async function runScenario(
       ).stable?.revision ?? '';
     if (run.cls.rate > 0) {
       load = runLoad({
-        ...inferThroughGateway(`${name}.${ctx.namespace}.lab`, run.features),
+        ...inferThroughGateway(`${name}.${ctx.namespace}.lab`, [run.features]),
         rate: run.cls.rate,
         maxRequests: Math.ceil(run.cls.rate * (ctx.capMs / 1000 + 60)),
         durationMs: ctx.capMs + 60_000,

@@ -116,8 +116,8 @@ async function scenario(name: string, stable: TestModel, canary: TestModel, duri
 /**
  * A shadow panel of the Model comparison dashboard, run against the lab's Prometheus as Grafana
  * would run it for one canary revision: the dashboard's `model` is the served model name (`m` for
- * every model here, hence the revision), and a 2-minute rate window, so a canary removed after its
- * rollback still has its samples in it. The values of its series.
+ * every model here, hence the revision), and a 5-minute rate window, so a canary removed after its
+ * rollback (or promoted a while after its shadow step, on a slow machine) still has its samples in it. The values of its series.
  */
 async function shadowPanel(title: string, revision: string | undefined): Promise<number[]> {
   if (!revision) throw new Error(`no canary revision in status for the panel "${title}"`);
@@ -125,7 +125,7 @@ async function shadowPanel(title: string, revision: string | undefined): Promise
   const board = dashboards().find((d) => d.file === 'model-comparison.json')?.json;
   const q = panelQueries(board as never).find((x) => x.panel === title);
   if (!q) throw new Error(`no panel "${title}" in the Model comparison dashboard`);
-  const expr = substitute(q.expr, { namespace: ns, model, revision, __rate_interval: '2m' });
+  const expr = substitute(q.expr, { namespace: ns, model, revision, __rate_interval: '5m' });
   expect(leftoverVariables(expr)).toEqual([]);
   const res = await fetch(`${prometheusUrl}/api/v1/query`, { method: 'POST', body: new URLSearchParams({ query: expr }) });
   const body = (await res.json()) as { status: string; error?: string; data?: { result: { value: [number, string] }[] } };

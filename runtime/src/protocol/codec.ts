@@ -90,7 +90,7 @@ export class Codec {
 
   /** Decodes an infer request: inline when its JSON is small, else in the codec process. */
   // Inline work returns its value, not a promise: a small request (nearly all of them) then costs no
-  // promise and no microtask turn here, and the caller awaits only what really waits (`settled`).
+  // promise and no microtask turn here, and the caller awaits only what is a promise.
   decode(body: Buffer, jsonLength: number | undefined, signature: ModelSignature): InferRequest | Promise<InferRequest> {
     if ((jsonLength ?? body.length) <= this.o.inlineDecodeBytes) {
       this.inline++;

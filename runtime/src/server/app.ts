@@ -219,14 +219,13 @@ export class App {
     const request = decoding instanceof Promise ? await decoding : decoding;
     const { id, outputs: selected } = await this.run(m, request, req.start, span);
     const sink = this.o.sink;
-    const inputs = request.inputs;
     const encoding = inStage(span, 'encode', () =>
       this.o.codec.encode({
         model: this.o.modelName,
         revision: this.o.revision,
         id,
         outputs: selected,
-        log: sink.enabled ? { time: isoNow(), inputs, mode: this.o.predictionLogInputs } : undefined,
+        log: sink.enabled ? { time: isoNow(), inputs: request.inputs, mode: this.o.predictionLogInputs } : undefined,
       }),
     );
     const encoded = encoding instanceof Promise ? await encoding : encoding;

@@ -81,7 +81,8 @@ interface Connection {
   closeAfterReply?: boolean;
 }
 const CONNECTION = Symbol('onnxop.connection');
-const connectionOf = (socket: Socket): Connection => ((socket as Socket & { [CONNECTION]?: Connection })[CONNECTION] ??= {});
+type WithConnection = Socket & { [CONNECTION]?: Connection };
+const connectionOf = (socket: Socket): Connection => ((socket as WithConnection)[CONNECTION] ??= {});
 
 export function startHttpServer(app: App, o: HttpOptions): Promise<HttpServer> {
   const budget = o.budget;
@@ -114,7 +115,7 @@ export function startHttpServer(app: App, o: HttpOptions): Promise<HttpServer> {
     // A body left partly unread (refused early, too slow, corrupt) leaves the connection in an
     // unknown state: close it, but after the client had the chance to read the reply.
     const socket = res.socket;
-    if (socket && ((req && !req.complete) || (socket as Socket & { [CONNECTION]?: Connection })[CONNECTION]?.closeAfterReply)) {
+    if (socket && ((req && !req.complete) || (socket as WithConnection)[CONNECTION]?.closeAfterReply)) {
       headers.connection = 'close';
       // node:http destroys a `connection: close` socket as soon as the reply is written (destroySoon),
       // which resets a connection the client is still sending on; linger instead.
